@@ -1,0 +1,66 @@
+"""Keyword search: BM25 (bm25s, Lucene variant) over our own jieba tokens."""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+
+class Bm25Index:
+    """BM25 over passages; row i of the index is passage ``pids[i]``."""
+
+    def __init__(self, retriever, pids: np.ndarray, doc_freq: dict[str, int]) -> None:
+        self._retriever = retriever
+        self.pids = pids
+        self._doc_freq = doc_freq
+
+    @classmethod
+    def build(cls, token_lists: list[list[str]], pids: np.ndarray) -> "Bm25Index":
+        import bm25s
+
+        doc_freq: dict[str, int] = {}
+        for toks in token_lists:
+            for t in set(toks):
+                doc_freq[t] = doc_freq.get(t, 0) + 1
+        retriever = None
+        if token_lists:
+            retriever = bm25s.BM25(k1=1.2, b=0.75, method="lucene")
+            retriever.index(token_lists, show_progress=False)
+        return cls(retriever, np.asarray(pids, dtype=np.int64), doc_freq)
+
+    def __len__(self) -> int:
+        return len(self.pids)
+
+    def idf(self, term: str) -> float:
+        """Lucene's idf, log(1 + (N - df + 0.5) / (df + 0.5)); unseen terms get the maximum."""
+        n, df = len(self.pids), self._doc_freq.get(term, 0)
+        return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+    def scores(self, query_tokens: list[str]) -> np.ndarray:
+        """BM25 score of every passage, in index order."""
+        if self._retriever is None or not query_tokens:
+            return np.zeros(len(self.pids), dtype=np.float32)
+        known = [t for t in query_tokens if t in self._doc_freq]
+        if not known:
+            return np.zeros(len(self.pids), dtype=np.float32)
+        return np.asarray(self._retriever.get_scores(known), dtype=np.float32)
+
+    def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        np.save(folder / "pids.npy", self.pids)
+        (folder / "doc_freq.json").write_text(json.dumps(self._doc_freq, ensure_ascii=False), encoding="utf-8")
+        if self._retriever is not None:
+            self._retriever.save(str(folder / "bm25s"), show_progress=False)
+
+    @classmethod
+    def load(cls, folder: Path) -> "Bm25Index":
+        import bm25s
+
+        pids = np.load(folder / "pids.npy")
+        doc_freq = json.loads((folder / "doc_freq.json").read_text(encoding="utf-8"))
+        retriever = None
+        if len(pids):
+            retriever = bm25s.BM25.load(str(folder / "bm25s"), show_progress=False)
+        return cls(retriever, pids, doc_freq)

@@ -1,0 +1,169 @@
+"""The ``qa`` command line: a thin layer that parses, calls qa.engine and formats.
+Every error a user can cause is one line on stderr and exit code 1, never a traceback."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from .errors import ZhqaError
+from .settings import MODES, Settings
+
+
+def _settings(index_dir: str | None, model: str | None, **extra) -> Settings:
+    kwargs = {k: v for k, v in extra.items() if v is not None}
+    if index_dir:
+        kwargs["index_dir"] = Path(index_dir)
+    if model:
+        kwargs["model"] = model
+    return Settings(**kwargs)
+
+
+def _engine(settings: Settings):
+    from .engine import QA  # heavy imports wait until a command needs them: `qa --help` is instant
+
+    return QA(settings)
+
+
+def _say(message: str) -> None:
+    click.echo(message, err=True)
+
+
+index_dir_option = click.option(
+    "--index-dir", type=click.Path(file_okay=False), default=None,
+    help="Index folder (default: $ZHQA_INDEX_DIR or .zhqa-index/ in the project).",
+)
+model_option = click.option("--model", default=None, help="Embedding model: the default multilingual-e5-small, or a local sentence-transformers folder.")
+
+
+class _Group(click.Group):
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except ZhqaError as exc:
+            _say(f"error: {exc}")
+            sys.exit(1)
+        except KeyboardInterrupt:
+            _say("interrupted; the previous index is untouched.")
+            sys.exit(130)
+        except Exception as exc:  # noqa: BLE001 - a user never sees a traceback
+            if os.environ.get("ZHQA_DEBUG"):
+                raise
+            _say(f"error: unexpected {type(exc).__name__}: {exc} (run with ZHQA_DEBUG=1 for details and report it).")
+            sys.exit(1)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """zhqa: question answering over Chinese news, with exact citations."""
+
+
+def _print_report(report, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(report.__dict__, ensure_ascii=False, indent=1))
+        return
+    for warning in report.warnings:
+        _say(f"warning: {warning}")
+    if report.up_to_date:
+        click.echo(f"Index is up to date: {report.documents} documents, {report.passages} passages.")
+        return
+    click.echo(
+        f"Indexed {report.documents} documents, {report.passages} passages in {report.seconds:.1f}s "
+        f"(added {len(report.added)}, updated {len(report.updated)}, removed {len(report.removed)}, "
+        f"unchanged {report.unchanged}; {report.encoded} passages embedded, {report.reused} reused)."
+    )
+
+
+@main.command("index")
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--add", is_flag=True, help="Keep what is indexed and add or update these documents.")
+@click.option("--max-chars", type=int, default=None, help="Longest passage, in characters (default 300).")
+@click.option("--overlap", "overlap_chars", type=int, default=None, help="Overlap between passages, in characters (default 80).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@index_dir_option
+@model_option
+def index_cmd(paths, add, max_chars, overlap_chars, as_json, index_dir, model):
+    """Index PATHS (folders of .txt/.md/.html, .jsonl corpora); default: the bundled seeds/.
+
+    The index then holds exactly these documents, unless --add is given. Unchanged
+    documents are not embedded again."""
+    try:
+        settings = _settings(index_dir, model, max_chars=max_chars, overlap_chars=overlap_chars)
+    except ValueError as exc:
+        raise ZhqaError(f"{exc}.") from exc
+    engine = _engine(settings)
+    report = engine.index([Path(p) for p in paths] or None, add=add, progress=sys.stderr.isatty() and not as_json,
+                          on_wait=lambda: _say("waiting for another indexer to finish…"))
+    _print_report(report, as_json)
+
+
+@main.command("ask")
+@click.argument("question")
+@click.option("-k", "--passages", "k", type=click.IntRange(1, 50), default=5, show_default=True, help="Passages to retrieve.")
+@click.option("--mode", type=click.Choice(MODES), default="hybrid", show_default=True)
+@click.option("--doc", "doc_ids", multiple=True, help="Only search these document ids (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print the answer as one JSON object.")
+@index_dir_option
+@model_option
+def ask_cmd(question, k, mode, doc_ids, as_json, index_dir, model):
+    """Answer QUESTION with extracts from the corpus, each with its citation."""
+    from .retrieve import make_query
+
+    make_query(question)  # a bad question fails before anything is loaded or built
+    engine = _engine(_settings(index_dir, model))
+    if index_dir and not Path(index_dir).exists():
+        raise ZhqaError(f"The index folder {index_dir} does not exist; build it with `qa index --index-dir {index_dir}`.")
+    if not engine.store.exists():
+        _say("No index yet: indexing the bundled seeds/ first…")
+        engine.ensure_index(progress=sys.stderr.isatty())
+    result = engine.ask(question, k=k, mode=mode, doc_ids=list(doc_ids) or None)
+    if as_json:
+        click.echo(json.dumps(result.to_json(), ensure_ascii=False))
+        return
+    if not result.answered:
+        click.echo("The corpus has no answer to this question. (语料中没有这个问题的答案。)")
+    for i, snippet in enumerate(result.snippets, 1):
+        c = snippet.citation
+        click.echo(f"[{i}] {snippet.text}")
+        click.echo(click.style(f"    — {c.title} · {c.source or '?'} · {c.date or '?'} · {c.doc_id} [{c.start}:{c.end}]", dim=True))
+    if result.hits:
+        click.echo(click.style("Passages:", bold=True))
+        for hit in result.hits:
+            text = hit.passage.text.replace("\n", " ")
+            click.echo(f"  {hit.rank}. {hit.citation.doc_id} [{hit.passage.start}:{hit.passage.end}] score={hit.score:.4f}  {text[:70]}…")
+
+
+@main.command("info")
+@click.option("--documents", "show_docs", is_flag=True, help="List the indexed documents.")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@index_dir_option
+def info_cmd(show_docs, as_json, index_dir):
+    """What is indexed: documents, passages, model, index size, when built."""
+    engine = _engine(_settings(index_dir, None))
+    info = engine.info()
+    if as_json:
+        click.echo(json.dumps(info, ensure_ascii=False, indent=1))
+        return
+    click.echo(f"index:     {info['index_dir']}")
+    click.echo(f"documents: {info['documents']}")
+    click.echo(f"passages:  {info['passages']}")
+    click.echo(f"model:     {info['model']} ({info['dimension']} dimensions)")
+    click.echo(f"chunking:  {info['chunking']}")
+    click.echo(f"size:      {info['index_bytes'] / 1e6:.2f} MB")
+    click.echo(f"built:     {info['built_at']}")
+    if show_docs:
+        for d in info["document_list"]:
+            click.echo(f"  {d['id']}\t{d['passages']} passages\t{d['date'] or '-'}\t{d['source'] or '-'}\t{d['title']}")
+
+
+@main.command("remove")
+@click.argument("doc_ids", nargs=-1, required=True)
+@index_dir_option
+def remove_cmd(doc_ids, index_dir):
+    """Drop documents from the index (no re-embedding)."""
+    engine = _engine(_settings(index_dir, None))
+    report = engine.remove(list(doc_ids))
+    click.echo(f"Removed {len(report.removed)} documents; {report.documents} documents, {report.passages} passages remain.")

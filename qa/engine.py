@@ -1,0 +1,143 @@
+"""The one library entry point: ``QA(settings).ask(question) -> Answer``, plus indexing,
+removal and information. The CLI and the web chat only parse, call this and format."""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from embeddings.encoder import Encoder, EncoderError
+
+from .answer import answer
+from .errors import CorpusError, IndexNotFound, ModelLoadError, ModelMismatch
+from .indexer import IndexReport, write_index
+from .load import load_corpus
+from .records import Answer, Document
+from .retrieve import Retriever, make_query
+from .settings import Settings, default_corpus
+from .store import IndexData, IndexStore
+
+
+class QA:
+    """Question answering over one index. The model loads once, on first need; the index
+    is reloaded when another process (or an upload) commits a new generation."""
+
+    def __init__(self, settings: Settings | None = None, encoder: Encoder | None = None) -> None:
+        self.settings = settings or Settings()
+        self.store = IndexStore(self.settings.index_dir)
+        self._encoder = encoder
+        self._data: IndexData | None = None
+        self._generation = ""
+        self._lock = threading.RLock()
+
+    # -- heavy things, loaded lazily and once --------------------------------------------
+    @property
+    def encoder(self) -> Encoder:
+        with self._lock:
+            if self._encoder is None:
+                try:
+                    self._encoder = Encoder(self.settings.model)
+                except EncoderError as exc:
+                    raise ModelLoadError(str(exc)) from exc
+            return self._encoder
+
+    def data(self) -> IndexData:
+        """The current index, reloaded only when a newer generation has been committed."""
+        with self._lock:
+            generation = self.store.generation()
+            if not generation:
+                raise IndexNotFound(f"No index in {self.store.root}; build one with `qa index`.")
+            if self._data is None or generation != self._generation:
+                data = self.store.load()
+                model = data.manifest.get("model")
+                if model != self.settings.model:
+                    raise ModelMismatch(
+                        f"The index in {self.store.root} was built with model {model!r}, not {self.settings.model!r}; "
+                        f"ask with --model {model} or rebuild with `qa index --model {self.settings.model}`."
+                    )
+                self._data, self._generation = data, generation
+            return self._data
+
+    def _previous(self) -> IndexData | None:
+        if not self.store.exists():
+            return None
+        try:
+            return self.store.load()
+        except Exception:  # noqa: BLE001 - a damaged index is rebuilt from scratch
+            return None
+
+    # -- writing ------------------------------------------------------------------------
+    def index(self, paths: list[Path] | None = None, add: bool = False, progress: bool = False, on_wait=None) -> IndexReport:
+        """Make the index hold the documents under ``paths`` (default: the bundled seeds).
+        With ``add``, keep the documents already indexed and add or update these."""
+        loaded = load_corpus(list(paths) if paths else default_corpus())
+        report = IndexReport(warnings=list(loaded.warnings))
+        with self.store.lock(self.settings.lock_timeout, on_wait):
+            previous = self._previous()
+            documents: dict[str, Document] = {}
+            if add and previous is not None:
+                documents.update(previous.documents)
+            for doc in loaded.documents:
+                documents[doc.id] = doc
+            if not loaded.documents and not add:
+                raise CorpusError("No readable documents were found; give a folder of .txt/.md/.html files or a .jsonl corpus.")
+            data = write_index(self.store, documents, lambda: self.encoder, self.settings, report, previous, progress)
+        self._install(data)
+        return report
+
+    def remove(self, doc_ids: list[str]) -> IndexReport:
+        """Drop documents from the index; nothing is re-embedded."""
+        report = IndexReport()
+        with self.store.lock(self.settings.lock_timeout):
+            previous = self.store.load()
+            unknown = [d for d in doc_ids if d not in previous.documents]
+            if unknown:
+                raise CorpusError(f"Not in the index: {', '.join(unknown)}; see the indexed ids with `qa info --documents`.")
+            documents = {k: v for k, v in previous.documents.items() if k not in set(doc_ids)}
+            data = write_index(self.store, documents, lambda: self.encoder, self.settings, report, previous)
+        self._install(data)
+        return report
+
+    def _install(self, data: IndexData | None) -> None:
+        with self._lock:
+            if data is not None:
+                self._data, self._generation = data, self.store.generation()
+
+    def ensure_index(self, progress: bool = False) -> IndexReport | None:
+        """Index the bundled seeds if there is no index yet."""
+        if self.store.exists():
+            return None
+        return self.index(progress=progress)
+
+    # -- reading ------------------------------------------------------------------------
+    def ask(self, question: str, k: int = 5, mode: str = "hybrid", doc_ids: list[str] | None = None) -> Answer:
+        """Answer ``question`` from the index: snippets with citations, or an honest no."""
+        query = make_query(question)
+        data = self.data()
+        hits = Retriever(data, self.encoder, self.settings).search(query, k=k, mode=mode, doc_ids=doc_ids)
+        return answer(query, hits, data, self.settings.abstain_threshold, mode)
+
+    def documents(self) -> list[Document]:
+        return list(self.data().documents.values())
+
+    def info(self) -> dict:
+        manifest = self.store.read_manifest()
+        data = self.data()
+        per_doc: dict[str, int] = {}
+        for p in data.passages:
+            per_doc[p.doc_id] = per_doc.get(p.doc_id, 0) + 1
+        return {
+            "index_dir": str(self.store.root),
+            "documents": len(data.documents),
+            "passages": len(data.passages),
+            "model": manifest.get("model"),
+            "dimension": manifest.get("dimension"),
+            "chunking": manifest.get("chunking"),
+            "index_bytes": manifest.get("index_bytes"),
+            "built_at": manifest.get("built_at"),
+            "corpus_fingerprint": manifest.get("corpus_fingerprint"),
+            "versions": manifest.get("versions"),
+            "document_list": [
+                {"id": d.id, "title": d.title, "source": d.source, "date": d.date, "passages": per_doc.get(d.id, 0)}
+                for d in data.documents.values()
+            ],
+        }

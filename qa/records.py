@@ -1,0 +1,110 @@
+"""The typed records that flow between the stages: load → clean → chunk → embed → index →
+retrieve → answer. Each is frozen: a stage makes new records, it never edits old ones."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Document:
+    """One article, its original text untouched, with what the page says about itself."""
+
+    id: str
+    text: str
+    title: str = ""
+    source: str = ""
+    date: str = ""
+    path: str = ""
+    sha256: str = ""
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A span [start, end) of a document's original text; ``doc.text[start:end] == text``.
+
+    ``match_text`` is what retrieval sees: boilerplate and glosses removed, normalised.
+    """
+
+    pid: int
+    doc_id: str
+    start: int
+    end: int
+    text: str
+    match_text: str
+
+
+@dataclass(frozen=True)
+class Citation:
+    """Where a piece of text comes from: the article and the character span in it."""
+
+    doc_id: str
+    title: str
+    source: str
+    date: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved passage with every score that put it where it is."""
+
+    passage: Passage
+    citation: Citation
+    score: float
+    rank: int
+    dense_score: float | None = None
+    dense_rank: int | None = None
+    bm25_score: float | None = None
+    bm25_rank: int | None = None
+    matched_terms: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Snippet:
+    """An extract copied verbatim from an article; it cannot exist without its citation."""
+
+    text: str
+    citation: Citation
+    score: float
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What ``ask`` returns: the extracts (empty when the corpus has no answer) and the
+    passages they were chosen from."""
+
+    question: str
+    answered: bool
+    snippets: tuple[Snippet, ...]
+    hits: tuple[Hit, ...]
+    mode: str = "hybrid"
+
+    def to_json(self) -> dict:
+        """The ``qa ask --json`` contract."""
+        return {
+            "question": self.question,
+            "answered": self.answered,
+            "snippets": [
+                {
+                    "text": s.text,
+                    "doc_id": s.citation.doc_id,
+                    "title": s.citation.title,
+                    "start": s.citation.start,
+                    "end": s.citation.end,
+                    "score": round(float(s.score), 6),
+                }
+                for s in self.snippets
+            ],
+            "passages": [
+                {
+                    "text": h.passage.text,
+                    "doc_id": h.passage.doc_id,
+                    "title": h.citation.title,
+                    "start": h.passage.start,
+                    "end": h.passage.end,
+                    "score": round(float(h.score), 6),
+                }
+                for h in self.hits
+            ],
+        }

@@ -1,0 +1,148 @@
+"""Find the passages for a question: dense (FAISS) and keyword (BM25) retrieval, fused by
+weighted reciprocal rank, near-duplicates collapsed, optionally restricted to documents."""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import BadQuestion
+from .normalize import normalize
+from .records import Citation, Hit
+from .settings import MAX_QUESTION_CHARS, MODES, Settings
+from .store import IndexData
+from .tokenize import tokens as bm25_tokens
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_DUPLICATE_JACCARD = 0.8
+
+
+@dataclass(frozen=True)
+class Query:
+    """A question as asked, and the forms retrieval uses."""
+
+    text: str
+    normalized: str
+    tokens: tuple[str, ...]
+
+
+def make_query(question: str) -> Query:
+    """Validate and normalise a question; raise BadQuestion with what to do instead."""
+    if not isinstance(question, str):
+        raise BadQuestion("The question must be text; type a question in Chinese or English.")
+    text = _CONTROL.sub("", question).strip()
+    if not text:
+        raise BadQuestion("The question is empty; type a question, e.g. 清徐县是在哪里发现初筛阳性人员的？")
+    if len(text) > MAX_QUESTION_CHARS:
+        raise BadQuestion(f"The question is {len(text)} characters long; shorten it to at most {MAX_QUESTION_CHARS}.")
+    if not any(unicodedata.category(c)[0] in "LN" for c in text):
+        raise BadQuestion("The question has no words to search for; type a question with words in it.")
+    normalized = normalize(text)
+    return Query(text, normalized, tuple(bm25_tokens(normalized)))
+
+
+def rrf(ranks: list[tuple[float, dict[int, int]]], k: int) -> dict[int, float]:
+    """Weighted reciprocal rank fusion (Cormack et al., SIGIR 2009): sum of w / (k + rank)."""
+    fused: dict[int, float] = {}
+    for weight, ranking in ranks:
+        for pid, rank in ranking.items():
+            fused[pid] = fused.get(pid, 0.0) + weight / (k + rank)
+    return fused
+
+
+def _shingles(text: str) -> set[str]:
+    return {text[i : i + 4] for i in range(max(1, len(text) - 3))}
+
+
+def _near_duplicate(a: set[str], b: set[str]) -> bool:
+    return len(a & b) >= _DUPLICATE_JACCARD * len(a | b)
+
+
+class Retriever:
+    """Searches one loaded index with one encoder."""
+
+    def __init__(self, data: IndexData, encoder, settings: Settings) -> None:
+        self.data = data
+        self.encoder = encoder
+        self.settings = settings
+
+    def _rows_of(self, doc_ids: list[str] | None) -> np.ndarray | None:
+        if not doc_ids:
+            return None
+        wanted = set(doc_ids)
+        return np.array([i for i, p in enumerate(self.data.passages) if p.doc_id in wanted], dtype=np.int64)
+
+    def dense_scores(self, query_vector: np.ndarray, rows: np.ndarray | None, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, cosine scores) of the n nearest passages, best first."""
+        if rows is None:
+            scores, pids = self.data.dense.search(query_vector, n)
+            return np.array([self.data.row_of[int(p)] for p in pids], dtype=np.int64), scores
+        # A document filter: exact scores over the allowed passages only.
+        scores = self.data.vectors[rows] @ query_vector
+        order = np.argsort(-scores, kind="stable")[:n]
+        return rows[order], scores[order]
+
+    def search(
+        self,
+        query: Query,
+        k: int = 5,
+        mode: str = "hybrid",
+        doc_ids: list[str] | None = None,
+        query_vector: np.ndarray | None = None,
+    ) -> list[Hit]:
+        if mode not in MODES:
+            raise BadQuestion(f"Unknown retrieval mode {mode!r}; use one of {', '.join(MODES)}.")
+        data, n_cand = self.data, max(self.settings.candidates, k * 4)
+        if not data.passages:
+            return []
+        rows = self._rows_of(doc_ids)
+        if rows is not None and len(rows) == 0:
+            return []
+        if query_vector is None:
+            query_vector = self.encoder.encode_queries([f"{query.normalized}"])[0]
+
+        bm25_all = data.bm25.scores(list(query.tokens))
+        dense_rank: dict[int, int] = {}
+        bm25_rank: dict[int, int] = {}
+        if mode in ("hybrid", "dense"):
+            d_rows, _ = self.dense_scores(query_vector, rows, n_cand)
+            dense_rank = {int(r): i + 1 for i, r in enumerate(d_rows)}
+        if mode in ("hybrid", "bm25"):
+            pool = rows if rows is not None else np.arange(len(data.passages))
+            pool_scores = bm25_all[pool]
+            order = np.argsort(-pool_scores, kind="stable")[:n_cand]
+            bm25_rank = {int(pool[i]): r + 1 for r, i in enumerate(order) if pool_scores[i] > 0}
+
+        if mode == "hybrid":
+            fused = rrf([(self.settings.dense_weight, dense_rank), (self.settings.bm25_weight, bm25_rank)], self.settings.rrf_k)
+        elif mode == "dense":
+            fused = {r: float(data.vectors[r] @ query_vector) for r in dense_rank}
+        else:
+            fused = {r: float(bm25_all[r]) for r in bm25_rank}
+        ordered = sorted(fused, key=lambda r: (-fused[r], r))
+
+        hits: list[Hit] = []
+        kept_shingles: list[set[str]] = []
+        for r in ordered:
+            passage = data.passages[r]
+            sh = _shingles(passage.match_text)
+            if any(_near_duplicate(sh, other) for other in kept_shingles):
+                continue
+            kept_shingles.append(sh)
+            doc = data.documents[passage.doc_id]
+            hits.append(Hit(
+                passage=passage,
+                citation=Citation(doc.id, doc.title, doc.source, doc.date, passage.start, passage.end),
+                score=float(fused[r]),
+                rank=len(hits) + 1,
+                dense_score=float(data.vectors[r] @ query_vector),
+                dense_rank=dense_rank.get(r),
+                bm25_score=float(bm25_all[r]),
+                bm25_rank=bm25_rank.get(r),
+                matched_terms=tuple(t for t in dict.fromkeys(query.tokens) if t in set(data.tokens[r])),
+            ))
+            if len(hits) >= k:
+                break
+        return hits

@@ -1,0 +1,57 @@
+"""Explicit settings, validated once and passed down; nothing reads globals later."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from embeddings.encoder import DEFAULT_MODEL
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+MAX_QUESTION_CHARS = 2000
+MODES = ("hybrid", "dense", "bm25")
+
+
+def default_index_dir() -> Path:
+    """``$ZHQA_INDEX_DIR``, else ``.zhqa-index/`` in the project (ignored by git)."""
+    env = os.environ.get("ZHQA_INDEX_DIR")
+    if env:
+        return Path(env)
+    if (PROJECT_ROOT / "pyproject.toml").exists():
+        return PROJECT_ROOT / ".zhqa-index"
+    return Path.cwd() / ".zhqa-index"
+
+
+def default_corpus() -> list[Path]:
+    """The bundled articles in ``seeds/``."""
+    return [PROJECT_ROOT / "seeds"]
+
+
+@dataclass(frozen=True)
+class Settings:
+    index_dir: Path = field(default_factory=default_index_dir)
+    model: str = DEFAULT_MODEL
+    # Chunking: passages of whole sentences up to max_chars, overlapping by up to overlap_chars.
+    max_chars: int = 300
+    overlap_chars: int = 80
+    # Prefix each passage's matching text with its article's title.
+    title_in_passage: bool = True
+    # Retrieval: candidates from each retriever, reciprocal-rank-fusion constant and weights.
+    candidates: int = 50
+    rrf_k: int = 60
+    dense_weight: float = 1.0
+    bm25_weight: float = 1.0
+    # Below this confidence the answer is "the corpus has no answer" (see answer.py).
+    abstain_threshold: float = 0.5
+    lock_timeout: float = 600.0
+
+    def __post_init__(self) -> None:
+        if self.max_chars < 50:
+            raise ValueError("max_chars must be at least 50")
+        if not 0 <= self.overlap_chars < self.max_chars:
+            raise ValueError("overlap_chars must be between 0 and max_chars - 1")
+        object.__setattr__(self, "index_dir", Path(self.index_dir).expanduser())
+
+    def chunking(self) -> dict:
+        """The settings that decide what the passages are; the index records them."""
+        return {"max_chars": self.max_chars, "overlap_chars": self.overlap_chars, "title_in_passage": self.title_in_passage}

@@ -1,0 +1,204 @@
+"""The index on disk. Each build writes a complete new generation folder, then switches
+the ``CURRENT`` pointer with an atomic rename: a crash at any moment leaves the last good
+index in place, and readers never see half of one. A lock file keeps two writers apart."""
+from __future__ import annotations
+
+import errno
+import fcntl
+import json
+import os
+import shutil
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from embeddings.faiss_store import VectorIndex
+
+from .bm25 import Bm25Index
+from .errors import IndexDamaged, IndexLocked, IndexNotFound, ZhqaError
+from .records import Document, Passage
+
+FORMAT_VERSION = 1
+_POINTER = "CURRENT"
+_LOCK = ".lock"
+
+
+@dataclass
+class IndexData:
+    """Everything an index holds, in memory. ``passages[i]``, ``vectors[i]``,
+    ``tokens[i]`` and ``hashes[i]`` describe the same passage."""
+
+    manifest: dict
+    documents: dict[str, Document]
+    passages: list[Passage]
+    tokens: list[list[str]]
+    hashes: list[str]
+    vectors: np.ndarray
+    dense: VectorIndex
+    bm25: Bm25Index
+    row_of: dict[int, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.row_of = {p.pid: i for i, p in enumerate(self.passages)}
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_jsonl(path: Path, rows) -> None:
+    with open(path, "w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def _explain_os_error(exc: OSError, root: Path) -> ZhqaError:
+    if exc.errno == errno.ENOSPC:
+        return ZhqaError(f"The disk is full while writing the index in {root}; the previous index is untouched, free some space and run the command again.")
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return ZhqaError(f"No permission to write the index in {root}; choose a writable folder with --index-dir.")
+    return ZhqaError(f"Could not write the index in {root} ({exc.strerror}); the previous index is untouched.")
+
+
+class IndexStore:
+    """The folder that holds an index: its generations, the pointer and the lock."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    # -- reading ---------------------------------------------------------------------
+    def current_dir(self) -> Path | None:
+        pointer = self.root / _POINTER
+        try:
+            name = pointer.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise IndexDamaged(f"The index pointer {pointer} cannot be read ({exc.strerror}); rebuild with `qa index`.") from exc
+        return self.root / name if name else None
+
+    def exists(self) -> bool:
+        return self.current_dir() is not None
+
+    def generation(self) -> str:
+        """An identifier that changes whenever a new index is committed."""
+        current = self.current_dir()
+        return current.name if current else ""
+
+    def read_manifest(self) -> dict:
+        current = self.current_dir()
+        if current is None:
+            raise IndexNotFound(f"No index in {self.root}; build one with `qa index`.")
+        try:
+            return json.loads((current / "manifest.json").read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise IndexDamaged(f"The index manifest in {current} is missing or damaged; rebuild with `qa index`.") from exc
+
+    def load(self) -> IndexData:
+        manifest = self.read_manifest()
+        current = self.current_dir()
+        assert current is not None
+        if manifest.get("format") != FORMAT_VERSION:
+            raise IndexDamaged(f"The index in {self.root} has format {manifest.get('format')}, this zhqa reads {FORMAT_VERSION}; rebuild with `qa index`.")
+        try:
+            documents = {}
+            for row in _read_jsonl(current / "documents.jsonl"):
+                documents[row["id"]] = Document(**row)
+            passages, tokens, hashes = [], [], []
+            for row in _read_jsonl(current / "passages.jsonl"):
+                doc = documents[row["doc_id"]]
+                passages.append(Passage(row["pid"], row["doc_id"], row["start"], row["end"],
+                                        doc.text[row["start"]:row["end"]], row["match_text"]))
+                tokens.append(row["tokens"].split(" ") if row["tokens"] else [])
+                hashes.append(row["hash"])
+            vectors = np.load(current / "vectors.npy")
+            dense = VectorIndex.load(current / "dense.faiss")
+            bm25 = Bm25Index.load(current / "bm25")
+        except (OSError, KeyError, ValueError, TypeError, RuntimeError, json.JSONDecodeError) as exc:
+            raise IndexDamaged(f"The index in {current} is damaged ({type(exc).__name__}: {exc}); rebuild it with `qa index`.") from exc
+        n = len(passages)
+        if dense.count() != n or vectors.shape[0] != n or len(bm25) != n:
+            raise IndexDamaged(f"The index in {current} is inconsistent ({n} passages, {dense.count()} vectors); rebuild it with `qa index`.")
+        return IndexData(manifest, documents, passages, tokens, hashes, vectors, dense, bm25)
+
+    # -- writing ---------------------------------------------------------------------
+    @contextmanager
+    def lock(self, timeout: float = 600.0, on_wait=None):
+        """Hold the writer's lock; wait up to ``timeout`` seconds for another writer."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            fh = open(self.root / _LOCK, "a+")
+        except OSError as exc:
+            raise _explain_os_error(exc, self.root) from exc
+        try:
+            deadline = time.monotonic() + timeout
+            told = False
+            while True:
+                try:
+                    fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise IndexLocked(f"Another process is writing the index in {self.root}; wait for it to finish and try again.") from None
+                    if on_wait and not told:
+                        on_wait()
+                        told = True
+                    time.sleep(0.2)
+            yield
+        finally:
+            fh.close()  # closing releases the lock
+
+    def commit(self, data: IndexData) -> Path:
+        """Write ``data`` as a new generation and make it current. Call under lock()."""
+        name = f"gen-{time.time_ns()}"
+        target = self.root / name
+        try:
+            target.mkdir(parents=True)
+            _write_jsonl(target / "documents.jsonl", (d.__dict__ for d in data.documents.values()))
+            _write_jsonl(target / "passages.jsonl", (
+                {"pid": p.pid, "doc_id": p.doc_id, "start": p.start, "end": p.end, "hash": h,
+                 "match_text": p.match_text, "tokens": " ".join(t)}
+                for p, t, h in zip(data.passages, data.tokens, data.hashes)
+            ))
+            np.save(target / "vectors.npy", data.vectors)
+            data.dense.save(target / "dense.faiss")
+            data.bm25.save(target / "bm25")
+            size = sum(f.stat().st_size for f in target.rglob("*") if f.is_file())
+            manifest = dict(data.manifest, index_bytes=size)
+            (target / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+            _fsync_dir(target)
+            tmp = self.root / f"{_POINTER}.tmp-{os.getpid()}"
+            with open(tmp, "w", encoding="utf-8") as fh:
+                fh.write(name)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.root / _POINTER)
+            _fsync_dir(self.root)
+            data.manifest = manifest
+        except OSError as exc:
+            shutil.rmtree(target, ignore_errors=True)
+            raise _explain_os_error(exc, self.root) from exc
+        self._prune(keep=name)
+        return target
+
+    def _prune(self, keep: str) -> None:
+        """Remove older generations and leftovers of interrupted builds."""
+        for child in self.root.glob("gen-*"):
+            if child.name != keep and child.is_dir():
+                shutil.rmtree(child, ignore_errors=True)
+        for child in self.root.glob(f"{_POINTER}.tmp-*"):
+            child.unlink(missing_ok=True)
