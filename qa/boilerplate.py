@@ -18,7 +18,7 @@ _BREADCRUMB = re.compile(r"(?:>>|»|\s>\s|\s＞\s)")
 _META = re.compile(r"(?:来源|來源|作者|发布时间|發佈時間|发表时间|發表時間|时间|時間)\s*[:：]")
 _DATE_ONLY = re.compile(r"^[\s\[\]【】]*(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}日?[\s\d:：]*[\]】]?\s*$")
 _SENTENCE_END = re.compile(r"[。！？!?；;…”」』]$")
-_SENTENCE_INSIDE = re.compile(r"[。！？]")
+_FULL_STOP = re.compile(r"[。；;]")
 
 
 def is_breadcrumb(line: str) -> bool:
@@ -46,6 +46,6 @@ def is_boilerplate_line(line: str) -> bool:
 
 
 def is_link_like(line: str) -> bool:
-    """A short line that does not end a sentence: a headline in a list of links."""
+    """A short line without a full stop: a headline in a list of links, a footer item."""
     line = line.strip()
-    return 0 < len(line) <= 40 and not _SENTENCE_END.search(line) and not _SENTENCE_INSIDE.search(line)
+    return 0 < len(line) <= 40 and not _FULL_STOP.search(line)

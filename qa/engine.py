@@ -12,7 +12,7 @@ from .errors import CorpusError, IndexNotFound, ModelLoadError, ModelMismatch
 from .indexer import IndexReport, write_index
 from .load import load_corpus
 from .records import Answer, Document
-from .retrieve import Retriever, make_query
+from .retrieve import Query, Retriever, make_query
 from .settings import Settings, default_corpus
 from .store import IndexData, IndexStore
 
@@ -111,9 +111,14 @@ class QA:
     # -- reading ------------------------------------------------------------------------
     def ask(self, question: str, k: int = 5, mode: str = "hybrid", doc_ids: list[str] | None = None) -> Answer:
         """Answer ``question`` from the index: snippets with citations, or an honest no."""
-        query = make_query(question)
+        return self.answer_query(make_query(question), k=k, mode=mode, doc_ids=doc_ids)
+
+    def answer_query(self, query: Query, k: int = 5, mode: str = "hybrid", doc_ids: list[str] | None = None,
+                     query_vector=None) -> Answer:
+        """``ask`` for an already validated query, optionally with its vector precomputed
+        (evaluation encodes all questions in one batch)."""
         data = self.data()
-        hits = Retriever(data, self.encoder, self.settings).search(query, k=k, mode=mode, doc_ids=doc_ids)
+        hits = Retriever(data, self.encoder, self.settings).search(query, k=k, mode=mode, doc_ids=doc_ids, query_vector=query_vector)
         return answer(query, hits, data, self.settings.abstain_threshold, mode)
 
     def documents(self) -> list[Document]:

@@ -1,0 +1,227 @@
+"""Retrieval evaluation, per question: is a passage that holds the answer retrieved, at
+which rank, does the first snippet contain the answer, and does the system abstain when
+the corpus has no answer. Metrics are computed with ranx."""
+from __future__ import annotations
+
+import json
+import time
+import warnings
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .clean import strip_glosses
+from .errors import BadQuestion, CorpusError
+from .normalize import normalize
+from .retrieve import make_query
+from .settings import MODES
+
+RANX_METRICS = {"recall@1": "hit_rate@1", "recall@5": "hit_rate@5", "recall@10": "hit_rate@10",
+                "mrr@10": "mrr@10", "ndcg@10": "ndcg@10"}
+METRICS = list(RANX_METRICS) + ["answer@1", "abstain"]
+ENCODE_BATCH = 128
+
+
+@dataclass(frozen=True)
+class EvalQuestion:
+    id: str
+    question: str
+    docs: tuple[str, ...] | None  # None: the corpus has no answer
+    answer: str | None
+    type: str | None = None
+
+
+@dataclass
+class QuestionResult:
+    id: str
+    question: str
+    type: str | None
+    expected_docs: list[str] | None
+    expected_answer: str | None
+    rank: int | None = None  # rank of the first relevant passage within the top k
+    answered: bool = False
+    answer_hit: bool | None = None  # first snippet contains the answer (answerable questions)
+    top_doc: str | None = None
+    top_passage: str | None = None
+    top_snippet: str | None = None
+    error: str | None = None
+
+
+@dataclass
+class EvalReport:
+    questions: int
+    k: int
+    modes: dict[str, dict] = field(default_factory=dict)  # mode → {"metrics", "by_type", "results"}
+    comparison: str | None = None
+    seconds: float = 0.0
+
+    def to_json(self) -> dict:
+        out = {"questions": self.questions, "k": self.k, "seconds": round(self.seconds, 2)}
+        for mode, block in self.modes.items():
+            out[mode] = {**block["metrics"], "by_type": block["by_type"],
+                         "per_question": [asdict(r) for r in block["results"]]}
+        if self.comparison:
+            out["comparison"] = self.comparison
+        return out
+
+
+def load_questions(path: Path) -> list[EvalQuestion]:
+    """Questions in the format of ../shared/eval/*/questions.jsonl."""
+    out = []
+    try:
+        lines = Path(path).read_text(encoding="utf-8-sig").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CorpusError(f"Cannot read the question file {path}; give a UTF-8 JSON Lines file.") from exc
+    for lineno, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            doc = row.get("doc")
+            docs = None if doc is None else tuple(str(d) for d in doc) if isinstance(doc, list) else (str(doc),)
+            out.append(EvalQuestion(str(row["id"]), row["question"], docs, row.get("answer"), row.get("type")))
+        except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
+            raise CorpusError(f"{path}:{lineno} is not a question record (id, question, doc, answer); fix or remove that line.") from exc
+    if not out:
+        raise CorpusError(f"{path} holds no questions.")
+    return out
+
+
+def _norm_answer(text: str) -> str:
+    return normalize(strip_glosses(text)).replace(" ", "")
+
+
+def _contains(passage_text: str, answer: str) -> bool:
+    return _norm_answer(answer) in _norm_answer(passage_text)
+
+
+def _progress(total: int, desc: str, enabled: bool):
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="q", leave=False)
+
+
+def evaluate(engine, questions: list[EvalQuestion], modes: list[str], k: int = 10, progress: bool = False) -> EvalReport:
+    """Run every question in every mode against ``engine``'s index."""
+    started = time.perf_counter()
+    data = engine.data()
+    queries, vectors = {}, {}
+    results: dict[str, list[QuestionResult]] = {m: [] for m in modes}
+    for q in questions:
+        try:
+            queries[q.id] = make_query(q.question)
+        except BadQuestion as exc:
+            for m in modes:
+                results[m].append(QuestionResult(q.id, q.question, q.type, list(q.docs) if q.docs else None, q.answer, error=str(exc)))
+    # All questions are encoded in batches, once, and shared by every mode.
+    ids = [q.id for q in questions if q.id in queries]
+    bar = _progress(len(ids), "Encoding questions", progress)
+    for lo in range(0, len(ids), ENCODE_BATCH):
+        batch = ids[lo : lo + ENCODE_BATCH]
+        for qid, vec in zip(batch, engine.encoder.encode_queries([queries[i].normalized for i in batch])):
+            vectors[qid] = vec
+        if bar is not None:
+            bar.update(len(batch))
+    if bar is not None:
+        bar.close()
+
+    runs: dict[str, dict[str, dict[str, float]]] = {m: {} for m in modes}
+    qrels: dict[str, dict[str, int]] = {}
+    for mode in modes:
+        bar = _progress(len(ids), f"Evaluating {mode}", progress)
+        for q in questions:
+            if q.id not in queries:
+                continue
+            ans = engine.answer_query(queries[q.id], k=k, mode=mode, query_vector=vectors[q.id])
+            r = QuestionResult(q.id, q.question, q.type, list(q.docs) if q.docs else None, q.answer, answered=ans.answered)
+            if ans.hits:
+                r.top_doc, r.top_passage = ans.hits[0].passage.doc_id, ans.hits[0].passage.text
+            if ans.snippets:
+                r.top_snippet = ans.snippets[0].text
+            if q.docs:
+                relevant = [h for h in ans.hits if h.passage.doc_id in q.docs and (not q.answer or _contains(h.passage.text, q.answer))]
+                r.rank = relevant[0].rank if relevant else None
+                if q.answer:
+                    r.answer_hit = bool(ans.answered and ans.snippets and _contains(ans.snippets[0].text, q.answer))
+                runs[mode][q.id] = {str(h.passage.pid): float(k - h.rank + 1) for h in ans.hits} or {"-": 0.0}
+                if q.id not in qrels:
+                    qrels[q.id] = _relevant_pids(data, q) or {"missing": 1}
+            results[mode].append(r)
+            if bar is not None:
+                bar.update(1)
+        if bar is not None:
+            bar.close()
+
+    report = EvalReport(questions=len(questions), k=k)
+    for mode in modes:
+        report.modes[mode] = {"metrics": _metrics(qrels, runs[mode], results[mode]),
+                              "by_type": _by_type(qrels, runs[mode], results[mode]), "results": results[mode]}
+    if len(modes) > 1 and qrels:
+        report.comparison = _compare(qrels, runs, modes)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _relevant_pids(data, q: EvalQuestion) -> dict[str, int]:
+    wanted = set(q.docs or ())
+    return {str(p.pid): 1 for p in data.passages if p.doc_id in wanted and (not q.answer or _contains(p.text, q.answer))}
+
+
+def _ranx_means(qrels: dict, run: dict) -> dict[str, float]:
+    if not qrels:
+        return {name: None for name in RANX_METRICS}
+    from ranx import Qrels, Run, evaluate as ranx_evaluate
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        scores = ranx_evaluate(Qrels(qrels), Run(run), list(RANX_METRICS.values()))
+    if not isinstance(scores, dict):
+        scores = {list(RANX_METRICS.values())[0]: scores}
+    return {name: round(float(scores[ranx_name]), 4) for name, ranx_name in RANX_METRICS.items()}
+
+
+def _metrics(qrels: dict, run: dict, results: list[QuestionResult]) -> dict:
+    out = _ranx_means({q: qrels[q] for q in run}, run)
+    hits = [r.answer_hit for r in results if r.answer_hit is not None]
+    unanswerable = [r for r in results if r.expected_docs is None]
+    out["answer@1"] = round(sum(hits) / len(hits), 4) if hits else None
+    out["abstain"] = round(sum(not r.answered for r in unanswerable) / len(unanswerable), 4) if unanswerable else None
+    out["answerable"] = len([r for r in results if r.expected_docs])
+    out["unanswerable"] = len(unanswerable)
+    return out
+
+
+def _by_type(qrels: dict, run: dict, results: list[QuestionResult]) -> dict:
+    types = sorted({r.type for r in results if r.type})
+    out = {}
+    for t in types:
+        subset = [r for r in results if r.type == t]
+        ids = {r.id for r in subset}
+        out[t] = dict(_metrics({q: v for q, v in qrels.items() if q in ids}, {q: v for q, v in run.items() if q in ids}, subset),
+                      count=len(subset))
+    return out
+
+
+def _compare(qrels: dict, runs: dict, modes: list[str]) -> str:
+    from ranx import Qrels, Run, compare
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        report = compare(Qrels(qrels), [Run(runs[m], name=m) for m in modes],
+                         metrics=["hit_rate@1", "hit_rate@5", "mrr@10", "ndcg@10"], stat_test="student", max_p=0.05)
+    return str(report)
+
+
+def worst(report: EvalReport, mode: str, n: int = 10) -> list[QuestionResult]:
+    """The answerable questions retrieved worst (relevant passage missing or ranked low),
+    then unanswerable ones that were answered anyway."""
+    results = report.modes[mode]["results"]
+    missed = sorted((r for r in results if r.expected_docs and (r.rank is None or r.rank > 1)),
+                    key=lambda r: (r.rank is not None, -(r.rank or 0)))
+    wrongly = [r for r in results if r.expected_docs is None and r.answered]
+    return (missed + wrongly)[:n]
+
+
+def modes_of(mode: str) -> list[str]:
+    return list(MODES) if mode == "all" else [mode]
