@@ -72,6 +72,40 @@ class Encoder:
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
+    def encode_passages_with_spans(
+        self, texts: list[str], spans: list[list[tuple[int, int]]]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Passage vectors, plus one vector per character span of each passage, pooled from
+        the passage's own contextual token embeddings ("late chunking"): the sentences of a
+        passage get vectors at no extra encoding cost."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32), []
+        prompt = self._model.prompts.get(self.passage_prompt, "") if self.passage_prompt else ""
+        outputs = self._model.encode(
+            texts, prompt_name=self.passage_prompt, batch_size=self.batch_size,
+            output_value=None, convert_to_numpy=False, show_progress_bar=False,
+        )
+        tokenizer = self._model.tokenizer
+        limit = self._model.max_seq_length
+        vectors = np.zeros((len(texts), self.dim), dtype=np.float32)
+        pooled: list[np.ndarray] = []
+        for i, (text, ranges, out) in enumerate(zip(texts, spans, outputs)):
+            vec = out["sentence_embedding"].float().numpy()
+            vectors[i] = vec / max(float(np.linalg.norm(vec)), 1e-12)
+            tokens = out["token_embeddings"].float().numpy()
+            offsets = np.asarray(tokenizer(prompt + text, truncation=True, max_length=limit,
+                                           return_offsets_mapping=True)["offset_mapping"])
+            n = min(len(offsets), tokens.shape[0])
+            starts, ends = offsets[:n, 0] - len(prompt), offsets[:n, 1] - len(prompt)
+            real = ends > starts
+            rows = np.zeros((len(ranges), self.dim), dtype=np.float32)
+            for j, (a, b) in enumerate(ranges):
+                inside = real & (starts >= a) & (ends <= b)
+                v = tokens[:n][inside].mean(0) if inside.any() else vectors[i]  # beyond truncation: the passage's
+                rows[j] = v / max(float(np.linalg.norm(v)), 1e-12)
+            pooled.append(rows)
+        return vectors, pooled
+
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         return self._encode(texts, self.query_prompt, progress=False)
 

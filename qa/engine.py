@@ -118,8 +118,10 @@ class QA:
         """``ask`` for an already validated query, optionally with its vector precomputed
         (evaluation encodes all questions in one batch)."""
         data = self.data()
+        if query_vector is None:
+            query_vector = self.encoder.encode_queries([query.normalized])[0]
         hits = Retriever(data, self.encoder, self.settings).search(query, k=k, mode=mode, doc_ids=doc_ids, query_vector=query_vector)
-        return answer(query, hits, data, self.settings.abstain_threshold, mode)
+        return answer(query, hits, data, self.settings.abstain_threshold, mode, query_vector)
 
     def documents(self) -> list[Document]:
         return list(self.data().documents.values())

@@ -15,7 +15,7 @@ from embeddings.encoder import Encoder
 from embeddings.faiss_store import VectorIndex
 
 from .bm25 import Bm25Index
-from .chunk import passage_spans
+from .chunk import passage_spans, sentences
 from .clean import clean
 from .normalize import normalize
 from .records import Document, Passage
@@ -49,17 +49,33 @@ class PreparedPassage:
     match_text: str
     embed_text: str
     tokens: list[str]
+    sentences: list[tuple[int, int]]  # spans in the original text
+    sentence_ranges: list[tuple[int, int]]  # the same sentences' spans in embed_text
 
 
 def prepare(doc: Document, settings: Settings) -> list[PreparedPassage]:
-    """Clean and chunk one document; compute what retrieval will see of each passage."""
+    """Clean and chunk one document; compute what retrieval will see of each passage.
+
+    The matching text is built sentence by sentence, so each sentence's place in it is
+    known exactly (snippet selection scores sentences by their own vectors)."""
     cleaned = clean(doc.text, doc.title)
     title = normalize(doc.title) if settings.title_in_passage and doc.title != doc.id else ""
+    head = f"{title}\n" if title else ""
     out = []
     for start, end in passage_spans(doc.text, cleaned.sections, settings.max_chars, settings.overlap_chars):
-        match_text = normalize(cleaned.visible(doc.text, start, end))
-        embed_text = f"{title}\n{match_text}" if title else match_text
-        out.append(PreparedPassage(doc.id, start, end, match_text, embed_text, bm25_tokens(embed_text)))
+        spans = sentences(doc.text, start, end)
+        pieces, ranges, pos = [], [], len(head)
+        for s, e in spans:
+            piece = normalize(cleaned.visible(doc.text, s, e))
+            if pieces and piece:
+                pieces.append(" ")
+                pos += 1
+            ranges.append((pos, pos + len(piece)))
+            pieces.append(piece)
+            pos += len(piece)
+        match_text = "".join(pieces)
+        embed_text = head + match_text
+        out.append(PreparedPassage(doc.id, start, end, match_text, embed_text, bm25_tokens(embed_text), spans, ranges))
     return out
 
 
@@ -117,6 +133,8 @@ def assemble(
     hashes: list[str] = []
     rows: list[int | None] = []  # row of a reusable vector in previous.vectors, or None
     embed_texts: list[str | None] = []
+    sentence_spans: list[list[tuple[int, int]]] = []
+    sentence_ranges: list[list[tuple[int, int]] | None] = []
     for doc in _progress(documents.values(), len(documents), "Chunking", progress):
         old_doc = previous.documents.get(doc.id) if previous else None
         if old_doc is not None and old_doc.sha256 == doc.sha256 and doc.id in old_rows:
@@ -127,6 +145,8 @@ def assemble(
                 hashes.append(previous.hashes[row])
                 rows.append(row)
                 embed_texts.append(None)
+                sentence_spans.append(previous.sentences[row])
+                sentence_ranges.append(None)
             continue
         (report.updated if old_doc is not None else report.added).append(doc.id)
         for prep in prepare(doc, settings):
@@ -137,22 +157,29 @@ def assemble(
             hashes.append(h)
             rows.append(vector_of.get(h))
             embed_texts.append(prep.embed_text)
+            sentence_spans.append(prep.sentences)
+            sentence_ranges.append(prep.sentence_ranges)
     if previous:
         report.removed = sorted(set(previous.documents) - set(documents))
 
     vectors = np.zeros((len(passages), encoder.dim), dtype=np.float32)
+    sentence_vectors: list[np.ndarray | None] = [None] * len(passages)
     todo = [i for i, row in enumerate(rows) if row is None]
     for i, row in enumerate(rows):
         if row is not None:
             vectors[i] = previous.vectors[row]
+            sentence_vectors[i] = previous.sentence_vectors_of(row)
     report.reused = len(passages) - len(todo)
     report.encoded = len(todo)
     if todo:
-        texts = [embed_texts[i] for i in todo]
         bar = _progress(None, len(todo), "Embedding", progress) if progress else None
         for lo in range(0, len(todo), ENCODE_BATCH):
-            batch = texts[lo : lo + ENCODE_BATCH]
-            vectors[todo[lo : lo + ENCODE_BATCH]] = encoder.encode_passages(batch)
+            batch = todo[lo : lo + ENCODE_BATCH]
+            vecs, pooled = encoder.encode_passages_with_spans([embed_texts[i] for i in batch],
+                                                              [sentence_ranges[i] for i in batch])
+            vectors[batch] = vecs
+            for i, rows_of_sentences in zip(batch, pooled):
+                sentence_vectors[i] = rows_of_sentences
             if bar is not None:
                 bar.update(len(batch))
         if bar is not None:
@@ -173,7 +200,9 @@ def assemble(
         "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "versions": _versions(),
     }
-    return IndexData(manifest, dict(documents), passages, tokens, hashes, vectors, dense, bm25)
+    stacked = np.concatenate(sentence_vectors) if passages else np.zeros((0, encoder.dim), dtype=np.float32)
+    return IndexData(manifest, dict(documents), passages, tokens, hashes, vectors, dense, bm25,
+                     sentences=sentence_spans, sentence_vectors=stacked.astype(np.float32))
 
 
 def write_index(

@@ -52,6 +52,17 @@ def rrf(ranks: list[tuple[float, dict[int, int]]], k: int) -> dict[int, float]:
     return fused
 
 
+def weighted_fusion(dense: np.ndarray, bm25: np.ndarray, dense_weight: float, bm25_weight: float) -> np.ndarray:
+    """Convex combination of min-max normalised scores over the candidate pool."""
+
+    def scaled(x: np.ndarray) -> np.ndarray:
+        span = float(x.max() - x.min()) if len(x) else 0.0
+        return (x - x.min()) / span if span > 0 else np.zeros_like(x)
+
+    total = dense_weight + bm25_weight
+    return (dense_weight * scaled(dense) + bm25_weight * scaled(bm25)) / total
+
+
 def _shingles(text: str) -> set[str]:
     return {text[i : i + 4] for i in range(max(1, len(text) - 3))}
 
@@ -115,8 +126,12 @@ class Retriever:
             order = np.argsort(-pool_scores, kind="stable")[:n_cand]
             bm25_rank = {int(pool[i]): r + 1 for r, i in enumerate(order) if pool_scores[i] > 0}
 
-        if mode == "hybrid":
+        if mode == "hybrid" and self.settings.fusion == "rrf":
             fused = rrf([(self.settings.dense_weight, dense_rank), (self.settings.bm25_weight, bm25_rank)], self.settings.rrf_k)
+        elif mode == "hybrid":
+            pool = np.array(sorted(set(dense_rank) | set(bm25_rank)), dtype=np.int64)
+            fused = dict(zip(pool.tolist(), weighted_fusion(data.vectors[pool] @ query_vector, bm25_all[pool],
+                                                            self.settings.dense_weight, self.settings.bm25_weight).tolist()))
         elif mode == "dense":
             fused = {r: float(data.vectors[r] @ query_vector) for r in dense_rank}
         else:

@@ -38,11 +38,12 @@ class Settings:
     title_in_passage: bool = True
     # Retrieval: candidates from each retriever, reciprocal-rank-fusion constant and weights.
     candidates: int = 50
+    fusion: str = "weighted"  # "weighted" (min-max normalised scores) or "rrf" (reciprocal rank fusion)
     rrf_k: int = 60
-    dense_weight: float = 1.0
-    bm25_weight: float = 1.0
+    dense_weight: float = 0.5
+    bm25_weight: float = 0.5
     # Below this confidence the answer is "the corpus has no answer" (see answer.py).
-    abstain_threshold: float = 0.5
+    abstain_threshold: float = 0.6
     lock_timeout: float = 600.0
 
     def __post_init__(self) -> None:

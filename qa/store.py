@@ -21,7 +21,7 @@ from .bm25 import Bm25Index
 from .errors import IndexDamaged, IndexLocked, IndexNotFound, ZhqaError
 from .records import Document, Passage
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 _POINTER = "CURRENT"
 _LOCK = ".lock"
 
@@ -39,10 +39,19 @@ class IndexData:
     vectors: np.ndarray
     dense: VectorIndex
     bm25: Bm25Index
+    # The sentences of each passage (original-text spans) and their vectors, stacked in
+    # passage order: passage i owns rows sentence_start[i]:sentence_start[i + 1].
+    sentences: list[list[tuple[int, int]]] = field(default_factory=list)
+    sentence_vectors: np.ndarray | None = None
     row_of: dict[int, int] = field(default_factory=dict)
+    sentence_start: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.row_of = {p.pid: i for i, p in enumerate(self.passages)}
+        self.sentence_start = np.concatenate([[0], np.cumsum([len(s) for s in self.sentences])]).astype(np.int64)
+
+    def sentence_vectors_of(self, row: int) -> np.ndarray:
+        return self.sentence_vectors[self.sentence_start[row] : self.sentence_start[row + 1]]
 
 
 def _fsync_dir(path: Path) -> None:
@@ -118,22 +127,25 @@ class IndexStore:
             documents = {}
             for row in _read_jsonl(current / "documents.jsonl"):
                 documents[row["id"]] = Document(**row)
-            passages, tokens, hashes = [], [], []
+            passages, tokens, hashes, sentences = [], [], [], []
             for row in _read_jsonl(current / "passages.jsonl"):
                 doc = documents[row["doc_id"]]
                 passages.append(Passage(row["pid"], row["doc_id"], row["start"], row["end"],
                                         doc.text[row["start"]:row["end"]], row["match_text"]))
                 tokens.append(row["tokens"].split(" ") if row["tokens"] else [])
                 hashes.append(row["hash"])
+                sentences.append([tuple(span) for span in row["sentences"]])
             vectors = np.load(current / "vectors.npy")
+            sentence_vectors = np.load(current / "sentences.npy")
             dense = VectorIndex.load(current / "dense.faiss")
             bm25 = Bm25Index.load(current / "bm25")
         except (OSError, KeyError, ValueError, TypeError, RuntimeError, json.JSONDecodeError) as exc:
             raise IndexDamaged(f"The index in {current} is damaged ({type(exc).__name__}: {exc}); rebuild it with `qa index`.") from exc
         n = len(passages)
-        if dense.count() != n or vectors.shape[0] != n or len(bm25) != n:
+        if (dense.count() != n or vectors.shape[0] != n or len(bm25) != n
+                or sentence_vectors.shape[0] != sum(len(s) for s in sentences)):
             raise IndexDamaged(f"The index in {current} is inconsistent ({n} passages, {dense.count()} vectors); rebuild it with `qa index`.")
-        return IndexData(manifest, documents, passages, tokens, hashes, vectors, dense, bm25)
+        return IndexData(manifest, documents, passages, tokens, hashes, vectors, dense, bm25, sentences, sentence_vectors)
 
     # -- writing ---------------------------------------------------------------------
     @contextmanager
@@ -171,10 +183,11 @@ class IndexStore:
             _write_jsonl(target / "documents.jsonl", (d.__dict__ for d in data.documents.values()))
             _write_jsonl(target / "passages.jsonl", (
                 {"pid": p.pid, "doc_id": p.doc_id, "start": p.start, "end": p.end, "hash": h,
-                 "match_text": p.match_text, "tokens": " ".join(t)}
-                for p, t, h in zip(data.passages, data.tokens, data.hashes)
+                 "match_text": p.match_text, "tokens": " ".join(t), "sentences": [list(x) for x in sents]}
+                for p, t, h, sents in zip(data.passages, data.tokens, data.hashes, data.sentences)
             ))
             np.save(target / "vectors.npy", data.vectors)
+            np.save(target / "sentences.npy", data.sentence_vectors)
             data.dense.save(target / "dense.faiss")
             data.bm25.save(target / "bm25")
             size = sum(f.stat().st_size for f in target.rglob("*") if f.is_file())
