@@ -8,6 +8,10 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+# One query at a time: OpenMP's thread start-up costs more than the search itself, and
+# under load (a web server, a concurrent indexer) it oversubscribes the cores.
+faiss.omp_set_num_threads(1)
+
 
 class VectorIndex:
     """A small verb set (add, remove, search, count, save, load) over a FAISS index."""

@@ -19,7 +19,6 @@ from .normalize import normalize
 from .records import Answer, Citation, Hit, Snippet
 from .retrieve import Query
 from .store import IndexData
-from .tokenize import tokens as bm25_tokens
 
 SNIPPET_PASSAGES = 3  # passages whose sentences compete for the snippets
 MAX_SNIPPETS = 3
@@ -44,10 +43,10 @@ def _bigrams(text: str) -> set[str]:
 
 def coverage(query: Query, weights: dict[str, float], text: str) -> float:
     """How much of the question ``text`` (normalised) contains: idf-weighted share of the
-    question's words, blended with the share of its character bigrams."""
+    question's words (found as substrings, so no segmentation of the sentence is needed),
+    blended with the share of its character bigrams."""
     total = sum(weights.values())
-    words = set(bm25_tokens(text))
-    word_cov = sum(w for t, w in weights.items() if t in words) / total if total else 0.0
+    word_cov = sum(w for t, w in weights.items() if t in text) / total if total else 0.0
     qgrams = _bigrams(query.normalized)
     gram_cov = len(qgrams & _bigrams(text)) / len(qgrams) if qgrams else 0.0
     return 0.7 * word_cov + 0.3 * gram_cov

@@ -167,3 +167,83 @@ def remove_cmd(doc_ids, index_dir):
     engine = _engine(_settings(index_dir, None))
     report = engine.remove(list(doc_ids))
     click.echo(f"Removed {len(report.removed)} documents; {report.documents} documents, {report.passages} passages remain.")
+
+
+def corpus_index_dir(base: Path, corpus: Path) -> Path:
+    """Where an evaluation corpus gets its own cached index, beside the main one."""
+    import hashlib
+    import re
+
+    resolved = corpus.resolve()
+    slug = re.sub(r"[^\w.-]+", "-", f"{resolved.parent.name}-{resolved.stem}").strip("-")[:60]
+    return base / "corpora" / f"{slug}-{hashlib.sha1(str(resolved).encode()).hexdigest()[:8]}"
+
+
+@main.command("eval")
+@click.argument("questions", type=click.Path(dir_okay=False))
+@click.option("--corpus", type=click.Path(), default=None, help="Index this corpus (folder or .jsonl) into its own cached index first.")
+@click.option("--mode", type=click.Choice(list(MODES) + ["all"]), default="hybrid", show_default=True)
+@click.option("-k", "k", type=click.IntRange(1, 100), default=10, show_default=True, help="Passages retrieved per question.")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False), default=None, help="Write all results to this JSON file.")
+@click.option("--report", "report_out", type=click.Path(dir_okay=False), default=None, help="Write a self-contained HTML report.")
+@click.option("--worst", "n_worst", type=int, default=10, show_default=True, help="Failures to list.")
+@index_dir_option
+@model_option
+def eval_cmd(questions, corpus, mode, k, json_out, report_out, n_worst, index_dir, model):
+    """Measure retrieval on QUESTIONS.jsonl (id, question, doc, answer[, type])."""
+    from .evaluate import METRICS, evaluate, load_questions, modes_of, worst
+
+    qs = load_questions(Path(questions))
+    settings = _settings(index_dir, model)
+    if corpus:
+        if not Path(corpus).exists():
+            raise ZhqaError(f"The corpus {corpus} does not exist; give a folder of .txt/.md/.html files or a .jsonl file.")
+        settings = _settings(str(corpus_index_dir(settings.index_dir, Path(corpus))), model)
+    engine = _engine(settings)
+    if corpus:
+        report = engine.index([Path(corpus)], progress=sys.stderr.isatty())
+        if not report.up_to_date:
+            _say(f"indexed {corpus}: {report.documents} documents, {report.passages} passages")
+    elif not engine.store.exists():
+        _say("No index yet: indexing the bundled seeds/ first…")
+        engine.ensure_index(progress=sys.stderr.isatty())
+    result = evaluate(engine, qs, modes_of(mode), k=k, progress=sys.stderr.isatty())
+    width = max(len(m) for m in METRICS)
+    click.echo(f"{len(qs)} questions, k={k}, {result.seconds:.1f}s")
+    click.echo("metric".ljust(width) + "".join(m.rjust(10) for m in result.modes))
+    for metric in METRICS:
+        values = [result.modes[m]["metrics"].get(metric) for m in result.modes]
+        click.echo(metric.ljust(width) + "".join(("–" if v is None else f"{v:.3f}").rjust(10) for v in values))
+    if result.comparison:
+        click.echo("\n" + result.comparison)
+    for m, block in result.modes.items():
+        if block["by_type"]:
+            click.echo(f"\nby type ({m}):")
+            for t, v in block["by_type"].items():
+                cells = "  ".join(f"{name}={'–' if v.get(name) is None else format(v.get(name), '.2f')}" for name in ("recall@1", "recall@5", "answer@1", "abstain"))
+                click.echo(f"  {t:<14} n={v['count']:<4} {cells}")
+    failures = worst(result, modes_of(mode)[0], n_worst)
+    if failures:
+        click.echo(f"\nworst questions ({modes_of(mode)[0]}):")
+        for r in failures:
+            where = "not retrieved" if r.expected_docs and r.rank is None else (f"rank {r.rank}" if r.expected_docs else "answered, should abstain")
+            click.echo(f"  {r.id}: {r.question}\n     expected {r.expected_answer or '(no answer)'} in {', '.join(r.expected_docs or ['-'])}; "
+                       f"{where}; got {r.top_doc}: {(r.top_snippet or r.top_passage or '').replace(chr(10), ' ')[:80]}")
+    if json_out:
+        _atomic_write(Path(json_out), json.dumps(result.to_json(), ensure_ascii=False, indent=1))
+        click.echo(f"wrote {json_out}")
+    if report_out:
+        from .eval_report import render
+
+        _atomic_write(Path(report_out), render(result, title=f"zhqa evaluation: {Path(questions).name}"))
+        click.echo(f"wrote {report_out}")
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise ZhqaError(f"Cannot write {path} ({exc.strerror}); choose another path.") from exc

@@ -57,7 +57,7 @@ class EvalReport:
     def to_json(self) -> dict:
         out = {"questions": self.questions, "k": self.k, "seconds": round(self.seconds, 2)}
         for mode, block in self.modes.items():
-            out[mode] = {**block["metrics"], "by_type": block["by_type"],
+            out[mode] = {**block["metrics"], "by_type": block["by_type"], "recall_curve": block["curve"],
                          "per_question": [asdict(r) for r in block["results"]]}
         if self.comparison:
             out["comparison"] = self.comparison
@@ -156,7 +156,8 @@ def evaluate(engine, questions: list[EvalQuestion], modes: list[str], k: int = 1
     report = EvalReport(questions=len(questions), k=k)
     for mode in modes:
         report.modes[mode] = {"metrics": _metrics(qrels, runs[mode], results[mode]),
-                              "by_type": _by_type(qrels, runs[mode], results[mode]), "results": results[mode]}
+                              "by_type": _by_type(qrels, runs[mode], results[mode]), "results": results[mode],
+                              "curve": recall_curve(qrels, runs[mode], k)}
     if len(modes) > 1 and qrels:
         report.comparison = _compare(qrels, runs, modes)
     report.seconds = time.perf_counter() - started
@@ -179,6 +180,21 @@ def _ranx_means(qrels: dict, run: dict) -> dict[str, float]:
     if not isinstance(scores, dict):
         scores = {list(RANX_METRICS.values())[0]: scores}
     return {name: round(float(scores[ranx_name]), 4) for name, ranx_name in RANX_METRICS.items()}
+
+
+def recall_curve(qrels: dict, run: dict, k: int) -> list[float]:
+    """Recall@1..k (a relevant passage within the top i), with ranx."""
+    if not run:
+        return []
+    from ranx import Qrels, Run, evaluate as ranx_evaluate
+
+    names = [f"hit_rate@{i}" for i in range(1, k + 1)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        scores = ranx_evaluate(Qrels({q: qrels[q] for q in run}), Run(run), names)
+    if not isinstance(scores, dict):
+        scores = {names[0]: scores}
+    return [round(float(scores[n]), 4) for n in names]
 
 
 def _metrics(qrels: dict, run: dict, results: list[QuestionResult]) -> dict:

@@ -68,6 +68,9 @@ def _shingles(text: str) -> set[str]:
 
 
 def _near_duplicate(a: set[str], b: set[str]) -> bool:
+    # Jaccard >= t needs the smaller set to be at least t times the larger: check that first.
+    if min(len(a), len(b)) < _DUPLICATE_JACCARD * max(len(a), len(b)):
+        return False
     return len(a & b) >= _DUPLICATE_JACCARD * len(a | b)
 
 

@@ -97,18 +97,25 @@ def test_answer_json_contract(seeds_qa):
     json.dumps(out, ensure_ascii=False)  # serialisable as it is
 
 
-def test_every_citation_is_verbatim(seeds_qa, seed_docs):
+@pytest.fixture(scope="module")
+def eval_queries(seeds_qa):
+    """Every eval question validated, with its vector encoded in one batch (as qa.evaluate does)."""
+    queries = [make_query(q["question"]) for q in EVAL]
+    vectors = seeds_qa.encoder.encode_queries([q.normalized for q in queries])
+    return list(zip(EVAL, queries, vectors))
+
+
+def test_every_citation_is_verbatim(seeds_qa, seed_docs, eval_queries):
     """For every eval question, every snippet and passage is exactly original_text[start:end]."""
-    for q in EVAL:
-        _assert_verbatim(seeds_qa.ask(q["question"]).to_json(), seed_docs)
+    for _, query, vector in eval_queries:
+        _assert_verbatim(seeds_qa.answer_query(query, query_vector=vector).to_json(), seed_docs)
 
 
 @pytest.mark.parametrize("mode", ["dense", "bm25"])
-def test_every_citation_is_verbatim_in_single_modes(seeds_qa, seed_docs, mode):
-    """The verbatim invariant also holds for dense-only and BM25-only retrieval (cross-script questions)."""
-    for q in EVAL:
-        if q["type"] in ("cross-script", "factoid") and q["doc"] in (DOC002, DOC003):
-            _assert_verbatim(seeds_qa.ask(q["question"], mode=mode).to_json(), seed_docs)
+def test_every_citation_is_verbatim_in_single_modes(seeds_qa, seed_docs, eval_queries, mode):
+    """The verbatim invariant also holds for dense-only and BM25-only retrieval, for every eval question."""
+    for _, query, vector in eval_queries:
+        _assert_verbatim(seeds_qa.answer_query(query, mode=mode, query_vector=vector).to_json(), seed_docs)
 
 
 def test_simplified_question_finds_traditional_article(seeds_qa):
@@ -230,11 +237,12 @@ def test_remove_embeds_nothing_and_forgets_the_document(index_copy, counting_enc
     assert {p.pid for p in after.passages} == set(kept_before)
     for i, p in enumerate(after.passages):
         assert (after.vectors[i] == kept_before[p.pid]).all()
-    for q in EVAL:
-        if q["doc"] == DOC001:
-            answer = qa.ask(q["question"], k=10)
-            assert DOC001 not in {h.passage.doc_id for h in answer.hits}
-            assert DOC001 not in {s.citation.doc_id for s in answer.snippets}
+    queries = [make_query(q["question"]) for q in EVAL if q["doc"] == DOC001]
+    vectors = counting_encoder.encode_queries([q.normalized for q in queries])
+    for query, vector in zip(queries, vectors):
+        answer = qa.answer_query(query, k=10, query_vector=vector)
+        assert answer.hits and DOC001 not in {h.passage.doc_id for h in answer.hits}
+        assert DOC001 not in {s.citation.doc_id for s in answer.snippets}
 
 
 def test_remove_unknown_document_is_an_error(index_copy, encoder):
