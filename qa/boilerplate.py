@@ -48,4 +48,5 @@ def is_boilerplate_line(line: str) -> bool:
 def is_link_like(line: str) -> bool:
     """A short line without a full stop: a headline in a list of links, a footer item."""
     line = line.strip()
-    return 0 < len(line) <= 40 and not _FULL_STOP.search(line)
+    # Quoted speech ("“爸爸,你什麼時候回來啊?”") is prose, however short.
+    return 0 < len(line) <= 40 and not _FULL_STOP.search(line) and not line.endswith(("”", "」", "』"))

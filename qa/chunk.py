@@ -73,5 +73,9 @@ def passage_spans(
             k = j + 1
             while k - 1 > i and units[j][1] - units[k - 1][0] <= overlap_chars:
                 k -= 1
+            # ... and the overlap must leave room for that new sentence, or the next
+            # passage would only repeat the tail of this one.
+            while k <= j and units[j + 1][1] - units[k][0] > max_chars:
+                k += 1
             i = k
     return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from embeddings.encoder import Encoder, EncoderError
+from embeddings.encoder import DEFAULT_MODEL, Encoder, EncoderError
 
 from .answer import answer
 from .errors import CorpusError, IndexNotFound, ModelLoadError, ModelMismatch
@@ -50,6 +50,9 @@ class QA:
                 data = self.store.load()
                 model = data.manifest.get("model")
                 if model != self.settings.model:
+                    if self.settings.model != DEFAULT_MODEL and not Path(self.settings.model).expanduser().is_dir():
+                        raise ModelLoadError(f"Model {self.settings.model!r} is not a folder on this machine; give the path of a "
+                                             f"sentence-transformers model folder, or leave --model out to use the index's {model!r}.")
                     raise ModelMismatch(
                         f"The index in {self.store.root} was built with model {model!r}, not {self.settings.model!r}; "
                         f"ask with --model {model} or rebuild with `qa index --model {self.settings.model}`."

@@ -16,7 +16,7 @@ from embeddings.faiss_store import VectorIndex
 
 from .bm25 import Bm25Index
 from .chunk import passage_spans, sentences
-from .clean import clean
+from .clean import clean, strip_glosses
 from .normalize import normalize
 from .records import Document, Passage
 from .settings import Settings
@@ -59,7 +59,7 @@ def prepare(doc: Document, settings: Settings) -> list[PreparedPassage]:
     The matching text is built sentence by sentence, so each sentence's place in it is
     known exactly (snippet selection scores sentences by their own vectors)."""
     cleaned = clean(doc.text, doc.title)
-    title = normalize(doc.title) if settings.title_in_passage and doc.title != doc.id else ""
+    title = normalize(strip_glosses(doc.title)) if settings.title_in_passage and doc.title != doc.id else ""
     head = f"{title}\n" if title else ""
     out = []
     for start, end in passage_spans(doc.text, cleaned.sections, settings.max_chars, settings.overlap_chars):

@@ -3,7 +3,6 @@ Every document keeps its original text; what cannot be read is reported, never f
 from __future__ import annotations
 
 import hashlib
-import html
 import json
 import os
 import re
@@ -76,7 +75,7 @@ def html_to_text(markup: str) -> tuple[str, str]:
     parser.feed(markup)
     parser.close()
     text = re.sub(r"[ \t\r\f\v]*\n[\s]*\n\s*", "\n\n", "".join(parser.parts)).strip()
-    return text, html.unescape(parser.title).strip()
+    return text, parser.title.strip()  # convert_charrefs already decoded entities
 
 
 def _document(doc_id: str, text: str, path: str, title: str = "", source: str = "", date: str = "") -> Document:

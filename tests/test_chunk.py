@@ -144,9 +144,6 @@ def test_bad_chunk_settings_raise():
         passage_spans("句子。", ((0, 3),), 50, 50)
 
 
-@pytest.mark.xfail(strict=True, reason="chunk.py:73-76 steps back into the overlap without checking that the overlap "
-                   "plus the next sentence fits max_chars, so the next passage is only the overlap: a copy of the "
-                   "previous passage's tail")
 def test_every_passage_adds_new_text():
     """No passage lies inside the one before it (sentences of 20, 25 and 30 chars, max 50, overlap 30)."""
     text = "甲" * 19 + "。" + "乙" * 24 + "。" + "丙" * 29 + "。"
@@ -155,8 +152,6 @@ def test_every_passage_adds_new_text():
         assert e2 > e1, f"{text[s2:e2]!r} is inside {text[s1:e1]!r}"
 
 
-@pytest.mark.xfail(strict=True, reason="chunk.py:73-76 (same bug, on real data): with `qa index --max-chars 200 "
-                   "--overlap 120` seven seed passages are copies of the previous passage's tail")
 def test_every_seed_passage_adds_new_text_with_a_large_overlap(seed_docs):
     """With max_chars 200 and overlap 120 (allowed settings), each passage of a seed ends after the previous one."""
     for doc in seed_docs.values():

@@ -87,8 +87,6 @@ def test_sections_are_sorted_trimmed_spans(seed_docs, doc_id):
         prev_end = e
 
 
-@pytest.mark.xfail(strict=True, reason="boilerplate.py:21,51 is_link_like() counts only 。；; as sentence ends, so a "
-                   "short quoted question ending in ?” after the repeated headlines is swept up in a 'link run' (clean.py:73-78) and dropped")
 def test_opening_quoted_question_of_003_is_kept(seed_docs):
     """The first line of 003's article (the child's question that the next paragraph answers) is article content."""
     doc = seed_docs["003_747ace748feff19e.txt"]

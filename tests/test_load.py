@@ -125,8 +125,6 @@ def test_html_page(messy_folder):
     assert "脚本" not in doc.text and "secret" not in doc.text and "color" not in doc.text
 
 
-@pytest.mark.xfail(strict=True, reason="load.py:79 html.unescape() runs on a <title> the parser already "
-                   "unescaped (convert_charrefs=True): '&amp;nbsp;' becomes a no-break space")
 def test_html_title_is_unescaped_once(tmp_path):
     """An escaped entity in <title> ('&amp;nbsp;') is shown as written on the page ('&nbsp;'), not decoded twice."""
     page = tmp_path / "entity.html"

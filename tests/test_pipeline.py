@@ -196,8 +196,6 @@ def test_longest_allowed_question(seeds_qa):
     assert seeds_qa.ask(question).hits
 
 
-@pytest.mark.xfail(strict=True, reason="indexer.py:62 the title prefix of every passage is normalize(doc.title) "
-                   "without strip_glosses, so 002's '(zhàn)' gloss reaches the embedding text and the BM25 terms")
 def test_glosses_never_reach_matching(seed_docs):
     """No text that matching sees (embedding text, BM25 terms) contains a pinyin gloss of 002."""
     doc = seed_docs[DOC002]
@@ -332,9 +330,6 @@ def test_indexing_with_a_missing_model_raises_model_load_error(tmp_path):
     assert not qa.store.exists()
 
 
-@pytest.mark.xfail(strict=True, reason="engine.py:52-56 QA.data() compares the manifest's model before the model is "
-                   "loaded, so a nonexistent --model is reported as ModelMismatch advising "
-                   "`qa index --model /nonexistent`, which cannot work")
 def test_asking_with_a_nonexistent_model_raises_model_load_error(seeds_index_dir):
     """Asking the seeds index with Settings(model="/nonexistent") says the model cannot be loaded."""
     with pytest.raises(ModelLoadError):
