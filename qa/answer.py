@@ -41,14 +41,25 @@ def _bigrams(text: str) -> set[str]:
     return {text[i : i + 2] for i in range(len(text) - 1) if not text[i : i + 2].isspace()}
 
 
-def coverage(query: Query, weights: dict[str, float], text: str) -> float:
+def _sentence_text(data: IndexData, doc, start: int, end: int) -> tuple[str, set[str]]:
+    """A sentence's normalised text and bigrams, cached on the loaded index: the same
+    sentences come back question after question."""
+    key = (doc.id, start, end)
+    cached = data.cache.get(key)
+    if cached is None:
+        text = normalize(strip_glosses(doc.text[start:end]))
+        cached = data.cache[key] = (text, _bigrams(text))
+    return cached
+
+
+def coverage(query: Query, weights: dict[str, float], text: str, grams: set[str] | None = None) -> float:
     """How much of the question ``text`` (normalised) contains: idf-weighted share of the
     question's words (found as substrings, so no segmentation of the sentence is needed),
     blended with the share of its character bigrams."""
     total = sum(weights.values())
     word_cov = sum(w for t, w in weights.items() if t in text) / total if total else 0.0
     qgrams = _bigrams(query.normalized)
-    gram_cov = len(qgrams & _bigrams(text)) / len(qgrams) if qgrams else 0.0
+    gram_cov = len(qgrams & (grams if grams is not None else _bigrams(text))) / len(qgrams) if qgrams else 0.0
     return 0.7 * word_cov + 0.3 * gram_cov
 
 
@@ -65,8 +76,8 @@ def _candidates(query: Query, hits: list[Hit], data: IndexData, query_vector: np
         for i, (s, e) in enumerate(spans):
             if e - s < SHORT_SENTENCE and i + 1 < len(spans):
                 e = spans[i + 1][1]  # a heading or a fragment is shown with what follows it
-            text = normalize(strip_glosses(doc.text[s:e]))
-            cov = coverage(query, weights, text)
+            text, grams = _sentence_text(data, doc, s, e)
+            cov = coverage(query, weights, text, grams)
             fits = can_answer(kind, text)
             sim = float(sims[i])
             score = sim + 0.5 * cov + 0.1 * prior + (0.0 if fits else -0.1)
@@ -105,7 +116,7 @@ def answer(query: Query, hits: list[Hit], data: IndexData, threshold: float, mod
                    key=lambda c: (-c.score, c.hit.rank, c.start))
     best = cands[0] if cands else None
     evidence = " ".join(normalize(h.citation.title) + " " + h.passage.match_text for h in hits)
-    missing = missing_entities(query.normalized, evidence)
+    missing = missing_entities(query.tokens, evidence)
     if best is None or confidence(hits, best, _cjk_share(query.text), missing) < threshold:
         return Answer(query.text, False, (), tuple(hits), mode)
     chosen: list[_Candidate] = []

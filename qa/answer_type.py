@@ -44,22 +44,31 @@ def can_answer(kind: tuple[str, str] | None, sentence: str) -> bool:
 _ADMIN_SUFFIX = "市省县区镇乡村州"
 
 
-def named_entities(question: str) -> list[str]:
-    """Place, person and organisation names in a normalised question (jieba's tagger)."""
+def named_entities(tokens) -> list[str]:
+    """The place, person and organisation names among a question's BM25 terms: words that
+    jieba's dictionary tags as names (nr, ns, nt, nz), and words it does not know at all,
+    which its HMM put together from characters (mostly personal names)."""
     import jieba.posseg
 
     from .tokenize import _jieba
 
-    _jieba()  # initialised quietly once
-    return [w.word for w in jieba.posseg.cut(question) if w.flag in ("nr", "ns", "nt", "nz") and len(w.word) >= 2]
+    jb = _jieba()
+    tags = jieba.posseg.dt.word_tag_tab
+    out = []
+    for t in dict.fromkeys(tokens):
+        if len(t) < 2 or not all("\u3400" <= c <= "\u9fff" for c in t):
+            continue
+        if tags.get(t) in ("nr", "ns", "nt", "nz") or t not in jb.dt.FREQ:
+            out.append(t)
+    return out
 
 
-def missing_entities(question: str, evidence: str) -> list[str]:
+def missing_entities(tokens, evidence: str) -> list[str]:
     """The question's names that the evidence (normalised text) never mentions. A name
     counts as mentioned with or without its administrative suffix (石家庄市 ~ 石家庄),
     and a long organisation name by its leading place (上海市公安局 ~ 上海)."""
     missing = []
-    for name in named_entities(question):
+    for name in named_entities(tokens):
         forms = {name, name.rstrip(_ADMIN_SUFFIX)}
         if len(name) >= 4:
             forms |= {name[:2], name[:3]}

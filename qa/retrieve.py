@@ -68,8 +68,12 @@ def _shingles(text: str) -> set[str]:
 
 
 def _near_duplicate(a: set[str], b: set[str]) -> bool:
-    # Jaccard >= t needs the smaller set to be at least t times the larger: check that first.
+    # Jaccard >= t needs the smaller set to be at least t times the larger, and most of a
+    # sample of a's shingles to be in b: both cheap, and they rule out almost every pair.
     if min(len(a), len(b)) < _DUPLICATE_JACCARD * max(len(a), len(b)):
+        return False
+    sample = [x for _, x in zip(range(8), a)]
+    if sum(x in b for x in sample) < 0.6 * len(sample):
         return False
     return len(a & b) >= _DUPLICATE_JACCARD * len(a | b)
 
@@ -97,6 +101,18 @@ class Retriever:
         scores = self.data.vectors[rows] @ query_vector
         order = np.argsort(-scores, kind="stable")[:n]
         return rows[order], scores[order]
+
+    def dense_evidence(self, rows: np.ndarray, query_vector: np.ndarray) -> np.ndarray:
+        """Dense score of each passage: its own cosine, blended with its best sentence's
+        (a passage whose one sentence matches the question closely is a good passage)."""
+        passage = self.data.vectors[rows] @ query_vector
+        weight = self.settings.sentence_weight
+        if weight <= 0 or len(rows) == 0:
+            return passage
+        starts, ends = self.data.sentence_start[rows], self.data.sentence_start[rows + 1]
+        sims = self.data.sentence_vectors[np.concatenate([np.arange(a, b) for a, b in zip(starts, ends)])] @ query_vector
+        best = np.maximum.reduceat(sims, np.concatenate([[0], np.cumsum(ends - starts)[:-1]]))
+        return (1 - weight) * passage + weight * best
 
     def search(
         self,
@@ -133,10 +149,11 @@ class Retriever:
             fused = rrf([(self.settings.dense_weight, dense_rank), (self.settings.bm25_weight, bm25_rank)], self.settings.rrf_k)
         elif mode == "hybrid":
             pool = np.array(sorted(set(dense_rank) | set(bm25_rank)), dtype=np.int64)
-            fused = dict(zip(pool.tolist(), weighted_fusion(data.vectors[pool] @ query_vector, bm25_all[pool],
+            fused = dict(zip(pool.tolist(), weighted_fusion(self.dense_evidence(pool, query_vector), bm25_all[pool],
                                                             self.settings.dense_weight, self.settings.bm25_weight).tolist()))
         elif mode == "dense":
-            fused = {r: float(data.vectors[r] @ query_vector) for r in dense_rank}
+            pool = np.array(sorted(dense_rank), dtype=np.int64)
+            fused = dict(zip(pool.tolist(), self.dense_evidence(pool, query_vector).tolist()))
         else:
             fused = {r: float(bm25_all[r]) for r in bm25_rank}
         ordered = sorted(fused, key=lambda r: (-fused[r], r))
@@ -145,7 +162,9 @@ class Retriever:
         kept_shingles: list[set[str]] = []
         for r in ordered:
             passage = data.passages[r]
-            sh = _shingles(passage.match_text)
+            sh = data.cache.get(("shingles", r))
+            if sh is None:
+                sh = data.cache[("shingles", r)] = _shingles(passage.match_text)
             if any(_near_duplicate(sh, other) for other in kept_shingles):
                 continue
             kept_shingles.append(sh)
@@ -159,7 +178,7 @@ class Retriever:
                 dense_rank=dense_rank.get(r),
                 bm25_score=float(bm25_all[r]),
                 bm25_rank=bm25_rank.get(r),
-                matched_terms=tuple(t for t in dict.fromkeys(query.tokens) if t in set(data.tokens[r])),
+                matched_terms=tuple(t for t in dict.fromkeys(query.tokens) if t in data.tokens[r]),
             ))
             if len(hits) >= k:
                 break

@@ -40,6 +40,7 @@ class Settings:
     candidates: int = 50
     fusion: str = "weighted"  # "weighted" (min-max normalised scores) or "rrf" (reciprocal rank fusion)
     rrf_k: int = 60
+    sentence_weight: float = 0.5  # share of a passage's dense score that is its best sentence's
     dense_weight: float = 0.5
     bm25_weight: float = 0.5
     # Below this confidence the answer is "the corpus has no answer" (see answer.py).

@@ -26,6 +26,20 @@ _POINTER = "CURRENT"
 _LOCK = ".lock"
 
 
+class BoundedCache(dict):
+    """A dict that forgets everything when it grows past ``limit`` entries: derived data
+    kept for speed must not grow without bound on a large corpus."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+
+    def __setitem__(self, key, value) -> None:
+        if len(self) >= self.limit:
+            self.clear()
+        super().__setitem__(key, value)
+
+
 @dataclass
 class IndexData:
     """Everything an index holds, in memory. ``passages[i]``, ``vectors[i]``,
@@ -45,6 +59,7 @@ class IndexData:
     sentence_vectors: np.ndarray | None = None
     row_of: dict[int, int] = field(default_factory=dict)
     sentence_start: np.ndarray | None = None
+    cache: "BoundedCache" = field(default_factory=lambda: BoundedCache(200_000))
 
     def __post_init__(self) -> None:
         self.row_of = {p.pid: i for i, p in enumerate(self.passages)}

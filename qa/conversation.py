@@ -1,0 +1,299 @@
+"""Follow-up questions: "他的妻子是做什么的？" after a question about 董健 means 董健的妻子.
+
+``resolve(question, previous)`` decides whether a question leans on the conversation (it
+has a reference it does not resolve itself — 他, 她, 其, 该县, 这里, he, her … — or it is
+too short to search on, or it is an ellipsis such as 那李楠呢？) and, if so, rewrites it
+with the key terms of the latest earlier question that has some: the person, place and
+organisation names jieba's part-of-speech tagger finds in it (nr/ns/nt), or failing those
+its weightiest BM25 terms. A pure function: the same question and history always give the
+same rewrite, and nothing is asked of the index.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cache
+
+from .normalize import normalize, to_simplified
+from .tokenize import tokens as bm25_tokens
+
+# Pronouns that stand for a person (or people) and can be replaced by the name.
+PERSON = {"他", "她", "他们", "她们", "此人", "该人", "本人", "这个人", "那个人", "这人", "那人", "其人", "该男子", "该女子"}
+# Pronouns that stand for a thing or an organisation.
+THING = {"它", "它们", "此事", "这件事", "那件事", "该事"}
+# Pronouns that stand for a place.
+PLACE = {"这里", "那里", "这儿", "那儿", "此地", "该地", "当地", "这边", "那边", "那地方", "这个地方", "那个地方"}
+# Determiners that point back without naming: 这位民警, 该县, 其妻子.
+DETERMINERS = {"其", "该", "这位", "那位", "这名", "那名", "该名", "此", "这个", "那个", "这些", "那些"}
+# English pronouns (whole words): the name replaces them; possessives get "'s".
+EN_SUBJECT = {"he", "she", "him", "they", "them"}
+EN_POSSESSIVE = {"his", "her", "their"}
+# Words that open or close an ellipsis: 那李楠呢？ 还有张晗呢？
+ELLIPSIS_OPEN = ("那么", "那", "还有", "另外", "what about", "how about")
+# Kin words that 她 / 他 may point at: 董健的妻子 … 她在哪里工作？
+FEMALE_KIN = ("妻子", "夫人", "爱人", "老婆", "母亲", "妈妈", "女儿", "姐姐", "妹妹", "奶奶", "外婆")
+MALE_KIN = ("丈夫", "老公", "父亲", "爸爸", "儿子", "哥哥", "弟弟", "爷爷", "外公")
+
+ENTITY_FLAGS = ("nr", "ns", "nt")  # person, place, organisation names (nr, nrfg, nrt …)
+SHORT_CHARS = 6  # a question of at most this many letters, with at most one search term, is "very short"
+MAX_CARRIED = 3
+LOOK_BACK = 3  # earlier questions searched for terms to carry, newest first
+
+_EN_WORD = re.compile(r"[A-Za-z]+(?:'[a-z]+)?")
+_EN_NAME = re.compile(r"\b[A-Z][a-z]+(?:[ -][A-Z][a-z]+)*\b")
+_EN_FUNCTION = {"who", "what", "where", "when", "why", "how", "which", "whose", "is", "are", "was", "were", "did",
+                "does", "do", "the", "a", "an", "in", "on", "at", "of", "and", "tell", "me", "please", "can", "could"}
+_LETTER = re.compile(r"[\w\u3400-\u9fff]", re.UNICODE)
+_END_PUNCT = "？?。.!！ "
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A question and what retrieval is asked instead."""
+
+    question: str  # as typed
+    query: str  # what is sent to retrieval (== question when nothing was carried)
+    carried: tuple[str, ...] = ()  # the terms taken from earlier questions
+    reason: str = ""  # "" | "pronoun" | "ellipsis" | "short"
+
+    @property
+    def rewritten(self) -> bool:
+        return self.query != self.question
+
+    def note(self) -> str:
+        """What the chat shows: 按上文理解为：董健的妻子是做什么的？"""
+        return f"按上文理解为：{self.query}" if self.rewritten else ""
+
+
+@dataclass(frozen=True)
+class _Word:
+    text: str  # as typed (same span of the original question)
+    simple: str  # simplified, case-folded: what the word lists hold
+    flag: str
+    start: int
+    end: int
+
+
+@cache
+def _posseg():
+    import logging
+
+    import jieba
+    import jieba.posseg
+
+    jieba.setLogLevel(logging.WARNING)
+    return jieba.posseg
+
+
+def _words(question: str) -> list[_Word]:
+    """jieba's tagged words of ``question``, each with its span in the original text.
+    Tagging runs on the simplified form; OpenCC maps character for character in almost
+    every case, and where it did not the simplified text is used as the original."""
+    simple = to_simplified(question)
+    original = question if len(simple) == len(question) else simple
+    out, pos = [], 0
+    for pair in _posseg().cut(simple):
+        word, flag = pair.word, pair.flag
+        out.append(_Word(original[pos : pos + len(word)], word.casefold(), flag, pos, pos + len(word)))
+        pos += len(word)
+    return out
+
+
+def entities(question: str) -> list[str]:
+    """Person, place and organisation names in ``question`` (as typed), in order, once each:
+    jieba's nr/ns/nt words, and runs of capitalised English words (Dong Jian, Qingxu)."""
+    names: list[str] = []
+    for w in _words(question):
+        if w.flag.startswith(ENTITY_FLAGS) and len(w.text) >= 2 and w.text not in names and w.simple not in _ALL_REFS:
+            names.append(w.text)
+    return names + [n for n in _english_names(question) if n not in names]
+
+
+def _english_names(question: str) -> list[str]:
+    names = []
+    for m in _EN_NAME.finditer(question):
+        words = m.group().split()
+        while words and words[0].casefold() in _EN_FUNCTION:
+            words = words[1:]
+        if words:
+            names.append(" ".join(words))
+    return list(dict.fromkeys(names))
+
+
+def _person_entities(question: str) -> list[str]:
+    """The person names among ``entities``: jieba's nr words, and English names (which
+    cannot be told from places)."""
+    return list(dict.fromkeys([*(w.text for w in _words(question)
+                                 if w.flag.startswith("nr") and len(w.text) >= 2 and w.simple not in _ALL_REFS),
+                               *_english_names(question)]))
+
+
+_ALL_REFS = PERSON | THING | PLACE | DETERMINERS
+
+
+def _letters(text: str) -> int:
+    return len(_LETTER.findall(text))
+
+
+def key_terms(question: str, weight: Callable[[str], float] | None = None, n: int = 2) -> list[str]:
+    """What an earlier question was about: its names, else its ``n`` weightiest search
+    terms (by ``weight``, e.g. the index's BM25 idf; by length when none is given)."""
+    names = entities(question)
+    if names:
+        return names[:MAX_CARRIED]
+    terms = [t for t in dict.fromkeys(bm25_tokens(normalize(question))) if t not in _ALL_REFS and _letters(t) >= 2]
+    key = (lambda t: (-weight(t), -len(t))) if weight else (lambda t: -len(t))
+    ranked = sorted(terms, key=key)
+    # cut_for_search yields both 清徐县 and 清徐: keep the longer, drop what it contains
+    kept: list[str] = []
+    for t in ranked:
+        if not any(t in k or k in t for k in kept):
+            kept.append(t)
+        if len(kept) >= n:
+            break
+    return [t for t in terms if t in kept]  # in the question's order
+
+
+def _references(words: list[_Word], question: str) -> list[tuple[int, int, str, str]]:
+    """(start, end, kind, word) of each unresolved reference; kind is person, thing, place,
+    determiner, en_subject or en_possessive."""
+    refs = []
+    for w in words:
+        if not w.flag.startswith("r") and w.simple not in PLACE | THING:
+            continue
+        for kind, vocabulary in (("person", PERSON), ("thing", THING), ("place", PLACE)):
+            if w.simple in vocabulary:
+                refs.append((w.start, w.end, kind, w.simple))
+                break
+        else:
+            if w.simple in DETERMINERS or (len(w.simple) == 2 and w.simple[0] in "该此" and w.flag == "r"):
+                refs.append((w.start, w.end, "determiner", w.simple))
+    for m in _EN_WORD.finditer(question):
+        word = m.group().casefold()
+        if word in EN_SUBJECT:
+            refs.append((m.start(), m.end(), "en_subject", word))
+        elif word in EN_POSSESSIVE:
+            refs.append((m.start(), m.end(), "en_possessive", word))
+    return sorted(refs)
+
+
+def _resolved_inside(refs, question: str) -> bool:
+    """A reference the question resolves itself: 李楠的孩子生病时他在做什么？"""
+    kinds = {r[2] for r in refs}
+    own_people = _person_entities(question)
+    own_names = entities(question)
+    if kinds <= {"person", "en_subject", "en_possessive"}:
+        return bool(own_people)
+    return bool(own_names)
+
+
+def _ellipsis(question: str) -> str | None:
+    """The new subject of 那李楠呢？ / 还有张晗呢？ / What about Li Nan?, else None."""
+    core = question.strip().rstrip(_END_PUNCT)
+    lowered = core.casefold()
+    if not (core.endswith(("呢", "嗎", "吗")) or lowered.startswith(("what about", "how about"))):
+        return None
+    for opener in sorted(ELLIPSIS_OPEN, key=len, reverse=True):
+        if lowered.startswith(opener):
+            core = core[len(opener) :].strip(" ，,")
+            break
+    else:
+        if not core.endswith("呢"):
+            return None
+    core = core.rstrip("呢嗎吗 ").strip()
+    return core if 0 < len(core) <= 12 else None
+
+
+def _join(names: Sequence[str]) -> str:
+    return "、".join(names)
+
+
+def _kin_phrase(earlier: str, pronoun: str, people: list[str]) -> str | None:
+    """董健的妻子 in the earlier question, when 她 (or 他 for 丈夫 …) points at it."""
+    kin = FEMALE_KIN if pronoun in ("她", "她们") else MALE_KIN if pronoun in ("他", "他们") else ()
+    for name in people:
+        for noun in kin:
+            phrase = f"{name}的{noun}"
+            if phrase in earlier or phrase in to_simplified(earlier):
+                return phrase
+    return None
+
+
+def _replace(question: str, refs, people: list[str], terms: list[str], places: list[str], earlier: str) -> str | None:
+    """Put the names in place of the references; None when a reference cannot simply be
+    replaced (a determiner such as 这位 in 这位民警, or a person with no name to put),
+    which is handled by prefixing instead."""
+    out, pos = [], 0
+    for start, end, kind, word in refs:
+        if kind in ("person", "en_subject", "en_possessive") and not people:
+            return None
+        if kind == "determiner":
+            if word == "其" and people:
+                replacement = _join(people) + "的"
+            elif len(word) == 2 and word[0] in "该此" and any(n.endswith(word[1]) for n in places + people + terms):
+                replacement = next(n for n in places + people + terms if n.endswith(word[1]))  # 该县 → 清徐县
+            else:
+                return None
+        elif kind == "place":
+            replacement = _join(places or terms)
+        elif kind == "thing":
+            replacement = _join(terms)
+        elif kind == "en_possessive":
+            replacement = _join(people) + "'s"
+        else:
+            replacement = _kin_phrase(earlier, word, people) or _join(people)
+        out.append(question[pos:start])
+        out.append(replacement)
+        pos = end
+    out.append(question[pos:])
+    return "".join(out)
+
+
+def resolve(question: str, previous: Sequence[str], weight: Callable[[str], float] | None = None) -> Resolved:
+    """Rewrite ``question`` with what ``previous`` (the earlier questions as they were sent
+    to retrieval, oldest first) were about, when it needs them; otherwise return it as is.
+
+    ``weight`` ranks an earlier question's terms when it names nobody (e.g. BM25 idf)."""
+    plain = Resolved(question, question)
+    text = question.strip()
+    if not text or not previous:
+        return plain
+    words = _words(text)
+    refs = _references(words, text)
+    ellipsis = None if refs else _ellipsis(text)
+    short = (not refs and ellipsis is None and _letters(text) <= SHORT_CHARS
+             and len(bm25_tokens(normalize(text))) <= 1 and not entities(text))
+    if not (refs or ellipsis or short):
+        return plain
+    if refs and _resolved_inside(refs, text):
+        return plain
+
+    earlier, terms = "", []
+    for earlier in list(previous)[::-1][:LOOK_BACK]:
+        terms = key_terms(earlier, weight)
+        if terms:
+            break
+    if not terms:
+        return plain
+
+    def prefixed(reason: str) -> Resolved:
+        return Resolved(question, f"{_join(terms)}，{text}", tuple(terms), reason)
+
+    if ellipsis is not None:
+        # 董健的妻子是做什么的？ + 那李楠呢？ → 李楠的妻子是做什么的？
+        new = entities(ellipsis)
+        old = [t for t in terms if t in earlier]
+        if new and old and ellipsis not in earlier:
+            return Resolved(question, earlier.replace(old[0], ellipsis, 1), (ellipsis,), "ellipsis")
+        return prefixed("ellipsis") if not new else plain
+    if short:
+        return prefixed("short")
+
+    people = _person_entities(earlier)[:MAX_CARRIED]
+    places = [n for n in entities(earlier) if n not in people][:MAX_CARRIED]
+    rewritten = _replace(text, refs, people, terms, places, earlier)
+    if rewritten is None:
+        return prefixed("pronoun")
+    carried = tuple(t for t in dict.fromkeys([*people, *places, *terms]) if t in rewritten and t not in text)
+    return Resolved(question, rewritten, carried, "pronoun")

@@ -1,0 +1,261 @@
+"""HTML for the web chat: answers with their citations, the full article with the cited
+passage marked, "why these passages", the corpus list. Pure functions of records and
+texts; every piece of text from the corpus or from a user goes through ``esc`` (HTML
+escaping, and ``$ { }`` as entities so that no template engine reads them), so a
+question or an article holding ``<script>`` shows as text.
+
+Chat messages are one line of HTML with no blank line and no indentation: the chat's
+Markdown renderer then passes them through as one HTML block, untouched.
+
+A citation is a link ``<a class="zq-cite" href="#zq/WHERE/DOC/START/END">``; the app
+catches clicks on it (see ``parse_cite``) and opens the article there.
+"""
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Mapping, Sequence
+from urllib.parse import quote, unquote
+
+from .records import Answer, Document, Hit, Snippet
+
+HIGHLIGHT_ID = "zq-hl"
+CONTEXT_CHARS = 120  # shown around a snippet that lies outside every retrieved passage
+NO_ANSWER = "语料中没有答案。"
+NO_ANSWER_EN = "The corpus has no answer to this question."
+_CITE = re.compile(r"^#zq/(chat|corpus|why)/([^/]*)/(-?\d*)/(-?\d*)$")
+
+
+def esc(text: str) -> str:
+    """Text as HTML that shows exactly ``text``: escaped, line breaks as ``<br>``."""
+    return _entities(text).replace("\r\n", "\n").replace("\n", "<br>")
+
+
+def _entities(text: str) -> str:
+    return html.escape(str(text), quote=True).replace("$", "&#36;").replace("{", "&#123;").replace("}", "&#125;")
+
+
+def attr(text: str) -> str:
+    """A value for inside a double-quoted HTML attribute."""
+    return _entities(text).replace("\n", " ")
+
+
+# -- citations ---------------------------------------------------------------------------
+def cite_href(doc_id: str, start: int | None = None, end: int | None = None, where: str = "chat") -> str:
+    """The link target of a citation: which panel opens it, the article, the span."""
+    s = "" if start is None else str(int(start))
+    e = "" if end is None else str(int(end))
+    return f"#zq/{where}/{quote(doc_id, safe='')}/{s}/{e}"
+
+
+def parse_cite(href: str) -> tuple[str, str, int | None, int | None] | None:
+    """(where, doc id, start, end) of a citation link, or None for anything else."""
+    m = _CITE.match(href or "")
+    if not m:
+        return None
+    where, doc, s, e = m.groups()
+    start = int(s) if s not in ("", "-") else None
+    end = int(e) if e not in ("", "-") else None
+    if start is not None and end is not None and (start < 0 or end < start):
+        start = end = None
+    return where, unquote(doc), start, end
+
+
+def _cite_link(label: str, doc_id: str, start: int | None, end: int | None, where: str, title: str = "", cls: str = "") -> str:
+    extra = f" {cls}" if cls else ""
+    tip = f' title="{attr(title)}"' if title else ""
+    return f'<a class="zq-cite{extra}" href="{attr(cite_href(doc_id, start, end, where))}"{tip}>{esc(label)}</a>'
+
+
+# -- highlighting ------------------------------------------------------------------------
+def highlight(text: str, start: int, end: int, mark_id: str | None = None, offset: int = 0) -> str:
+    """``text`` (which begins at ``offset`` of its document) escaped, with the document
+    span [start, end) in ``<mark>``; the span is clipped to the text."""
+    s = min(max(start - offset, 0), len(text))
+    e = min(max(end - offset, s), len(text))
+    if e <= s:
+        return esc(text)
+    ident = f' id="{attr(mark_id)}"' if mark_id else ""
+    return f"{esc(text[:s])}<mark{ident}>{esc(text[s:e])}</mark>{esc(text[e:])}"
+
+
+def context_span(snippet_start: int, snippet_end: int, hits: Sequence[Hit], doc_id: str, doc_len: int) -> tuple[int, int]:
+    """The span shown under a citation: the retrieved passage that holds the snippet
+    (widened to all of the snippet), else CONTEXT_CHARS either side of it."""
+    best = None
+    for h in hits:
+        p = h.passage
+        if p.doc_id != doc_id or p.end <= snippet_start or p.start >= snippet_end:
+            continue
+        overlap = min(p.end, snippet_end) - max(p.start, snippet_start)
+        if best is None or overlap > best[0]:
+            best = (overlap, p.start, p.end)
+    if best is not None:
+        return min(best[1], snippet_start), max(best[2], snippet_end)
+    return max(0, snippet_start - CONTEXT_CHARS), min(doc_len, snippet_end + CONTEXT_CHARS)
+
+
+def _meta(title: str | None, source: str, date: str) -> str:
+    parts = [] if title is None else [f'<span class="zq-title">{esc(title)}</span>']
+    parts.append(f'<span class="zq-outlet">{esc(source)}</span>' if source else '<span class="zq-outlet zq-unknown">来源不详</span>')
+    parts.append(f'<span class="zq-date">{esc(date)}</span>' if date else '<span class="zq-date zq-unknown">日期不详</span>')
+    return '<span class="zq-sep"> · </span>'.join(parts)
+
+
+# -- answers -----------------------------------------------------------------------------
+def rewrite_note(original: str, query: str) -> str:
+    """按上文理解为：… — shown when a follow-up was rewritten with the conversation."""
+    if not query or query == original:
+        return ""
+    return (f'<div class="zq-rewrite">按上文理解为：<b>{esc(query)}</b>'
+            f' <span class="zq-en">(understood from the conversation as above)</span></div>')
+
+
+def answer_html(answer: Answer, texts: Mapping[str, str], note: str = "") -> str:
+    """The chat message for an answer: the snippets, verbatim, each with its marker [n];
+    then, for each, the source (title · outlet · date) and the passage with the snippet
+    marked. ``texts`` maps document ids to their text; ``note`` is ``rewrite_note``."""
+    if not answer.answered or not answer.snippets:
+        hint = ('<p class="zq-hint">最接近的段落列在右侧「为何是这些段落」中。'
+                '<span class="zq-en"> The closest passages are listed under “Why these passages”.</span></p>'
+                if answer.hits else "")
+        return (f'<div class="zq-answer zq-none">{note}<p class="zq-noanswer"><b>{NO_ANSWER}</b>'
+                f' <span class="zq-en">{NO_ANSWER_EN}</span></p>{hint}</div>')
+    lines, sources = [], []
+    for n, snip in enumerate(answer.snippets, 1):
+        c = snip.citation
+        lines.append(f'<p class="zq-snippet">{esc(snip.text)} '
+                     f'{_cite_link(f"[{n}]", c.doc_id, c.start, c.end, "chat", title=c.title)}</p>')
+        sources.append(source_html(n, snip, answer.hits, texts.get(c.doc_id)))
+    return (f'<div class="zq-answer">{note}<div class="zq-snippets">{"".join(lines)}</div>'
+            f'<div class="zq-sources"><div class="zq-sources-h">来源 Sources</div>{"".join(sources)}</div></div>')
+
+
+def source_html(n: int, snip: Snippet, hits: Sequence[Hit], doc_text: str | None) -> str:
+    """One cited source under an answer: [n] title · outlet · date, the passage with the
+    cited sentence marked, and a link to the whole article."""
+    c = snip.citation
+    if doc_text is not None and doc_text[c.start : c.end] == snip.text:
+        cs, ce = context_span(c.start, c.end, hits, c.doc_id, len(doc_text))
+        body = highlight(doc_text[cs:ce], c.start, c.end, offset=cs)
+        body = ("…" if cs > 0 else "") + body + ("…" if ce < len(doc_text) else "")
+    else:  # the article changed since this answer: show the extract alone
+        body = f"<mark>{esc(snip.text)}</mark>"
+    head = f'{_cite_link(f"[{n}]", c.doc_id, c.start, c.end, "chat", title=c.title)} {_meta(c.title, c.source, c.date)}'
+    link = _cite_link("查看原文 View article →", c.doc_id, c.start, c.end, "chat", cls="zq-open")
+    return (f'<div class="zq-source"><div class="zq-source-h">{head}</div>'
+            f'<div class="zq-passage">{body}</div><div class="zq-source-f">{link}'
+            f' <span class="zq-docid">{esc(c.doc_id)} [{c.start}:{c.end}]</span></div></div>')
+
+
+def question_html(question: str) -> str:
+    """The user's message in the chat, as text."""
+    return f'<div class="zq-question">{esc(question)}</div>'
+
+
+# -- the article view --------------------------------------------------------------------
+def article_html(doc: Document | None, start: int | None = None, end: int | None = None,
+                 passages: int | None = None) -> str:
+    """The whole article, escaped, its line breaks kept, the span [start, end) in
+    ``<mark id="zq-hl">`` (scrolled into view by the app)."""
+    if doc is None:
+        return article_placeholder("这篇文章已不在索引中。", "This article is no longer in the index.")
+    if start is not None and end is not None and 0 <= start < end <= len(doc.text):
+        body = highlight(doc.text, start, end, HIGHLIGHT_ID)
+    else:
+        body = esc(doc.text)
+    facts = [f"{len(doc.text):,} 字 chars"]
+    if passages is not None:
+        facts.append(f"{passages} 段 passages")
+    facts.append(f'<span class="zq-docid">{esc(doc.id)}</span>')
+    return (f'<div class="zq-article"><h3 class="zq-article-title">{esc(doc.title)}</h3>'
+            f'<div class="zq-meta">{_meta(None, doc.source, doc.date)}'
+            f'<span class="zq-sep"> · </span>{" · ".join(facts)}</div>'
+            f'<div class="zq-text">{body}</div></div>')
+
+
+def article_placeholder(zh: str = "点击引用标记（如 [1]）查看原文，引用的段落会被高亮。",
+                        en: str = "Click a citation such as [1] to read the whole article with the passage highlighted.") -> str:
+    return f'<div class="zq-placeholder"><p>{esc(zh)}</p><p class="zq-en">{esc(en)}</p></div>'
+
+
+# -- why these passages ------------------------------------------------------------------
+def _score(x: float | None, digits: int = 3) -> str:
+    return "–" if x is None else f"{x:.{digits}f}"
+
+
+def why_html(answer: Answer | None, asked: str = "") -> str:
+    """For each retrieved passage: fused rank and score, the BM25 terms it matched, its
+    dense (cosine) score and rank, its BM25 score and rank."""
+    if answer is None:
+        return ('<div class="zq-placeholder"><p>提问后，这里列出检索到的段落及其得分。</p>'
+                '<p class="zq-en">After a question, the retrieved passages and their scores appear here.</p></div>')
+    head = (f'<div class="zq-why-h">问题 Question: <b>{esc(asked or answer.question)}</b>'
+            f' <span class="zq-badge">{esc(answer.mode)}</span></div>')
+    if not answer.hits:
+        return f'<div class="zq-why">{head}<p>没有检索到段落。<span class="zq-en"> No passage was retrieved.</span></p></div>'
+    cited = {(s.citation.doc_id, s.citation.start) for s in answer.snippets}
+    cards = []
+    for h in answer.hits:
+        p = h.passage
+        used = any(d == p.doc_id and p.start <= s < p.end for d, s in cited)
+        badge = ' <span class="zq-badge">已引用 cited</span>' if used else ""
+        terms = "".join(f'<span class="zq-term">{esc(t)}</span>' for t in h.matched_terms) or '<span class="zq-unknown">无 none</span>'
+        preview = p.text if len(p.text) <= 90 else p.text[:90] + "…"
+        cards.append(
+            f'<div class="zq-hit{" zq-used" if used else ""}">'
+            f'<div class="zq-hit-h"><span class="zq-rank">#{h.rank}</span> '
+            f'{_cite_link(h.citation.title, p.doc_id, p.start, p.end, "chat", title=p.doc_id)}'
+            f'{badge}</div>'
+            f'<div class="zq-hit-text">{esc(preview)}</div>'
+            f'<table class="zq-scores"><tr><th>融合 fused</th><td>{_score(h.score)} (#{h.rank})</td></tr>'
+            f'<tr><th>向量 dense</th><td>{_score(h.dense_score)}{f" (#{h.dense_rank})" if h.dense_rank else ""}</td></tr>'
+            f'<tr><th>BM25</th><td>{_score(h.bm25_score, 2)}{f" (#{h.bm25_rank})" if h.bm25_rank else ""}</td></tr>'
+            f'<tr><th>匹配词 terms</th><td>{terms}</td></tr></table></div>')
+    return f'<div class="zq-why">{head}{"".join(cards)}</div>'
+
+
+# -- the corpus --------------------------------------------------------------------------
+def corpus_html(documents: Sequence[Mapping]) -> str:
+    """The indexed articles (``QA.info()["document_list"]``): title, outlet, date,
+    passages, each with a link that opens it in full."""
+    if not documents:
+        return '<div class="zq-placeholder"><p>索引中还没有文章。</p><p class="zq-en">The index holds no article yet.</p></div>'
+    rows = []
+    for i, d in enumerate(documents, 1):
+        rows.append(
+            f'<tr><td class="zq-num">{i}</td><td>{_cite_link(d.get("title") or d["id"], d["id"], None, None, "corpus", cls="zq-doc")}'
+            f'<div class="zq-docid">{esc(d["id"])}</div></td>'
+            f'<td>{esc(d.get("source") or "–")}</td><td class="zq-nowrap">{esc(d.get("date") or "–")}</td>'
+            f'<td class="zq-num">{int(d.get("passages") or 0)}</td></tr>')
+    return ('<table class="zq-corpus"><thead><tr><th>#</th><th>标题 Title</th><th>来源 Outlet</th>'
+            '<th>日期 Date</th><th>段落 Passages</th></tr></thead><tbody>' + "".join(rows) + "</tbody></table>")
+
+
+def stats_html(info: Mapping) -> str:
+    """One line about the index."""
+    return (f'<div class="zq-stats">索引 Index: <b>{int(info.get("documents", 0))}</b> 篇文章 articles · '
+            f'<b>{int(info.get("passages", 0))}</b> 段 passages · 模型 model {esc(info.get("model") or "?")}</div>')
+
+
+# -- uploads -----------------------------------------------------------------------------
+def upload_report_html(saved: Sequence[tuple[str, str]], problems: Sequence[str],
+                       duplicates: Sequence[tuple[str, str]], report) -> str:
+    """What an upload did: files kept (original name → the server's name), documents
+    added or updated (an IndexReport), files refused and why."""
+    parts = []
+    if report is not None:
+        parts.append(f'<p><b>已索引 Indexed.</b> 新增 added {len(report.added)} · 更新 updated {len(report.updated)} · '
+                     f'索引共 {report.documents} 篇文章 articles, {report.passages} 段 passages '
+                     f'<span class="zq-en">({report.seconds:.1f} s)</span></p>')
+        ids = list(report.added) + list(report.updated)
+        if ids:
+            parts.append("<ul>" + "".join(f"<li>{_cite_link(i, i, None, None, 'corpus')}</li>" for i in ids) + "</ul>")
+    if saved:
+        parts.append('<p class="zq-en">保存为 Saved as: ' + "; ".join(f"{esc(o)} → {esc(n)}" for o, n in saved) + "</p>")
+    if duplicates:
+        parts.append("<p>已在语料中 Already in the corpus:</p><ul>"
+                     + "".join(f"<li>{esc(o)} = {esc(i)}</li>" for o, i in duplicates) + "</ul>")
+    if problems:
+        parts.append("<p>未索引 Not indexed:</p><ul>" + "".join(f"<li>{esc(p)}</li>" for p in problems) + "</ul>")
+    return f'<div class="zq-upload-report">{"".join(parts)}</div>'
