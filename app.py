@@ -80,8 +80,15 @@ if (!window.__zqListening) {
 SCROLL_JS = """
 watch('value', () => {
   const mark = element.querySelector('mark#zq-hl');
-  if (mark) { mark.scrollIntoView({block: 'center'}); }
-  else { element.scrollTop = 0; const box = element.closest('.zq-viewer'); if (box) box.scrollTop = 0; }
+  let box = mark ? mark.parentElement : element;
+  while (box && box !== document.body && !(box.scrollHeight > box.clientHeight + 1 &&
+         ['auto', 'scroll'].includes(getComputedStyle(box).overflowY))) { box = box.parentElement; }
+  if (box && box !== document.body) {
+    box.scrollIntoView({block: 'nearest'});
+    box.scrollTop = mark ? box.scrollTop + mark.getBoundingClientRect().top - box.getBoundingClientRect().top - box.clientHeight / 3 : 0;
+  } else if (mark) {
+    mark.scrollIntoView({block: 'center'});
+  }
 });
 """
 
@@ -127,7 +134,8 @@ mark#zq-hl { background: #fcd34d; box-shadow: 0 0 0 2px #f59e0b; }
 .zq-rank { font-weight: 700; }
 .zq-badge { font-size: .78em; border-radius: 4px; padding: 0 .35em; background: var(--background-fill-secondary);
             border: 1px solid var(--border-color-primary); }
-table.zq-scores { width: 100%; border-collapse: collapse; margin: .2em 0 0 0; font-size: .95em; }
+table.zq-scores { width: 100%; border-collapse: collapse; margin: .2em 0 0 0; font-size: .95em; border: none; }
+table.zq-scores tr, table.zq-scores th, table.zq-scores td { border: none; background: transparent; }
 table.zq-scores th { text-align: left; font-weight: 500; color: var(--body-text-color-subdued); width: 38%; padding: .05em .3em; }
 table.zq-scores td { padding: .05em .3em; font-family: var(--font-mono); }
 .zq-term { display: inline-block; font-family: var(--font); background: #dbeafe; color: #1e3a8a; border-radius: 4px;
@@ -270,17 +278,19 @@ def build_app(qa: QA) -> gr.Blocks:
     def open_cite(evt: gr.EventData):
         parsed = render.parse_cite(getattr(evt, "href", "") if evt is not None else "")
         if parsed is None:
-            return gr.skip(), gr.skip()
+            return gr.skip(), gr.skip(), gr.skip()
         where, doc_id, start, end = parsed
         try:
             data = qa.data()
         except ZhqaError as exc:
             gr.Warning(_toast(_error_text(exc)))
-            return gr.skip(), gr.skip()
+            return gr.skip(), gr.skip(), gr.skip()
         doc = data.documents.get(doc_id)
         passages = sum(1 for p in data.passages if p.doc_id == doc_id) if doc else None
         page = render.article_html(doc, start, end, passages)
-        return (page, gr.skip()) if where != "corpus" else (gr.skip(), page)
+        if where == "corpus":
+            return gr.skip(), page, gr.Tabs(selected="corpus")
+        return page, gr.skip(), gr.skip()
 
     def rate(turns, evt: gr.LikeData):
         turn = next((t for t in turns or [] if t.get("message") == evt.index), None)
@@ -372,7 +382,6 @@ def build_app(qa: QA) -> gr.Blocks:
             '<p>答案是新闻原文的逐字摘录，每一句都附出处。<span class="zq-en">Answers are verbatim extracts from the '
             'articles, each with its source.</span></p></div>',
             js_on_load=BRIDGE_JS, elem_id="zq-header")
-        stats = gr.HTML("", elem_id="zq-stats")
         turns = gr.State([])
 
         with gr.Sidebar(label="设置 Settings", open=True, width=340, position="left"):
@@ -384,12 +393,12 @@ def build_app(qa: QA) -> gr.Blocks:
             gr.Markdown("### 为何是这些段落 Why these passages")
             why = gr.HTML(render.why_html(None), elem_id="zq-why")
 
-        with gr.Tabs(elem_id="zq-tabs"):
+        with gr.Tabs(elem_id="zq-tabs") as tabs:
             with gr.Tab("对话 Chat", id="chat", elem_id="zq-tab-chat"):
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=3, min_width=420):
                         chat = gr.Chatbot(
-                            label="对话 Chat", elem_id="zq-chat", height=560, latex_delimiters=[], buttons=[],
+                            label="对话 Chat", show_label=False, elem_id="zq-chat", height=560, latex_delimiters=[], buttons=[],
                             feedback_options=("Like", "Dislike"), sanitize_html=True, render_markdown=True,
                             placeholder="<b>问一个关于这些新闻的问题。</b><br>Ask a question about the news articles.",
                         )
@@ -408,6 +417,7 @@ def build_app(qa: QA) -> gr.Blocks:
             with gr.Tab("语料 Corpus", id="corpus", elem_id="zq-tab-corpus"):
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=3):
+                        stats = gr.HTML("", elem_id="zq-stats")
                         corpus = gr.HTML("", elem_id="zq-corpus")
                     with gr.Column(scale=2, min_width=320):
                         corpus_article = gr.HTML(
@@ -434,7 +444,7 @@ def build_app(qa: QA) -> gr.Blocks:
             button.click(lambda text=text: text, None, question, api_visibility="private", queue=False).then(
                 respond, ask_inputs, ask_outputs, api_visibility="private")
         clear_btn.click(clear, None, [chat, turns, why, article], api_visibility="private", queue=False)
-        header.click(open_cite, None, [article, corpus_article], api_visibility="private")
+        header.click(open_cite, None, [article, corpus_article, tabs], api_visibility="private")
         chat.like(rate, [turns], None, api_visibility="private")
         upload_btn.click(add_documents, [files], [upload_report, corpus, doc_filter, stats, files],
                          api_visibility="private", show_progress_on=[upload_report])

@@ -26,9 +26,16 @@ NO_ANSWER_EN = "The corpus has no answer to this question."
 _CITE = re.compile(r"^#zq/(chat|corpus|why)/([^/]*)/(-?\d*)/(-?\d*)$")
 
 
-def esc(text: str) -> str:
-    """Text as HTML that shows exactly ``text``: escaped, line breaks as ``<br>``."""
-    return _entities(text).replace("\r\n", "\n").replace("\n", "<br>")
+_BLANK_LINES = re.compile(r"[ \t\u3000]*\n[\s\u3000]*")
+
+
+def esc(text: str, compact: bool = False) -> str:
+    """Text as HTML that shows exactly ``text``: escaped, line breaks as ``<br>``. With
+    ``compact``, a run of blank lines and indentation is one line break (for extracts)."""
+    text = str(text).replace("\r\n", "\n")
+    if compact:
+        text = _BLANK_LINES.sub("\n", text)
+    return _entities(text).replace("\n", "<br>")
 
 
 def _entities(text: str) -> str:
@@ -68,15 +75,15 @@ def _cite_link(label: str, doc_id: str, start: int | None, end: int | None, wher
 
 
 # -- highlighting ------------------------------------------------------------------------
-def highlight(text: str, start: int, end: int, mark_id: str | None = None, offset: int = 0) -> str:
+def highlight(text: str, start: int, end: int, mark_id: str | None = None, offset: int = 0, compact: bool = False) -> str:
     """``text`` (which begins at ``offset`` of its document) escaped, with the document
     span [start, end) in ``<mark>``; the span is clipped to the text."""
     s = min(max(start - offset, 0), len(text))
     e = min(max(end - offset, s), len(text))
     if e <= s:
-        return esc(text)
+        return esc(text, compact)
     ident = f' id="{attr(mark_id)}"' if mark_id else ""
-    return f"{esc(text[:s])}<mark{ident}>{esc(text[s:e])}</mark>{esc(text[e:])}"
+    return f"{esc(text[:s], compact)}<mark{ident}>{esc(text[s:e], compact)}</mark>{esc(text[e:], compact)}"
 
 
 def context_span(snippet_start: int, snippet_end: int, hits: Sequence[Hit], doc_id: str, doc_len: int) -> tuple[int, int]:
@@ -137,10 +144,10 @@ def source_html(n: int, snip: Snippet, hits: Sequence[Hit], doc_text: str | None
     c = snip.citation
     if doc_text is not None and doc_text[c.start : c.end] == snip.text:
         cs, ce = context_span(c.start, c.end, hits, c.doc_id, len(doc_text))
-        body = highlight(doc_text[cs:ce], c.start, c.end, offset=cs)
+        body = highlight(doc_text[cs:ce], c.start, c.end, offset=cs, compact=True)
         body = ("…" if cs > 0 else "") + body + ("…" if ce < len(doc_text) else "")
     else:  # the article changed since this answer: show the extract alone
-        body = f"<mark>{esc(snip.text)}</mark>"
+        body = f"<mark>{esc(snip.text, compact=True)}</mark>"
     head = f'{_cite_link(f"[{n}]", c.doc_id, c.start, c.end, "chat", title=c.title)} {_meta(c.title, c.source, c.date)}'
     link = _cite_link("查看原文 View article →", c.doc_id, c.start, c.end, "chat", cls="zq-open")
     return (f'<div class="zq-source"><div class="zq-source-h">{head}</div>'
@@ -207,7 +214,7 @@ def why_html(answer: Answer | None, asked: str = "") -> str:
             f'<div class="zq-hit-h"><span class="zq-rank">#{h.rank}</span> '
             f'{_cite_link(h.citation.title, p.doc_id, p.start, p.end, "chat", title=p.doc_id)}'
             f'{badge}</div>'
-            f'<div class="zq-hit-text">{esc(preview)}</div>'
+            f'<div class="zq-hit-text">{esc(preview, compact=True)}</div>'
             f'<table class="zq-scores"><tr><th>融合 fused</th><td>{_score(h.score)} (#{h.rank})</td></tr>'
             f'<tr><th>向量 dense</th><td>{_score(h.dense_score)}{f" (#{h.dense_rank})" if h.dense_rank else ""}</td></tr>'
             f'<tr><th>BM25</th><td>{_score(h.bm25_score, 2)}{f" (#{h.bm25_rank})" if h.bm25_rank else ""}</td></tr>'

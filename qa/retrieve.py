@@ -174,7 +174,7 @@ class Retriever:
                 citation=Citation(doc.id, doc.title, doc.source, doc.date, passage.start, passage.end),
                 score=float(fused[r]),
                 rank=len(hits) + 1,
-                dense_score=float(data.vectors[r] @ query_vector),
+                dense_score=float(self.dense_evidence(np.array([r]), query_vector)[0]),
                 dense_rank=dense_rank.get(r),
                 bm25_score=float(bm25_all[r]),
                 bm25_rank=bm25_rank.get(r),

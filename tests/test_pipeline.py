@@ -158,7 +158,7 @@ def test_modes(seeds_qa, mode):
 
 
 def test_dense_mode_scores_are_cosines(seeds_qa):
-    """In dense mode a hit's score is its cosine similarity, and BM25 took no part in ranking."""
+    """In dense mode a hit's score is its dense score (cosine, blended with its best sentence's), and BM25 took no part in ranking."""
     for hit in seeds_qa.ask(QINGXU, mode="dense").hits:
         assert hit.score == pytest.approx(hit.dense_score, abs=1e-6)
         assert hit.bm25_rank is None and hit.dense_rank is not None
