@@ -119,8 +119,8 @@ mark#zq-hl { background: #fcd34d; box-shadow: 0 0 0 2px #f59e0b; }
               padding: .15em .5em; margin-bottom: .35em; display: inline-block; }
 .zq-noanswer { font-size: 1.03em; }
 .zq-hint { font-size: .9em; color: var(--body-text-color-subdued); }
-.zq-viewer { border: 1px solid var(--border-color-primary); border-radius: 8px; padding: .6em .9em;
-             background: var(--background-fill-primary); }
+#zq-article, #zq-corpus-article { border: 1px solid var(--border-color-primary); border-radius: 8px;
+                                  background: var(--background-fill-primary); }
 .zq-article-title { margin: .1em 0 .2em 0; font-size: 1.15em; }
 .zq-meta { font-size: .85em; color: var(--body-text-color-subdued); margin-bottom: .6em; }
 .zq-text { white-space: pre-wrap; line-height: 1.8; font-size: .95em; }
@@ -135,14 +135,16 @@ mark#zq-hl { background: #fcd34d; box-shadow: 0 0 0 2px #f59e0b; }
 .zq-badge { font-size: .78em; border-radius: 4px; padding: 0 .35em; background: var(--background-fill-secondary);
             border: 1px solid var(--border-color-primary); }
 table.zq-scores { width: 100%; border-collapse: collapse; margin: .2em 0 0 0; font-size: .95em; border: none; }
-table.zq-scores tr, table.zq-scores th, table.zq-scores td { border: none; background: transparent; }
+table.zq-scores tr, table.zq-scores th, table.zq-scores td { border: none !important; background: transparent !important; }
 table.zq-scores th { text-align: left; font-weight: 500; color: var(--body-text-color-subdued); width: 38%; padding: .05em .3em; }
 table.zq-scores td { padding: .05em .3em; font-family: var(--font-mono); }
 .zq-term { display: inline-block; font-family: var(--font); background: #dbeafe; color: #1e3a8a; border-radius: 4px;
            padding: 0 .3em; margin: 0 .2em .1em 0; }
-table.zq-corpus { width: 100%; border-collapse: collapse; font-size: .93em; }
-table.zq-corpus th { text-align: left; border-bottom: 2px solid var(--border-color-primary); padding: .35em .4em; }
-table.zq-corpus td { border-bottom: 1px solid var(--border-color-primary); padding: .35em .4em; vertical-align: top; }
+table.zq-corpus { width: 100%; border-collapse: collapse; font-size: .93em; border: none !important; }
+table.zq-corpus tr, table.zq-corpus th, table.zq-corpus td { border: none !important; background: transparent !important; }
+table.zq-corpus th { text-align: left; border-bottom: 2px solid var(--border-color-primary) !important; padding: .35em .4em; }
+table.zq-corpus td { border-bottom: 1px solid var(--border-color-primary) !important; padding: .35em .4em; vertical-align: top; }
+table.zq-corpus a.zq-cite { font-weight: 600; }
 .zq-num { text-align: right; }
 .zq-nowrap { white-space: nowrap; }
 .zq-upload-report ul { margin: .2em 0 .2em 1.2em; }
@@ -346,10 +348,10 @@ def build_app(qa: QA) -> gr.Blocks:
         except Exception as exc:  # noqa: BLE001
             raise _unexpected(exc) from exc
         progress(1.0, desc="完成 Done")
-        corpus, choices, stats = corpus_state()
+        corpus_page, choices, stats_line = corpus_state()
         report = render.upload_report_html([(o, p.name) for o, p in saved], refused + result.warnings, duplicates, result)
         gr.Info(f"已索引 Indexed: {len(result.added)} 篇新增 added, {len(result.updated)} 篇更新 updated.")
-        return report, corpus, choices, stats, None
+        return report, corpus_page, choices, stats_line, None
 
     def refresh():
         try:
@@ -390,7 +392,7 @@ def build_app(qa: QA) -> gr.Blocks:
             k = gr.Slider(1, MAX_K, value=5, step=1, label="段落数 Passages (k)", elem_id="zq-k")
             doc_filter = gr.Dropdown(choices=[], value=[], multiselect=True, label="只在这些文章中检索 Only these articles",
                                      info="留空则检索全部 Empty: search everything", elem_id="zq-docs")
-            gr.Markdown("### 为何是这些段落 Why these passages")
+            gr.Markdown("### 为何是这些段落 Why these passages", elem_id="zq-why-title")
             why = gr.HTML(render.why_html(None), elem_id="zq-why")
 
         with gr.Tabs(elem_id="zq-tabs") as tabs:
@@ -413,7 +415,7 @@ def build_app(qa: QA) -> gr.Blocks:
                     with gr.Column(scale=2, min_width=320):
                         gr.Markdown("**原文 Article**")
                         article = gr.HTML(render.article_placeholder(), js_on_load=SCROLL_JS, max_height=640,
-                                          elem_id="zq-article", elem_classes=["zq-viewer"])
+                                          elem_id="zq-article")
             with gr.Tab("语料 Corpus", id="corpus", elem_id="zq-tab-corpus"):
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=3):
@@ -422,7 +424,7 @@ def build_app(qa: QA) -> gr.Blocks:
                     with gr.Column(scale=2, min_width=320):
                         corpus_article = gr.HTML(
                             render.article_placeholder("点击标题查看全文。", "Click a title to read the whole article."),
-                            js_on_load=SCROLL_JS, max_height=640, elem_id="zq-corpus-article", elem_classes=["zq-viewer"])
+                            js_on_load=SCROLL_JS, max_height=640, elem_id="zq-corpus-article")
             with gr.Tab("添加文档 Add documents", id="upload", elem_id="zq-tab-upload"):
                 gr.Markdown(
                     f"上传 {' '.join(UPLOAD_SUFFIXES)} 文件，它们会被增量索引，无需重启即可检索。"
@@ -430,8 +432,9 @@ def build_app(qa: QA) -> gr.Blocks:
                     f"Upload {', '.join(UPLOAD_SUFFIXES)} files: they are indexed incrementally and searchable at once. "
                     f"At most {MAX_FILE_MB} MB per file and {MAX_FILES} files at a time. A .jsonl file holds one "
                     "article per line: `id` and `text` required, `title`, `source`, `date` optional.")
-                files = gr.File(label="选择文件 Choose files", file_count="multiple", file_types=list(UPLOAD_SUFFIXES),
-                                type="filepath", elem_id="zq-files")
+                # No file_types: Gradio's own refusal toast shows the file name as HTML; the
+                # handler refuses other suffixes itself, with the name escaped.
+                files = gr.File(label="选择文件 Choose files", file_count="multiple", type="filepath", elem_id="zq-files")
                 upload_btn = gr.Button("添加并索引 Add and index", variant="primary", elem_id="zq-upload")
                 upload_report = gr.HTML("", elem_id="zq-upload-report")
 
@@ -444,6 +447,7 @@ def build_app(qa: QA) -> gr.Blocks:
             button.click(lambda text=text: text, None, question, api_visibility="private", queue=False).then(
                 respond, ask_inputs, ask_outputs, api_visibility="private")
         clear_btn.click(clear, None, [chat, turns, why, article], api_visibility="private", queue=False)
+        chat.clear(lambda: clear()[1:], None, [turns, why, article], api_visibility="private", queue=False)
         header.click(open_cite, None, [article, corpus_article, tabs], api_visibility="private")
         chat.like(rate, [turns], None, api_visibility="private")
         upload_btn.click(add_documents, [files], [upload_report, corpus, doc_filter, stats, files],

@@ -100,7 +100,7 @@ def confidence(hits: list[Hit], best: _Candidate | None, cjk_share: float, missi
     if cjk_share < 0.3:
         z = 40.0 * (dense - 0.74)
     else:
-        z = 37.0 * (dense - 0.86) + 4.0 * (best.coverage - 0.3) + (0.0 if best.fits_type else -2.0) - 3.0 * bool(missing)
+        z = 39.5 * (dense - 0.86) + 5.0 * (best.coverage - 0.3) + 2.1 * best.fits_type - 1.5 * bool(missing) - 2.7
     return 1.0 / (1.0 + math.exp(-z))
 
 

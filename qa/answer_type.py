@@ -46,8 +46,8 @@ _ADMIN_SUFFIX = "市省县区镇乡村州"
 
 def named_entities(tokens) -> list[str]:
     """The place, person and organisation names among a question's BM25 terms: words that
-    jieba's dictionary tags as names (nr, ns, nt, nz), and words it does not know at all,
-    which its HMM put together from characters (mostly personal names)."""
+    jieba's dictionary tags as names (nr, ns, nt, nz), and words of three or more
+    characters it does not know at all, which its HMM put together (mostly personal names)."""
     import jieba.posseg
 
     from .tokenize import _jieba
@@ -58,7 +58,8 @@ def named_entities(tokens) -> list[str]:
     for t in dict.fromkeys(tokens):
         if len(t) < 2 or not all("\u3400" <= c <= "\u9fff" for c in t):
             continue
-        if tags.get(t) in ("nr", "ns", "nt", "nz") or t not in jb.dt.FREQ:
+        # An unknown two-character word is as often a fragment (多大, 这支) as a name.
+        if tags.get(t) in ("nr", "ns", "nt", "nz") or (len(t) >= 3 and t not in jb.dt.FREQ):
             out.append(t)
     return out
 

@@ -43,6 +43,8 @@ class _Group(click.Group):
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise  # --help, usage errors and ^C are click's to report
         except ZhqaError as exc:
             _say(f"error: {exc}")
             sys.exit(1)
@@ -209,7 +211,7 @@ def eval_cmd(questions, corpus, mode, k, json_out, report_out, n_worst, index_di
         engine.ensure_index(progress=sys.stderr.isatty())
     result = evaluate(engine, qs, modes_of(mode), k=k, progress=sys.stderr.isatty())
     width = max(len(m) for m in METRICS)
-    click.echo(f"{len(qs)} questions, k={k}, {result.seconds:.1f}s")
+    click.echo(f"{len(qs)} questions, k={k}, {result.seconds:.1f}s (encoding the questions {result.encode_seconds:.1f}s)")
     click.echo("metric".ljust(width) + "".join(m.rjust(10) for m in result.modes))
     for metric in METRICS:
         values = [result.modes[m]["metrics"].get(metric) for m in result.modes]

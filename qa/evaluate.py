@@ -53,9 +53,11 @@ class EvalReport:
     modes: dict[str, dict] = field(default_factory=dict)  # mode → {"metrics", "by_type", "results"}
     comparison: str | None = None
     seconds: float = 0.0
+    encode_seconds: float = 0.0  # of which: encoding the questions
 
     def to_json(self) -> dict:
-        out = {"questions": self.questions, "k": self.k, "seconds": round(self.seconds, 2)}
+        out = {"questions": self.questions, "k": self.k, "seconds": round(self.seconds, 2),
+               "encode_seconds": round(self.encode_seconds, 2)}
         for mode, block in self.modes.items():
             out[mode] = {**block["metrics"], "by_type": block["by_type"], "recall_curve": block["curve"],
                          "per_question": [asdict(r) for r in block["results"]]}
@@ -116,6 +118,7 @@ def evaluate(engine, questions: list[EvalQuestion], modes: list[str], k: int = 1
                 results[m].append(QuestionResult(q.id, q.question, q.type, list(q.docs) if q.docs else None, q.answer, error=str(exc)))
     # All questions are encoded in batches, once, and shared by every mode.
     ids = [q.id for q in questions if q.id in queries]
+    encode_started = time.perf_counter()
     bar = _progress(len(ids), "Encoding questions", progress)
     for lo in range(0, len(ids), ENCODE_BATCH):
         batch = ids[lo : lo + ENCODE_BATCH]
@@ -125,6 +128,7 @@ def evaluate(engine, questions: list[EvalQuestion], modes: list[str], k: int = 1
             bar.update(len(batch))
     if bar is not None:
         bar.close()
+    encode_seconds = time.perf_counter() - encode_started
 
     runs: dict[str, dict[str, dict[str, float]]] = {m: {} for m in modes}
     qrels: dict[str, dict[str, int]] = {}
@@ -153,7 +157,7 @@ def evaluate(engine, questions: list[EvalQuestion], modes: list[str], k: int = 1
         if bar is not None:
             bar.close()
 
-    report = EvalReport(questions=len(questions), k=k)
+    report = EvalReport(questions=len(questions), k=k, encode_seconds=encode_seconds)
     for mode in modes:
         report.modes[mode] = {"metrics": _metrics(qrels, runs[mode], results[mode]),
                               "by_type": _by_type(qrels, runs[mode], results[mode]), "results": results[mode],

@@ -123,8 +123,8 @@ def answer_html(answer: Answer, texts: Mapping[str, str], note: str = "") -> str
     then, for each, the source (title · outlet · date) and the passage with the snippet
     marked. ``texts`` maps document ids to their text; ``note`` is ``rewrite_note``."""
     if not answer.answered or not answer.snippets:
-        hint = ('<p class="zq-hint">最接近的段落列在右侧「为何是这些段落」中。'
-                '<span class="zq-en"> The closest passages are listed under “Why these passages”.</span></p>'
+        hint = ('<p class="zq-hint">最接近的段落列在侧栏「为何是这些段落」中。'
+                '<span class="zq-en"> The closest passages are in the sidebar, under “Why these passages”.</span></p>'
                 if answer.hits else "")
         return (f'<div class="zq-answer zq-none">{note}<p class="zq-noanswer"><b>{NO_ANSWER}</b>'
                 f' <span class="zq-en">{NO_ANSWER_EN}</span></p>{hint}</div>')

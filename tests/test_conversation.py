@@ -1,0 +1,96 @@
+"""Follow-up questions are rewritten with what the conversation was about (qa.conversation)."""
+from __future__ import annotations
+
+import pytest
+
+from qa.conversation import entities, key_terms, resolve
+
+
+@pytest.mark.parametrize(
+    ("question", "previous", "expected"),
+    [
+        # a pronoun gets the person the last question named
+        ("他的妻子是做什么的？", ["董健是谁？"], "董健的妻子是做什么的？"),
+        ("其妻子是做什么的？", ["董健是谁？"], "董健的妻子是做什么的？"),
+        ("此人是谁？", ["刘景业是什么职务？"], "刘景业是谁？"),
+        # 她 after a question about 董健的妻子 is the wife, not 董健
+        ("她在哪里工作？", ["董健是谁？", "董健的妻子是做什么的？"], "董健的妻子在哪里工作？"),
+        # places and 该县
+        ("该县有多少党员？", ["清徐县是在哪里发现初筛阳性人员的？"], "清徐县有多少党员？"),
+        ("那里发生了什么？", ["清徐县是在哪里发现初筛阳性人员的？"], "清徐县发生了什么？"),
+        # several people: all of them, in traditional script as typed
+        ("他們為什麼不回家？", ["張晗和蔡路強是誰？"], "張晗、蔡路強為什麼不回家？"),
+        # an ellipsis takes the earlier question with the new subject
+        ("那李楠呢？", ["董健的妻子是做什么的？"], "李楠的妻子是做什么的？"),
+        # very short questions and unreplaceable references are prefixed with the topic
+        ("为什么？", ["董健是谁？"], "董健，为什么？"),
+        ("妻子呢？", ["董健是谁？"], "董健，妻子呢？"),
+        ("这位民警叫什么？", ["董健是谁？"], "董健，这位民警叫什么？"),
+        # English follow-ups, after Chinese or English questions
+        ("What did his wife do?", ["董健是谁？"], "What did 董健's wife do?"),
+        ("What did he do?", ["Who is Dong Jian?"], "What did Dong Jian do?"),
+    ],
+)
+def test_follow_ups_are_rewritten(question, previous, expected):
+    resolved = resolve(question, previous)
+    assert resolved.query == expected
+    assert resolved.rewritten
+    assert resolved.note() == f"按上文理解为：{expected}"
+    assert resolved.carried and all(term in resolved.query for term in resolved.carried)
+
+
+@pytest.mark.parametrize(
+    ("question", "previous"),
+    [
+        ("他的妻子是做什么的？", []),  # nothing to refer to
+        ("李楠的孩子生病时他在做什么？", ["董健是谁？"]),  # 他 is 李楠, named in the question
+        ("清徐县是在哪里发现初筛阳性人员的？", ["董健是谁？"]),  # a complete question
+        ("黨旗所指 一往無前 說的是哪個縣？", ["董健是谁？"]),
+        ("How many party members went to the front line in Qingxu?", ["董健是谁？"]),
+        ("其他人还做了什么工作？", ["董健是谁？"]),  # 其他 is not 其, 他
+        ("应该如何做好社区防控？", ["董健是谁？"]),  # 应该 is not 该
+        ("他的妻子是做什么的？", ["今天", "好的"]),  # nothing worth carrying
+        ("", ["董健是谁？"]),
+    ],
+)
+def test_questions_that_stand_alone_are_kept(question, previous):
+    resolved = resolve(question, previous)
+    assert resolved.query == question
+    assert not resolved.rewritten
+    assert resolved.note() == ""
+    assert resolved.carried == ()
+
+
+def test_the_newest_earlier_question_with_a_topic_is_used():
+    assert resolve("他的妻子是做什么的？", ["李楠是谁？", "董健是谁？"]).query == "董健的妻子是做什么的？"
+    # a question without names in between does not hide the older one
+    assert resolve("他的妻子是做什么的？", ["董健是谁？", "为什么？"]).query.startswith("董健")
+
+
+def test_rewrites_build_on_rewritten_questions():
+    first = resolve("他的妻子是做什么的？", ["董健是谁？"])
+    second = resolve("那李楠呢？", ["董健是谁？", first.query])
+    assert second.query == "李楠的妻子是做什么的？"
+
+
+def test_without_names_the_weightiest_terms_are_carried():
+    weights = {"初筛": 3.0, "阳性": 2.5, "人员": 0.5, "发现": 1.0}
+    resolved = resolve("它在哪里？", ["初筛阳性人员在哪里发现？"], weight=lambda t: weights.get(t, 0.0))
+    assert resolved.carried == ("初筛", "阳性")
+    assert resolved.query == "初筛、阳性在哪里？"
+    # a person pronoun is not replaced by mere terms: they are put in front
+    assert resolve("他做了什么？", ["初筛阳性人员在哪里发现？"], weight=lambda t: weights.get(t, 0.0)).query == "初筛、阳性，他做了什么？"
+
+
+def test_entities_and_key_terms():
+    assert entities("董健的妻子是做什么的？") == ["董健"]
+    assert entities("Who is Dong Jian?") == ["Dong Jian"]
+    assert "清徐县" in entities("清徐县是在哪里发现初筛阳性人员的？")
+    assert key_terms("董健是谁？") == ["董健"]
+    # 清徐县 and 清徐 are one term, not two
+    assert key_terms("清徐县的初筛怎么样", weight=None, n=2).count("清徐") == 0
+
+
+def test_resolve_is_pure():
+    args = ("他的妻子是做什么的？", ("董健是谁？",))
+    assert resolve(*args) == resolve(*args)
