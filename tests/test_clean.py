@@ -10,14 +10,8 @@ from hypothesis import strategies as st
 
 from qa.clean import Cleaned, clean, strip_glosses
 from qa.mojibake import find_mojibake
+from seed_ids import SEED_IDS
 
-SEED_IDS = [
-    "000_cad178f2f31bd5d0.txt",
-    "001_4c3f5a124836c178.txt",
-    "002_55bd9ca71670d804.txt",
-    "003_747ace748feff19e.txt",
-    "004_62723c32f6056b4d.txt",
-]
 DOC002 = "002_55bd9ca71670d804.txt"
 
 # Page chrome each seed really contains (checked below), which no section may include.

@@ -13,15 +13,9 @@ from qa.errors import BadQuestion, CorpusError, IndexNotFound, ModelLoadError, M
 from qa.indexer import prepare
 from qa.retrieve import make_query
 from qa.settings import MAX_QUESTION_CHARS, Settings
+from seed_ids import SEED_IDS
 
 PROJECT = Path(__file__).resolve().parent.parent
-SEED_IDS = [
-    "000_cad178f2f31bd5d0.txt",
-    "001_4c3f5a124836c178.txt",
-    "002_55bd9ca71670d804.txt",
-    "003_747ace748feff19e.txt",
-    "004_62723c32f6056b4d.txt",
-]
 DOC001, DOC002, DOC003, DOC004 = SEED_IDS[1], SEED_IDS[2], SEED_IDS[3], SEED_IDS[4]
 QINGXU = "清徐县是在哪里发现初筛阳性人员的？"
 EVAL = [json.loads(line) for line in (PROJECT / "eval" / "seeds.jsonl").read_text(encoding="utf-8").splitlines() if line.strip()]
