@@ -44,7 +44,7 @@ EXAMPLES = (
     "董健是谁？",
     "董健的妻子是做什么的？",
     "李楠的孩子生病时他在做什么？",
-    "黨旗所指 一往無前 說的是哪個縣？",
+    "清徐縣有多少名黨員深入抗疫一線？",
     "How many party members went to the front line in Qingxu?",
 )
 UPLOAD_SUFFIXES = (".txt", ".md", ".html", ".jsonl")
@@ -343,13 +343,30 @@ def build_app(qa: QA) -> gr.Blocks:
         try:
             result = qa.index([p for _, p in saved], add=True, progress=True)
         except ZhqaError as exc:
+            for _, path in saved:
+                path.unlink(missing_ok=True)
             gr.Warning(_toast(_error_text(exc)))
             return render.upload_report_html([], refused + [_error_text(exc)], duplicates, None), gr.skip(), gr.skip(), gr.skip(), None
         except Exception as exc:  # noqa: BLE001
+            for _, path in saved:
+                path.unlink(missing_ok=True)
             raise _unexpected(exc) from exc
         progress(1.0, desc="完成 Done")
+        # a file that gave no document (empty, not text) is not kept; warnings name the
+        # file as the user knows it, not by the server's name
+        names = {str(path): original for original, path in saved}
+        indexed = set(result.added) | set(result.updated)
+        for original, path in list(saved):
+            if path.suffix != ".jsonl" and path.name not in indexed:
+                saved.remove((original, path))
+                path.unlink(missing_ok=True)
+        warnings = []
+        for warning in result.warnings:
+            for server, original in names.items():
+                warning = warning.replace(server, original)
+            warnings.append(warning.replace(str(index_dir / UPLOADS) + os.sep, ""))
         corpus_page, choices, stats_line = corpus_state()
-        report = render.upload_report_html([(o, p.name) for o, p in saved], refused + result.warnings, duplicates, result)
+        report = render.upload_report_html([(o, p.name) for o, p in saved], refused + warnings, duplicates, result)
         gr.Info(f"已索引 Indexed: {len(result.added)} 篇新增 added, {len(result.updated)} 篇更新 updated.")
         return report, corpus_page, choices, stats_line, None
 
@@ -378,7 +395,8 @@ def build_app(qa: QA) -> gr.Blocks:
             raise gr.Error(str(exc)) from exc
 
     # -- layout --------------------------------------------------------------------------
-    with gr.Blocks(title="zhqa · 中文新闻问答", analytics_enabled=False) as app:
+    # delete_cache: Gradio's own copies of uploads go after an hour; ours are in uploads/.
+    with gr.Blocks(title="zhqa · 中文新闻问答", analytics_enabled=False, delete_cache=(3600, 3600)) as app:
         header = gr.HTML(
             '<div class="zq-header"><h1>zhqa · 中文新闻问答 <span class="zq-en">Chinese news Q&amp;A</span></h1>'
             '<p>答案是新闻原文的逐字摘录，每一句都附出处。<span class="zq-en">Answers are verbatim extracts from the '

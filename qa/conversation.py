@@ -257,7 +257,7 @@ def resolve(question: str, previous: Sequence[str], weight: Callable[[str], floa
     ``weight`` ranks an earlier question's terms when it names nobody (e.g. BM25 idf)."""
     plain = Resolved(question, question)
     text = question.strip()
-    if not text or not previous:
+    if not previous or not _letters(text):  # nothing to resolve, or nothing to search for
         return plain
     words = _words(text)
     refs = _references(words, text)

@@ -252,7 +252,8 @@ def upload_report_html(saved: Sequence[tuple[str, str]], problems: Sequence[str]
     added or updated (an IndexReport), files refused and why."""
     parts = []
     if report is not None:
-        parts.append(f'<p><b>已索引 Indexed.</b> 新增 added {len(report.added)} · 更新 updated {len(report.updated)} · '
+        done = "已索引 Indexed." if report.added or report.updated else "没有新文档 Nothing new was indexed."
+        parts.append(f'<p><b>{done}</b> 新增 added {len(report.added)} · 更新 updated {len(report.updated)} · '
                      f'索引共 {report.documents} 篇文章 articles, {report.passages} 段 passages '
                      f'<span class="zq-en">({report.seconds:.1f} s)</span></p>')
         ids = list(report.added) + list(report.updated)

@@ -51,6 +51,7 @@ def test_follow_ups_are_rewritten(question, previous, expected):
         ("应该如何做好社区防控？", ["董健是谁？"]),  # 应该 is not 该
         ("他的妻子是做什么的？", ["今天", "好的"]),  # nothing worth carrying
         ("", ["董健是谁？"]),
+        ("？？", ["董健是谁？"]),  # nothing to search for stays an error, not a question about 董健
     ],
 )
 def test_questions_that_stand_alone_are_kept(question, previous):

@@ -200,3 +200,14 @@ def test_corpus_lists_articles_with_links():
     assert [render.parse_cite(h) for h in hrefs] == [("corpus", "a.txt", None, None), ("corpus", "b.txt", None, None)]
     assert "日报" in out and "2020-01-01" in out
     assert "还没有文章" in render.corpus_html([])
+
+
+def test_upload_report_escapes_file_names():
+    from qa.indexer import IndexReport
+
+    report = IndexReport(documents=6, passages=53, added=["20261122-x.txt"])
+    out = render.upload_report_html([(EVIL + ".txt", "20261122-x.txt")], [EVIL], [(EVIL, "a.txt")], report)
+    assert not _Tags(out).names() & {"img", "script"}
+    assert "已索引 Indexed." in out and "新增 added 1" in out
+    assert [render.parse_cite(a["href"]) for t, a in _Tags(out).tags if t == "a"] == [("corpus", "20261122-x.txt", None, None)]
+    assert "Nothing new" in render.upload_report_html([], [], [], IndexReport(documents=5, passages=52))
