@@ -79,7 +79,12 @@ class QA:
             documents: dict[str, Document] = {}
             if add and previous is not None:
                 documents.update(previous.documents)
+            indexed_text = {d.sha256: d.id for d in documents.values()}
             for doc in loaded.documents:
+                twin = indexed_text.get(doc.sha256)
+                if twin is not None and twin != doc.id:
+                    report.warnings.append(f"{doc.path}: same text as the indexed {twin!r}; kept once.")
+                    continue
                 documents[doc.id] = doc
             if not loaded.documents and not add:
                 raise CorpusError("No readable documents were found; give a folder of .txt/.md/.html files or a .jsonl corpus.")

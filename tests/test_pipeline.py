@@ -352,3 +352,15 @@ def test_tests_never_use_the_project_index(tmp_path):
     default = Settings().index_dir
     assert default == tmp_path / "default-zhqa-index"
     assert PROJECT / ".zhqa-index" != default
+
+
+def test_adding_a_copy_of_an_indexed_article_keeps_it_once(index_copy, encoder, tmp_path, seed_docs):
+    """--add with the same text under another name reports it and indexes nothing new."""
+    from qa.engine import QA
+
+    copy = tmp_path / "renamed copy.txt"
+    copy.write_text(seed_docs["004_62723c32f6056b4d.txt"].text, encoding="utf-8")
+    qa = QA(Settings(index_dir=index_copy), encoder=encoder)
+    report = qa.index([copy], add=True)
+    assert report.up_to_date and any("same text as the indexed '004_62723c32f6056b4d.txt'" in w for w in report.warnings)
+    assert "renamed copy.txt" not in qa.data().documents
