@@ -63,11 +63,13 @@ def coverage(query: Query, weights: dict[str, float], text: str, grams: set[str]
     return 0.7 * word_cov + 0.3 * gram_cov
 
 
-def _candidates(query: Query, hits: list[Hit], data: IndexData, query_vector: np.ndarray | None) -> list[_Candidate]:
+def sentence_candidates(query: Query, hits: list[Hit], data: IndexData, query_vector: np.ndarray | None,
+                        depth: int = SNIPPET_PASSAGES) -> list[_Candidate]:
+    """Every sentence of the first ``depth`` hits, scored as an answer to ``query``."""
     weights = {t: data.bm25.idf(t) for t in dict.fromkeys(query.tokens)}
     kind = asked_type(query.normalized)
     out = []
-    for hit_index, hit in enumerate(hits[:SNIPPET_PASSAGES]):
+    for hit_index, hit in enumerate(hits[:depth]):
         row = data.row_of[hit.passage.pid]
         doc = data.documents[hit.passage.doc_id]
         spans = data.sentences[row]
@@ -112,7 +114,7 @@ def _cjk_share(text: str) -> float:
 def answer(query: Query, hits: list[Hit], data: IndexData, threshold: float, mode: str = "hybrid",
            query_vector: np.ndarray | None = None) -> Answer:
     """Choose the snippets for ``query`` from ``hits`` (best first)."""
-    cands = sorted(_candidates(query, hits, data, query_vector if mode != "bm25" else None),
+    cands = sorted(sentence_candidates(query, hits, data, query_vector if mode != "bm25" else None),
                    key=lambda c: (-c.score, c.hit.rank, c.start))
     best = cands[0] if cands else None
     evidence = " ".join(normalize(h.citation.title) + " " + h.passage.match_text for h in hits)

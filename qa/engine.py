@@ -12,6 +12,7 @@ from .errors import CorpusError, IndexNotFound, ModelLoadError, ModelMismatch
 from .indexer import IndexReport, write_index
 from .load import load_corpus
 from .records import Answer, Document
+from .rerank import rerank
 from .retrieve import Query, Retriever, make_query
 from .settings import Settings, default_corpus
 from .store import IndexData, IndexStore
@@ -128,7 +129,13 @@ class QA:
         data = self.data()
         if query_vector is None:
             query_vector = self.encoder.encode_queries([query.normalized])[0]
-        hits = Retriever(data, self.encoder, self.settings).search(query, k=k, mode=mode, doc_ids=doc_ids, query_vector=query_vector)
+        retriever = Retriever(data, self.encoder, self.settings)
+        if mode == "hybrid" and self.settings.rerank_weight > 0:
+            depth = max(k, self.settings.rerank_depth)
+            hits = retriever.search(query, k=depth, mode=mode, doc_ids=doc_ids, query_vector=query_vector)
+            hits = rerank(query, hits, data, query_vector, self.settings.rerank_weight)[:k]
+        else:
+            hits = retriever.search(query, k=k, mode=mode, doc_ids=doc_ids, query_vector=query_vector)
         return answer(query, hits, data, self.settings.abstain_threshold, mode, query_vector)
 
     def documents(self) -> list[Document]:

@@ -17,6 +17,7 @@ from .tokenize import tokens as bm25_tokens
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _DUPLICATE_JACCARD = 0.8
+_TAG = re.compile(r"</?[A-Za-z][^<>]*>")
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,9 @@ def make_query(question: str) -> Query:
         raise BadQuestion(f"The question is {len(text)} characters long; shorten it to at most {MAX_QUESTION_CHARS}.")
     if not any(unicodedata.category(c)[0] in "LN" for c in text):
         raise BadQuestion("The question has no words to search for; type a question with words in it.")
-    normalized = normalize(text)
+    # Markup in a question (pasted HTML, injection attempts) is not what is asked about.
+    without_tags = _TAG.sub(" ", text)
+    normalized = normalize(without_tags if any(unicodedata.category(c)[0] in "LN" for c in without_tags) else text)
     return Query(text, normalized, tuple(bm25_tokens(normalized)))
 
 

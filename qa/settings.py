@@ -43,6 +43,9 @@ class Settings:
     sentence_weight: float = 0.5  # share of a passage's dense score that is its best sentence's
     dense_weight: float = 0.5
     bm25_weight: float = 0.5
+    # Hybrid mode re-scores its first rerank_depth passages by their best sentence (rerank.py).
+    rerank_weight: float = 1.0
+    rerank_depth: int = 10
     # Below this confidence the answer is "the corpus has no answer" (see answer.py).
     abstain_threshold: float = 0.6
     lock_timeout: float = 600.0

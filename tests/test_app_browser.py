@@ -274,7 +274,9 @@ def test_uploaded_document_becomes_searchable(page, served, tmp_path):
 
 def test_html_in_a_question_is_shown_as_text(page):
     answer = ask(page, INJECTION)
-    page.wait_for_timeout(500)
+    # The why-panel is a second output of the same event: wait for it, not for a fixed time.
+    page.wait_for_function("(q) => document.querySelector('#zq-why').innerText.includes(q)", arg=INJECTION,
+                           timeout=ANSWER_TIMEOUT)
     assert page.dialogs == []
     chat = page.inner_text("#zq-chat")
     assert INJECTION in chat
@@ -294,6 +296,8 @@ def test_settings_mode_passages_and_article_filter(page):
     page.keyboard.press("Enter")
     page.keyboard.press("Escape")
     ask(page, QINGXU)
+    page.wait_for_function("(q) => document.querySelector('#zq-why').innerText.includes(q)", arg=QINGXU,
+                           timeout=ANSWER_TIMEOUT)
     why = page.inner_text("#zq-why")
     assert "bm25" in why
     hits = page.locator("#zq-why .zq-hit")

@@ -364,3 +364,11 @@ def test_adding_a_copy_of_an_indexed_article_keeps_it_once(index_copy, encoder, 
     report = qa.index([copy], add=True)
     assert report.up_to_date and any("same text as the indexed '004_62723c32f6056b4d.txt'" in w for w in report.warnings)
     assert "renamed copy.txt" not in qa.data().documents
+
+
+def test_markup_in_a_question_does_not_steer_retrieval():
+    """HTML tags in a question are dropped from what is matched, kept in what is shown."""
+    q = make_query("<img src=x onerror=alert(1)>董健是谁")
+    assert q.text == "<img src=x onerror=alert(1)>董健是谁"
+    assert "img" not in q.tokens and "onerror" not in q.tokens and "董健" in q.tokens
+    assert make_query("<b></b>").normalized == "<b></b>"  # nothing but markup: matched as typed
