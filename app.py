@@ -28,7 +28,9 @@ import gradio as gr  # noqa: E402
 from qa import render  # noqa: E402
 from qa.conversation import resolve  # noqa: E402
 from qa.engine import QA  # noqa: E402
+from qa import eval_report  # noqa: E402
 from qa.errors import ZhqaError  # noqa: E402
+from qa.evaluate import evaluate, load_questions, modes_of  # noqa: E402
 from qa.load import SUFFIXES, load_corpus  # noqa: E402
 from qa.settings import MODES, Settings  # noqa: E402
 
@@ -58,6 +60,14 @@ UPLOADS = "uploads"
 FEEDBACK = "feedback.jsonl"
 MODE_CHOICES = [("混合 Hybrid", "hybrid"), ("向量 Dense", "dense"), ("关键词 BM25", "bm25")]
 assert [v for _, v in MODE_CHOICES] == list(MODES)
+EVAL_DIR = Path(__file__).resolve().parent / "eval"  # the project's question sets
+DEFAULT_EVAL = "seeds.jsonl"
+EVAL_UPLOADS = "eval-uploads"  # an uploaded question file lives here while it is read
+EVAL_MODE_CHOICES = MODE_CHOICES + [("全部 All", "all")]
+EVAL_K = 10
+EVAL_NOTE = ("评测使用本应用已加载的索引。题目所指的文章若不在索引中，该题计为未检索到。\n\n"
+             "Evaluated against the index this app has loaded: a question whose documents are not in the index "
+             "simply counts as a miss. Click a failed question to ask it in the chat.")
 
 # A document-wide click handler: a citation link anywhere (chat, "why", corpus) is sent to
 # Python as a click event of the header component, with its href.
@@ -149,6 +159,20 @@ table.zq-corpus a.zq-cite { font-weight: 600; }
 .zq-nowrap { white-space: nowrap; }
 .zq-upload-report ul { margin: .2em 0 .2em 1.2em; }
 #zq-examples button { font-weight: 400; }
+table.zq-eval { border-collapse: collapse; font-size: .9em; margin: .3em 0 .8em 0; border: none !important; }
+table.zq-eval tr, table.zq-eval th, table.zq-eval td { border: none !important; background: transparent !important; }
+table.zq-eval th { text-align: left; border-bottom: 2px solid var(--border-color-primary) !important; padding: .25em .5em; }
+table.zq-eval td { border-bottom: 1px solid var(--border-color-primary) !important; padding: .25em .5em; vertical-align: top; }
+table.zq-eval td.zq-num { font-family: var(--font-mono); }
+table.zq-eval-metrics tr > th:first-child, table.zq-eval-types tr > th:first-child { font-family: var(--font-mono); font-weight: 500; }
+table.zq-eval-failures { width: 100%; }
+table.zq-eval-failures td:nth-child(3) { min-width: 14em; }
+table.zq-eval-failures td:nth-child(6) { min-width: 12em; }
+table.zq-eval-failures a.zq-ask { font-weight: 500; }
+.zq-eval-section h3 { margin: .2em 0 .3em 0; font-size: 1.05em; }
+.zq-eval-summary { margin: .2em 0 .5em 0; }
+#zq-eval-plot svg { max-width: 100%; height: auto; }
+#zq-eval-plot svg text { fill: var(--body-text-color); }
 """
 
 
@@ -203,6 +227,11 @@ def _unexpected(exc: BaseException) -> gr.Error:
 def _snippet_records(answer) -> list[dict]:
     return [{"text": s.text, "doc_id": s.citation.doc_id, "title": s.citation.title, "source": s.citation.source,
              "date": s.citation.date, "start": s.citation.start, "end": s.citation.end} for s in answer.snippets]
+
+
+def eval_files() -> dict[str, Path]:
+    """The project's question sets (eval/*.jsonl) by file name."""
+    return {p.name: p for p in sorted(EVAL_DIR.glob("*.jsonl")) if p.is_file()}
 
 
 def save_uploads(files: list[str], folder: Path) -> tuple[list[tuple[str, Path]], list[str]]:
@@ -380,6 +409,74 @@ def build_app(qa: QA) -> gr.Blocks:
     def clear():
         return [], [], render.why_html(None), render.article_placeholder()
 
+    def pick_failure(evt: gr.EventData):
+        """A failed question clicked in the Evaluate tab: into the question box, to the chat."""
+        picked = render.parse_ask(getattr(evt, "href", "") if evt is not None else "")
+        if picked is None:
+            return gr.skip(), gr.skip(), False
+        return picked, gr.Tabs(selected="chat"), True
+
+    def ask_picked(picked, *inputs):
+        return respond(*inputs) if picked else (gr.skip(), gr.skip(), gr.skip(), gr.skip())
+
+    def read_questions(choice, upload):
+        """(questions, name shown) from the chosen set or an uploaded file; None after a warning."""
+        if upload:
+            original = Path(str(upload)).name
+            if Path(original).suffix.lower() != ".jsonl":
+                gr.Warning(_toast(f"{original}：题目文件须为 .jsonl (a question file is a .jsonl file)."))
+                return None
+            saved, refused = save_uploads([upload], index_dir / EVAL_UPLOADS)
+            for message in refused:
+                gr.Warning(_toast(message))
+            if not saved:
+                return None
+            path = saved[0][1]
+            try:
+                return load_questions(path), original
+            except ZhqaError as exc:
+                gr.Warning(_toast(_error_text(exc).replace(str(path), original)))
+                return None
+            finally:
+                path.unlink(missing_ok=True)  # read into memory; nothing is kept
+        path = eval_files().get(choice or "")
+        if path is None:
+            gr.Warning("请选择题目文件或上传一个 .jsonl 文件。Choose a question file or upload a .jsonl one.")
+            return None
+        try:
+            return load_questions(path), f"eval/{path.name}"
+        except ZhqaError as exc:
+            gr.Warning(_toast(_error_text(exc)))
+            return None
+
+    def run_eval(choice, upload, mode, k, progress=gr.Progress(track_tqdm=True)):
+        skip = (gr.skip(),) * 5
+        try:
+            k = int(k)
+        except (TypeError, ValueError):
+            k = 0
+        if not 1 <= k <= MAX_K or mode not in dict(EVAL_MODE_CHOICES).values():
+            gr.Warning(f"请选择检索方式和 1 到 {MAX_K} 之间的 k。Choose a mode and k from 1 to {MAX_K}.")
+            return skip
+        loaded = read_questions(choice, upload)
+        if loaded is None:
+            return skip
+        questions, source = loaded
+        progress(0, desc="评测 Evaluating")
+        try:
+            report = evaluate(qa, questions, modes_of(mode), k=k, progress=True)
+        except ZhqaError as exc:
+            gr.Warning(_toast(_error_text(exc)))
+            return skip
+        except Exception as exc:  # noqa: BLE001
+            raise _unexpected(exc) from exc
+        return (render.eval_summary_html(report, source),
+                render.eval_section("指标", "Metrics", eval_report.metrics_table(report)),
+                render.eval_section("召回曲线", "Recall@k", eval_report.recall_svg(report)),
+                render.eval_section("失败的问题", "Failures", eval_report.failures_html(report, link=render.ask_href),
+                                    "最差的问题；点击问题即在对话中提问。The worst questions; click one to ask it in the chat."),
+                render.eval_section("按题型", "By question type", eval_report.by_type_tables(report)))
+
     def ask(question: str, mode: str = "hybrid", k: int = 5) -> dict:
         """Answer a question from the corpus: the same JSON object as `qa ask --json`
         (question, answered, snippets with doc_id/title/start/end/score, passages)."""
@@ -403,6 +500,7 @@ def build_app(qa: QA) -> gr.Blocks:
             'articles, each with its source.</span></p></div>',
             js_on_load=BRIDGE_JS, elem_id="zq-header")
         turns = gr.State([])
+        picked = gr.State(False)  # a failure of the Evaluate tab was clicked: ask it
 
         with gr.Sidebar(label="设置 Settings", open=True, width=340, position="left"):
             gr.Markdown("### 检索设置 Retrieval")
@@ -455,6 +553,30 @@ def build_app(qa: QA) -> gr.Blocks:
                 files = gr.File(label="选择文件 Choose files", file_count="multiple", type="filepath", elem_id="zq-files")
                 upload_btn = gr.Button("添加并索引 Add and index", variant="primary", elem_id="zq-upload")
                 upload_report = gr.HTML("", elem_id="zq-upload-report")
+            with gr.Tab("评测 Evaluate", id="evaluate", elem_id="zq-tab-eval"):
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=2, min_width=260):
+                        sets = list(eval_files())
+                        eval_file = gr.Dropdown(choices=sets, value=DEFAULT_EVAL if DEFAULT_EVAL in sets else (sets or [None])[0],
+                                                label="题目文件 Question file (eval/)", elem_id="zq-eval-file")
+                        # as the documents upload: no file_types (the handler refuses other
+                        # suffixes itself, the name escaped), saved under a server-chosen name
+                        eval_upload = gr.File(label=f"或上传 .jsonl（优先使用）Or upload a .jsonl question file (used instead; ≤ {MAX_FILE_MB} MB)",
+                                              file_count="single", type="filepath", height=110, elem_id="zq-eval-upload")
+                    with gr.Column(scale=2, min_width=260):
+                        eval_mode = gr.Radio(EVAL_MODE_CHOICES, value="hybrid", label="检索方式 Retrieval mode", elem_id="zq-eval-mode")
+                        eval_k = gr.Slider(1, MAX_K, value=EVAL_K, step=1, label="段落数 Passages (k)", elem_id="zq-eval-k")
+                    with gr.Column(scale=1, min_width=200):
+                        eval_btn = gr.Button("运行评测 Run", variant="primary", elem_id="zq-eval-run")
+                        gr.Markdown(EVAL_NOTE, elem_classes=["zq-hint"], elem_id="zq-eval-note")
+                eval_summary = gr.HTML(render.eval_placeholder(), js_on_load=None, elem_id="zq-eval-summary")
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=2, min_width=300):
+                        eval_metrics = gr.HTML("", js_on_load=None, elem_id="zq-eval-metrics")
+                    with gr.Column(scale=3, min_width=320):
+                        eval_plot = gr.HTML("", js_on_load=None, elem_id="zq-eval-plot")
+                eval_failures = gr.HTML("", js_on_load=None, elem_id="zq-eval-failures")
+                eval_types = gr.HTML("", js_on_load=None, elem_id="zq-eval-types")
 
         # -- events ----------------------------------------------------------------------
         ask_inputs = [question, chat, turns, mode, k, doc_filter]
@@ -467,9 +589,14 @@ def build_app(qa: QA) -> gr.Blocks:
         clear_btn.click(clear, None, [chat, turns, why, article], api_visibility="private", queue=False)
         chat.clear(lambda: clear()[1:], None, [turns, why, article], api_visibility="private", queue=False)
         header.click(open_cite, None, [article, corpus_article, tabs], api_visibility="private")
+        header.click(pick_failure, None, [question, tabs, picked], api_visibility="private", queue=False).then(
+            ask_picked, [picked] + ask_inputs, ask_outputs, api_visibility="private")
         chat.like(rate, [turns], None, api_visibility="private")
         upload_btn.click(add_documents, [files], [upload_report, corpus, doc_filter, stats, files],
                          api_visibility="private", show_progress_on=[upload_report])
+        eval_btn.click(run_eval, [eval_file, eval_upload, eval_mode, eval_k],
+                       [eval_summary, eval_metrics, eval_plot, eval_failures, eval_types],
+                       api_visibility="private", show_progress_on=[eval_summary])
         app.load(refresh, None, [corpus, doc_filter, stats], api_visibility="private")
         gr.api(ask, api_name="ask")
     return app

@@ -8,13 +8,26 @@ from pathlib import Path
 import numpy as np
 
 
+def name_aliases(doc_freq: dict[str, int]) -> dict[str, list[str]]:
+    """pinyin → name-like words of the vocabulary (see tokenize.pinyin_terms)."""
+    from .tokenize import pinyin_terms
+
+    words = list(doc_freq)
+    out: dict[str, list[str]] = {}
+    for word, reading in pinyin_terms(words):
+        out.setdefault(reading, []).append(word)
+    return out
+
+
 class Bm25Index:
     """BM25 over passages; row i of the index is passage ``pids[i]``."""
 
-    def __init__(self, retriever, pids: np.ndarray, doc_freq: dict[str, int]) -> None:
+    def __init__(self, retriever, pids: np.ndarray, doc_freq: dict[str, int], aliases: dict[str, list[str]] | None = None) -> None:
         self._retriever = retriever
         self.pids = pids
         self._doc_freq = doc_freq
+        # pinyin (syllables joined) → the corpus's name-like words that read so
+        self.aliases = aliases if aliases is not None else name_aliases(doc_freq)
 
     @classmethod
     def build(cls, token_lists: list[list[str]], pids: np.ndarray) -> "Bm25Index":
@@ -51,6 +64,7 @@ class Bm25Index:
         folder.mkdir(parents=True, exist_ok=True)
         np.save(folder / "pids.npy", self.pids)
         (folder / "doc_freq.json").write_text(json.dumps(self._doc_freq, ensure_ascii=False), encoding="utf-8")
+        (folder / "aliases.json").write_text(json.dumps(self.aliases, ensure_ascii=False), encoding="utf-8")
         if self._retriever is not None:
             self._retriever.save(str(folder / "bm25s"), show_progress=False)
 
@@ -60,7 +74,9 @@ class Bm25Index:
 
         pids = np.load(folder / "pids.npy")
         doc_freq = json.loads((folder / "doc_freq.json").read_text(encoding="utf-8"))
+        aliases_file = folder / "aliases.json"
+        aliases = json.loads(aliases_file.read_text(encoding="utf-8")) if aliases_file.exists() else None
         retriever = None
         if len(pids):
             retriever = bm25s.BM25.load(str(folder / "bm25s"), show_progress=False)
-        return cls(retriever, pids, doc_freq)
+        return cls(retriever, pids, doc_freq, aliases)

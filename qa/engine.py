@@ -13,7 +13,7 @@ from .indexer import IndexReport, write_index
 from .load import load_corpus
 from .records import Answer, Document
 from .rerank import rerank
-from .retrieve import Query, Retriever, make_query
+from .retrieve import Query, Retriever, make_query, with_name_aliases
 from .settings import Settings, default_corpus
 from .store import IndexData, IndexStore
 
@@ -127,6 +127,7 @@ class QA:
         """``ask`` for an already validated query, optionally with its vector precomputed
         (evaluation encodes all questions in one batch)."""
         data = self.data()
+        query = with_name_aliases(query, data)
         if query_vector is None:
             query_vector = self.encoder.encode_queries([query.normalized])[0]
         retriever = Retriever(data, self.encoder, self.settings)

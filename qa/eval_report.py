@@ -1,40 +1,55 @@
 """A self-contained HTML report of an evaluation: the metrics table, recall@k curves per
 mode (inline SVG, no scripts, no network), the comparison and the failures. Every string
-from questions, answers or the corpus is escaped."""
+from questions, answers or the corpus is escaped.
+
+The pieces (``metrics_table``, ``recall_svg``, ``by_type_tables``, ``failures_html``) are
+public: ``render`` puts them on one page and the web chat's Evaluate tab shows them."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from html import escape
 
-from .evaluate import METRICS, EvalReport, worst
+from .evaluate import METRICS, EvalReport, QuestionResult, worst
 
 _COLOURS = {"hybrid": "#c0392b", "dense": "#2471a3", "bm25": "#229954"}
+FAILURES = 25  # worst questions listed per mode
+
+
+def _esc(text) -> str:
+    """Escaped for HTML text and double-quoted attributes; ``$ { }`` as entities too, so
+    that no template engine (the web chat's gr.HTML) reads them."""
+    return escape(str(text), quote=True).replace("$", "&#36;").replace("{", "&#123;").replace("}", "&#125;")
 
 
 def _fmt(value) -> str:
     return "–" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
-def _table(report: EvalReport) -> str:
-    head = "".join(f"<th>{escape(m)}</th>" for m in METRICS)
+def metrics_table(report: EvalReport) -> str:
+    """One row per metric (METRICS, by name), one column per mode."""
+    head = "".join(f"<th>{_esc(mode)}</th>" for mode in report.modes)
     rows = "".join(
-        f"<tr><th>{escape(mode)}</th>" + "".join(f"<td>{_fmt(block['metrics'].get(m))}</td>" for m in METRICS) + "</tr>"
-        for mode, block in report.modes.items()
+        f'<tr><th>{_esc(m)}</th>' + "".join(f'<td class="zq-num">{_fmt(block["metrics"].get(m))}</td>'
+                                             for block in report.modes.values()) + "</tr>"
+        for m in METRICS
     )
-    return f"<table><tr><th>mode</th>{head}</tr>{rows}</table>"
+    return f'<table class="zq-eval zq-eval-metrics"><tr><th>metric</th>{head}</tr>{rows}</table>'
 
 
-def _by_type(report: EvalReport) -> str:
+def by_type_tables(report: EvalReport) -> str:
+    """Per mode, the metrics of each question type."""
     parts = []
+    head = "".join(f"<th>{_esc(m)}</th>" for m in METRICS)
     for mode, block in report.modes.items():
         if not block["by_type"]:
             continue
         rows = "".join(
-            f"<tr><th>{escape(t)}</th><td>{v['count']}</td>" + "".join(f"<td>{_fmt(v.get(m))}</td>" for m in METRICS) + "</tr>"
+            f"<tr><th>{_esc(t)}</th><td class=\"zq-num\">{_esc(v['count'])}</td>"
+            + "".join(f'<td class="zq-num">{_fmt(v.get(m))}</td>' for m in METRICS) + "</tr>"
             for t, v in block["by_type"].items()
         )
-        head = "".join(f"<th>{escape(m)}</th>" for m in METRICS)
-        parts.append(f"<h3>{escape(mode)}</h3><table><tr><th>type</th><th>n</th>{head}</tr>{rows}</table>")
-    return "".join(parts)
+        parts.append(f'<h3>{_esc(mode)}</h3><table class="zq-eval zq-eval-types"><tr><th>type</th><th>n</th>{head}</tr>{rows}</table>')
+    return "".join(parts) or "<p>No question types.</p>"
 
 
 def recall_svg(report: EvalReport, width: int = 560, height: int = 300) -> str:
@@ -49,7 +64,7 @@ def recall_svg(report: EvalReport, width: int = 560, height: int = 300) -> str:
     def y(v: float) -> float:
         return height - pad - (v - lo) / (1.0 - lo or 1) * (height - 2 * pad)
 
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" aria-label="recall at k">',
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" aria-label="recall at k">',
              f'<line x1="{pad}" y1="{height - pad}" x2="{width - pad}" y2="{height - pad}" stroke="#888"/>',
              f'<line x1="{pad}" y1="{pad}" x2="{pad}" y2="{height - pad}" stroke="#888"/>']
     for i in range(1, k + 1):
@@ -63,44 +78,59 @@ def recall_svg(report: EvalReport, width: int = 560, height: int = 300) -> str:
         colour = _COLOURS.get(mode, "#555")
         points = " ".join(f"{x(i + 1):.1f},{y(v):.1f}" for i, v in enumerate(curve))
         parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{points}"/>')
-        parts.append(f'<text x="{width - pad - 60}" y="{height - pad - 12 - 14 * n}" font-size="12" fill="{colour}">{escape(mode)}</text>')
+        parts.append(f'<text x="{width - pad - 60}" y="{height - pad - 12 - 14 * n}" font-size="12" fill="{colour}">{_esc(mode)}</text>')
     parts.append(f'<text x="{width / 2}" y="{height - 6}" font-size="12" text-anchor="middle">k</text></svg>')
     return "".join(parts)
 
 
-def _failures(report: EvalReport) -> str:
+def outcome(r: QuestionResult) -> str:
+    """How a question failed, in the words of ``qa eval``: rank N, not retrieved, or
+    answered, should abstain."""
+    if r.expected_docs:
+        return "not retrieved" if r.rank is None else f"rank {r.rank}"
+    return "answered, should abstain" if r.answered else "abstained"
+
+
+def failures_html(report: EvalReport, n: int = FAILURES, link: Callable[[str], str] | None = None) -> str:
+    """Per mode, the ``n`` worst questions (``evaluate.worst``): id, type, question, the
+    expected answer and document, the outcome, what came back. With ``link``, each
+    question is a link ``<a class="zq-cite zq-ask" href="link(question)">``."""
     parts = []
     for mode in report.modes:
         rows = []
-        for r in worst(report, mode, 25):
-            rank = "not in top k" if r.rank is None and r.expected_docs else (r.rank if r.rank else "answered, should abstain")
-            rows.append(
-                "<tr>" + "".join(f"<td>{escape(str(v))}</td>" for v in (
-                    r.id, r.type or "", r.question, ", ".join(r.expected_docs or ["(no answer)"]), r.expected_answer or "",
-                    rank, r.top_doc or "", (r.top_snippet or r.top_passage or "")[:160],
-                )) + "</tr>"
-            )
+        for r in worst(report, mode, n):
+            question = _esc(r.question)
+            if link is not None:
+                question = f'<a class="zq-cite zq-ask" href="{_esc(link(r.question))}" title="在对话中提问 Ask in the chat">{question}</a>'
+            expected = f"{_esc(r.expected_answer or '(no answer)')}"
+            if r.expected_docs:
+                expected += f'<div class="zq-docid">{_esc(", ".join(r.expected_docs))}</div>'
+            got = f"error: {r.error}" if r.error else (r.top_snippet or r.top_passage or "")[:160]
+            came = (f'<div class="zq-docid">{_esc(r.top_doc)}</div>' if r.top_doc else "") + _esc(got)
+            rows.append(f'<tr class="zq-failure"><td class="zq-nowrap">{_esc(r.id)}</td><td>{_esc(r.type or "")}</td>'
+                        f"<td>{question}</td><td>{expected}</td><td>{_esc(outcome(r))}</td><td>{came}</td></tr>")
         if rows:
-            parts.append(f"<h3>{escape(mode)}</h3><table><tr><th>id</th><th>type</th><th>question</th><th>expected doc</th>"
-                         f"<th>expected answer</th><th>rank</th><th>top doc</th><th>what came back</th></tr>{''.join(rows)}</table>")
+            parts.append(f'<h3>{_esc(mode)}</h3><table class="zq-eval zq-eval-failures"><tr><th>id</th><th>type</th><th>question</th>'
+                         f"<th>expected answer / doc</th><th>outcome</th><th>what came back</th></tr>{''.join(rows)}</table>")
     return "".join(parts) or "<p>No failures.</p>"
 
 
 def render(report: EvalReport, title: str = "zhqa retrieval evaluation") -> str:
-    comparison = f"<h2>Comparison (paired t-test, p &lt; 0.05)</h2><pre>{escape(report.comparison)}</pre>" if report.comparison else ""
+    comparison = f"<h2>Comparison (paired t-test, p &lt; 0.05)</h2><pre>{_esc(report.comparison)}</pre>" if report.comparison else ""
     return f"""<!doctype html>
-<html lang="zh"><head><meta charset="utf-8"><title>{escape(title)}</title>
+<html lang="zh"><head><meta charset="utf-8"><title>{_esc(title)}</title>
 <style>body{{font-family:system-ui,"Noto Sans CJK SC",sans-serif;margin:2em;max-width:1200px}}
 table{{border-collapse:collapse;margin:1em 0}}td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}}
+.zq-num{{text-align:right}}.zq-docid{{color:#666;font-size:.85em;font-family:monospace}}
 pre{{background:#f6f6f6;padding:1em}}</style></head><body>
-<h1>{escape(title)}</h1>
+<h1>{_esc(title)}</h1>
 <p>{report.questions} questions, top {report.k} passages, {report.seconds:.1f} s. Recall@k: a passage of a relevant
 document containing the answer is within the top k. answer@1: the first snippet contains the answer.
 abstain: share of unanswerable questions the system declined.</p>
-<h2>Metrics</h2>{_table(report)}
+<h2>Metrics</h2>{metrics_table(report)}
 <h2>Recall@k</h2>{recall_svg(report)}
 {comparison}
-<h2>By question type</h2>{_by_type(report)}
-<h2>Failures</h2>{_failures(report)}
+<h2>By question type</h2>{by_type_tables(report)}
+<h2>Failures</h2>{failures_html(report)}
 </body></html>
 """

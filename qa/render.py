@@ -24,6 +24,7 @@ CONTEXT_CHARS = 120  # shown around a snippet that lies outside every retrieved 
 NO_ANSWER = "语料中没有答案。"
 NO_ANSWER_EN = "The corpus has no answer to this question."
 _CITE = re.compile(r"^#zq/(chat|corpus|why)/([^/]*)/(-?\d*)/(-?\d*)$")
+_ASK = re.compile(r"^#zq/ask/([^/]+)$")
 
 
 _BLANK_LINES = re.compile(r"[ \t\u3000]*\n[\s\u3000]*")
@@ -66,6 +67,17 @@ def parse_cite(href: str) -> tuple[str, str, int | None, int | None] | None:
     if start is not None and end is not None and (start < 0 or end < start):
         start = end = None
     return where, unquote(doc), start, end
+
+
+def ask_href(question: str) -> str:
+    """The link target that asks ``question`` in the chat (a failure in the Evaluate tab)."""
+    return f"#zq/ask/{quote(question, safe='')}"
+
+
+def parse_ask(href: str) -> str | None:
+    """The question of an ``ask_href`` link, or None for anything else."""
+    m = _ASK.match(href or "")
+    return unquote(m.group(1)) if m else None
 
 
 def _cite_link(label: str, doc_id: str, start: int | None, end: int | None, where: str, title: str = "", cls: str = "") -> str:
@@ -267,3 +279,24 @@ def upload_report_html(saved: Sequence[tuple[str, str]], problems: Sequence[str]
     if problems:
         parts.append("<p>未索引 Not indexed:</p><ul>" + "".join(f"<li>{esc(p)}</li>" for p in problems) + "</ul>")
     return f'<div class="zq-upload-report">{"".join(parts)}</div>'
+
+
+# -- evaluation --------------------------------------------------------------------------
+def eval_placeholder() -> str:
+    return ('<div class="zq-placeholder"><p>选择题目文件、检索方式和 k，然后点击「运行评测」。</p>'
+            '<p class="zq-en">Choose a question file, the retrieval mode and k, then press Run.</p></div>')
+
+
+def eval_summary_html(report, source: str) -> str:
+    """One line over the results of an evaluation (an ``EvalReport``) of ``source``."""
+    return (f'<div class="zq-eval-summary"><b>{esc(source)}</b> · {int(report.questions)} 题 questions · '
+            f'top {int(report.k)} · {report.seconds:.1f} s <span class="zq-en">(recall@k: a passage of an expected '
+            'article that holds the answer is within the top k; answer@1: the first snippet holds the answer; '
+            'abstain: share of unanswerable questions declined)</span></div>')
+
+
+def eval_section(title_zh: str, title_en: str, body: str, hint: str = "") -> str:
+    """A titled block of the Evaluate tab around ``body``, HTML made by ``qa.eval_report``
+    (escaped there); ``hint`` is plain text."""
+    note = f'<p class="zq-hint">{esc(hint)}</p>' if hint else ""
+    return f'<div class="zq-eval-section"><h3>{esc(title_zh)} <span class="zq-en">{esc(title_en)}</span></h3>{note}{body}</div>'

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -13,6 +13,7 @@ from .normalize import normalize
 from .records import Citation, Hit
 from .settings import MAX_QUESTION_CHARS, MODES, Settings
 from .store import IndexData
+from .tokenize import latin_name_terms
 from .tokenize import tokens as bm25_tokens
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -44,6 +45,15 @@ def make_query(question: str) -> Query:
     without_tags = _TAG.sub(" ", text)
     normalized = normalize(without_tags if any(unicodedata.category(c)[0] in "LN" for c in without_tags) else text)
     return Query(text, normalized, tuple(bm25_tokens(normalized)))
+
+
+def with_name_aliases(query: Query, data: IndexData) -> Query:
+    """Add the corpus's own words for the pinyin names of a question typed in Latin letters
+    ("Dong Jian" → 董健, "Qingxu" → 清徐): the bridge that lets BM25 help English questions."""
+    extra = [w for term in latin_name_terms(query.text) for w in data.bm25.aliases.get(term, ())]
+    if not extra:
+        return query
+    return replace(query, tokens=tuple(dict.fromkeys(query.tokens + tuple(extra))))
 
 
 def rrf(ranks: list[tuple[float, dict[int, int]]], k: int) -> dict[int, float]:

@@ -10,6 +10,7 @@ from embeddings.encoder import DEFAULT_MODEL
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MAX_QUESTION_CHARS = 2000
 MODES = ("hybrid", "dense", "bm25")
+TERMS_VERSION = 3  # what BM25 terms a passage gets; a change re-chunks (vectors are reused)
 
 
 def default_index_dir() -> Path:
@@ -59,4 +60,5 @@ class Settings:
 
     def chunking(self) -> dict:
         """The settings that decide what the passages are; the index records them."""
-        return {"max_chars": self.max_chars, "overlap_chars": self.overlap_chars, "title_in_passage": self.title_in_passage}
+        return {"max_chars": self.max_chars, "overlap_chars": self.overlap_chars, "title_in_passage": self.title_in_passage,
+                "terms": TERMS_VERSION}

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import socket
 import time
+from html import unescape
 from pathlib import Path
 
 import pytest
@@ -24,6 +26,7 @@ QINGXU = "清徐县是在哪里发现初筛阳性人员的？"
 QINGXU_DOC = "002_55bd9ca71670d804.txt"
 INJECTION = "<img src=x onerror=alert(1)>董健是谁"
 ANSWER_TIMEOUT = 60_000  # ms; a question takes about a second
+EVAL_TIMEOUT = 180_000  # ms; the seed set in one mode takes a few seconds
 
 # Gradio's queue calls a pandas API that pandas 3 deprecates; not ours to fix.
 pytestmark = pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")
@@ -78,6 +81,53 @@ def test_feedback_lines_are_appended_whole(tmp_path):
         t.join()
     lines = (tmp_path / "feedback.jsonl").read_text(encoding="utf-8").splitlines()
     assert sorted(json.loads(line)["n"] for line in lines) == list(range(40))
+
+
+def _report_with(results_by_mode: dict, k: int = 3):
+    """An EvalReport built by hand (no model): the given QuestionResults per mode."""
+    from qa.evaluate import METRICS, EvalReport
+
+    metrics = {m: 0.5 for m in METRICS}
+    return EvalReport(questions=3, k=k, seconds=1.0, modes={
+        mode: {"metrics": dict(metrics, abstain=None), "results": results,
+               "by_type": {"factoid": dict(metrics, count=2)}, "curve": [0.5, 0.75, 1.0][:k]}
+        for mode, results in results_by_mode.items()})
+
+
+def test_eval_report_pieces_are_escaped_and_link_failures():
+    """The public pieces of qa.eval_report that render() and the Evaluate tab share."""
+    from qa import eval_report, render
+    from qa.evaluate import METRICS, QuestionResult
+
+    evil = "<img src=x onerror=alert(1)>${alert(2)}董健是谁"
+    results = [QuestionResult("q<1>", evil, "factoid", ["d<1>.txt"], "董健", rank=None, top_doc="d2.txt", top_snippet="<b>x</b>"),
+               QuestionResult("q2", "第二题", "factoid", ["d1.txt"], "甲", rank=3, answered=True),
+               QuestionResult("q3", "没有答案的题", "unanswerable", None, None, answered=True)]
+    report = _report_with({"hybrid": results, "bm25": results[:1]})
+
+    table = eval_report.metrics_table(report)
+    assert [h for h in ("hybrid", "bm25")] == [h for h in ("hybrid", "bm25") if f"<th>{h}</th>" in table]
+    assert [table.index(f"<th>{m}</th>") for m in METRICS] == sorted(table.index(f"<th>{m}</th>") for m in METRICS)
+    assert table.count("<tr>") == len(METRICS) + 1 and "<td class=\"zq-num\">0.500</td>" in table and "–" in table
+
+    svg = eval_report.recall_svg(report)
+    assert svg.startswith("<svg") and svg.count("<polyline") == 2
+
+    assert "<th>factoid</th>" in eval_report.by_type_tables(report)
+
+    plain = eval_report.failures_html(report)
+    assert "zq-ask" not in plain and "not retrieved" in plain and "rank 3" in plain and "answered, should abstain" in plain
+    linked = eval_report.failures_html(report, link=render.ask_href)
+    for html in (plain, linked, eval_report.render(report)):
+        assert "<img" not in html and "<b>x</b>" not in html and "${" not in html and "q<1>" not in html
+        assert "&lt;img src=x onerror=alert(1)&gt;&#36;&#123;alert(2)&#125;董健是谁" in html
+    hrefs = re.findall(r'class="zq-cite zq-ask" href="([^"]*)"', linked)
+    assert len(hrefs) == 4  # three in hybrid, one in bm25
+    assert render.parse_ask(unescape(hrefs[0])) == evil
+    assert render.parse_cite(unescape(hrefs[0])) is None and render.parse_ask("#zq/chat/d/1/2") is None
+
+    page = eval_report.render(report)
+    assert table in page and svg in page and plain in page
 
 
 # -- the browser ------------------------------------------------------------------------
@@ -349,3 +399,63 @@ def test_gradio_client_ask_returns_the_cli_json(served):
         client.predict(QINGXU, "fuzzy", 5, api_name="/ask")
     endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
     assert list(endpoints) == ["/ask"]  # the UI's own handlers are private
+
+
+def test_evaluate_tab_runs_the_seed_set_and_a_failure_is_asked_in_the_chat(page, tmp_path):
+    """Evaluate tab: the seed set in hybrid mode against the app's index; metrics, plot,
+    failures; a failure clicked is asked in the chat like a typed question."""
+    open_tab(page, "评测 Evaluate")
+    assert page.input_value("#zq-eval-file input") == "seeds.jsonl"
+    page.get_by_text("混合 Hybrid").last.click()
+    page.click("#zq-eval-run")
+    page.wait_for_function("document.querySelector('#zq-eval-failures table, #zq-eval-failures p') !== null",
+                           timeout=EVAL_TIMEOUT)
+    metrics = page.inner_text("#zq-eval-metrics")
+    assert re.search(r"recall@1\s+[01]\.\d{3}", metrics), metrics
+    for name in ("recall@5", "recall@10", "mrr@10", "ndcg@10", "answer@1", "abstain", "hybrid"):
+        assert name in metrics
+    assert "dense" not in metrics and "eval/seeds.jsonl" in page.inner_text("#zq-eval-summary")
+    assert page.locator("#zq-eval-plot svg polyline").count() == 1
+    assert "factoid" in page.inner_text("#zq-eval-types")
+    failures = page.locator("#zq-eval-failures tr.zq-failure")
+    assert failures.count() >= 1
+    row = failures.first.inner_text()
+    assert re.search(r"rank \d+|not retrieved|answered, should abstain", row), row
+    out = Path(os.environ.get("ZHQA_SCREENSHOTS_DIR") or tmp_path)
+    out.mkdir(parents=True, exist_ok=True)
+    page.evaluate("document.querySelector('#zq-eval-summary').scrollIntoView({block: 'start'})")  # results, failures
+    page.wait_for_timeout(300)  # the look of the screenshot only
+    page.screenshot(path=str(out / "evaluate.png"))
+    assert (out / "evaluate.png").stat().st_size > 10_000
+
+    link = failures.first.locator("a.zq-ask")
+    asked = link.inner_text().strip()
+    link.click()
+    page.wait_for_function("document.querySelectorAll('#zq-chat .zq-answer').length === 1", timeout=ANSWER_TIMEOUT)
+    assert page.locator("#zq-chat").is_visible() and not page.locator("#zq-eval-run").is_visible()
+    assert page.inner_text("#zq-chat .zq-question").strip() == asked
+    answer = page.inner_text("#zq-chat .zq-answer")
+    assert "来源 Sources" in answer or "语料中没有答案" in answer
+    page.wait_for_function("(q) => document.querySelector('#zq-why').innerText.includes(q)", arg=asked, timeout=ANSWER_TIMEOUT)
+    assert page.dialogs == []
+
+
+def test_evaluate_tab_bad_question_file_is_a_warning(page, served, tmp_path):
+    """An uploaded question file that is not one: a one-line warning naming the file as
+    the user knows it, nothing shown as HTML, nothing kept on the server."""
+    bad = tmp_path / "坏<b>题目<i>.jsonl"
+    bad.write_text('{"id": "a", "question": "董健是谁？", "doc": null, "answer": null}\n{"oops": "<img src=x onerror=alert(1)>"}\n',
+                   encoding="utf-8")
+    open_tab(page, "评测 Evaluate")
+    page.set_input_files("#zq-eval-upload input[type=file]", str(bad))
+    page.wait_for_timeout(500)  # as in the documents upload test: let the file land
+    page.click("#zq-eval-run")
+    page.get_by_text("is not a question record").first.wait_for(timeout=ANSWER_TIMEOUT)
+    toast = page.get_by_text("is not a question record").first.inner_text()
+    # named as uploaded (Gradio itself drops the < > from uploaded names), not by the server's path
+    assert re.search(r"坏\W?b\W?题目\W?i\W?\.jsonl:2 is not a question record", toast), toast
+    assert str(served[2]) not in toast and "eval-uploads" not in toast
+    assert page.locator("[role=alert] b, [role=alert] img").count() == 0
+    assert page.locator("#zq-eval-metrics table").count() == 0
+    assert not list((served[2] / "eval-uploads").glob("*"))
+    assert page.dialogs == []

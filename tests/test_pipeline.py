@@ -60,7 +60,7 @@ def test_info(seeds_qa, seed_docs):
     info = seeds_qa.info()
     assert info["documents"] == 5
     assert info["model"] == "multilingual-e5-small" and info["dimension"] == 384
-    assert info["chunking"] == {"max_chars": 300, "overlap_chars": 80, "title_in_passage": True}
+    assert info["chunking"] == {"max_chars": 300, "overlap_chars": 80, "title_in_passage": True, "terms": 3}
     assert [d["id"] for d in info["document_list"]] == SEED_IDS
     assert sum(d["passages"] for d in info["document_list"]) == info["passages"]
     for d in info["document_list"]:
@@ -372,3 +372,10 @@ def test_markup_in_a_question_does_not_steer_retrieval():
     assert q.text == "<img src=x onerror=alert(1)>董健是谁"
     assert "img" not in q.tokens and "onerror" not in q.tokens and "董健" in q.tokens
     assert make_query("<b></b>").normalized == "<b></b>"  # nothing but markup: matched as typed
+
+
+def test_english_names_reach_chinese_passages_through_pinyin(seeds_qa):
+    """An English question naming 董健 as "Dong Jian" matches his article's passages in BM25 (pinyin alias → 董健)."""
+    answer = seeds_qa.ask("What did Officer Dong Jian do at the compound entrance?", mode="bm25")
+    assert answer.hits and all(h.passage.doc_id == "004_62723c32f6056b4d.txt" for h in answer.hits[:3])
+    assert "董健" in answer.hits[0].matched_terms
