@@ -134,7 +134,7 @@ mark#zq-hl { background: #fcd34d; box-shadow: 0 0 0 2px #f59e0b; }
 .zq-article-title { margin: .1em 0 .2em 0; font-size: 1.15em; }
 .zq-meta { font-size: .85em; color: var(--body-text-color-subdued); margin-bottom: .6em; }
 .zq-text { white-space: pre-wrap; line-height: 1.8; font-size: .95em; }
-.zq-placeholder { color: var(--body-text-color-subdued); padding: 1em .3em; }
+.zq-hint { color: var(--body-text-color-subdued); padding: 1em .3em; }
 .zq-why { font-size: .88em; }
 .zq-why-h { margin-bottom: .4em; }
 .zq-hit { border: 1px solid var(--border-color-primary); border-radius: 6px; padding: .35em .5em; margin: .4em 0; }
@@ -407,7 +407,7 @@ def build_app(qa: QA) -> gr.Blocks:
             return gr.skip(), gr.skip(), gr.skip()
 
     def clear():
-        return [], [], render.why_html(None), render.article_placeholder()
+        return [], [], render.why_html(None), render.article_hint()
 
     def pick_failure(evt: gr.EventData):
         """A failed question clicked in the Evaluate tab: into the question box, to the chat."""
@@ -530,7 +530,7 @@ def build_app(qa: QA) -> gr.Blocks:
                             example_buttons = [gr.Button(q, size="sm", variant="secondary") for q in EXAMPLES]
                     with gr.Column(scale=2, min_width=320):
                         gr.Markdown("**原文 Article**")
-                        article = gr.HTML(render.article_placeholder(), js_on_load=SCROLL_JS, max_height=640,
+                        article = gr.HTML(render.article_hint(), js_on_load=SCROLL_JS, max_height=640,
                                           elem_id="zq-article")
             with gr.Tab("语料 Corpus", id="corpus", elem_id="zq-tab-corpus"):
                 with gr.Row(equal_height=False):
@@ -539,7 +539,7 @@ def build_app(qa: QA) -> gr.Blocks:
                         corpus = gr.HTML("", elem_id="zq-corpus")
                     with gr.Column(scale=2, min_width=320):
                         corpus_article = gr.HTML(
-                            render.article_placeholder("点击标题查看全文。", "Click a title to read the whole article."),
+                            render.article_hint("点击标题查看全文。", "Click a title to read the whole article."),
                             js_on_load=SCROLL_JS, max_height=640, elem_id="zq-corpus-article")
             with gr.Tab("添加文档 Add documents", id="upload", elem_id="zq-tab-upload"):
                 gr.Markdown(
@@ -569,7 +569,7 @@ def build_app(qa: QA) -> gr.Blocks:
                     with gr.Column(scale=1, min_width=200):
                         eval_btn = gr.Button("运行评测 Run", variant="primary", elem_id="zq-eval-run")
                         gr.Markdown(EVAL_NOTE, elem_classes=["zq-hint"], elem_id="zq-eval-note")
-                eval_summary = gr.HTML(render.eval_placeholder(), js_on_load=None, elem_id="zq-eval-summary")
+                eval_summary = gr.HTML(render.eval_hint(), js_on_load=None, elem_id="zq-eval-summary")
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=2, min_width=300):
                         eval_metrics = gr.HTML("", js_on_load=None, elem_id="zq-eval-metrics")

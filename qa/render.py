@@ -178,7 +178,7 @@ def article_html(doc: Document | None, start: int | None = None, end: int | None
     """The whole article, escaped, its line breaks kept, the span [start, end) in
     ``<mark id="zq-hl">`` (scrolled into view by the app)."""
     if doc is None:
-        return article_placeholder("这篇文章已不在索引中。", "This article is no longer in the index.")
+        return article_hint("这篇文章已不在索引中。", "This article is no longer in the index.")
     if start is not None and end is not None and 0 <= start < end <= len(doc.text):
         body = highlight(doc.text, start, end, HIGHLIGHT_ID)
     else:
@@ -193,9 +193,9 @@ def article_html(doc: Document | None, start: int | None = None, end: int | None
             f'<div class="zq-text">{body}</div></div>')
 
 
-def article_placeholder(zh: str = "点击引用标记（如 [1]）查看原文，引用的段落会被高亮。",
+def article_hint(zh: str = "点击引用标记（如 [1]）查看原文，引用的段落会被高亮。",
                         en: str = "Click a citation such as [1] to read the whole article with the passage highlighted.") -> str:
-    return f'<div class="zq-placeholder"><p>{esc(zh)}</p><p class="zq-en">{esc(en)}</p></div>'
+    return f'<div class="zq-hint"><p>{esc(zh)}</p><p class="zq-en">{esc(en)}</p></div>'
 
 
 # -- why these passages ------------------------------------------------------------------
@@ -207,7 +207,7 @@ def why_html(answer: Answer | None, asked: str = "") -> str:
     """For each retrieved passage: fused rank and score, the BM25 terms it matched, its
     dense (cosine) score and rank, its BM25 score and rank."""
     if answer is None:
-        return ('<div class="zq-placeholder"><p>提问后，这里列出检索到的段落及其得分。</p>'
+        return ('<div class="zq-hint"><p>提问后，这里列出检索到的段落及其得分。</p>'
                 '<p class="zq-en">After a question, the retrieved passages and their scores appear here.</p></div>')
     head = (f'<div class="zq-why-h">问题 Question: <b>{esc(asked or answer.question)}</b>'
             f' <span class="zq-badge">{esc(answer.mode)}</span></div>')
@@ -239,7 +239,7 @@ def corpus_html(documents: Sequence[Mapping]) -> str:
     """The indexed articles (``QA.info()["document_list"]``): title, outlet, date,
     passages, each with a link that opens it in full."""
     if not documents:
-        return '<div class="zq-placeholder"><p>索引中还没有文章。</p><p class="zq-en">The index holds no article yet.</p></div>'
+        return '<div class="zq-hint"><p>索引中还没有文章。</p><p class="zq-en">The index holds no article yet.</p></div>'
     rows = []
     for i, d in enumerate(documents, 1):
         rows.append(
@@ -282,8 +282,8 @@ def upload_report_html(saved: Sequence[tuple[str, str]], problems: Sequence[str]
 
 
 # -- evaluation --------------------------------------------------------------------------
-def eval_placeholder() -> str:
-    return ('<div class="zq-placeholder"><p>选择题目文件、检索方式和 k，然后点击「运行评测」。</p>'
+def eval_hint() -> str:
+    return ('<div class="zq-hint"><p>选择题目文件、检索方式和 k，然后点击「运行评测」。</p>'
             '<p class="zq-en">Choose a question file, the retrieval mode and k, then press Run.</p></div>')
 
 
