@@ -45,23 +45,12 @@ _ADMIN_SUFFIX = "市省县区镇乡村州"
 
 
 def named_entities(tokens) -> list[str]:
-    """The place, person and organisation names among a question's BM25 terms: words that
-    jieba's dictionary tags as names (nr, ns, nt, nz), and words of three or more
-    characters it does not know at all, which its HMM put together (mostly personal names)."""
-    import jieba.posseg
+    """The place, person and organisation names among a question's BM25 terms. An unknown
+    two-character word is as often a fragment (多大, 这支) as a name, so unknown words count
+    from three characters on."""
+    from .tokenize import is_name_like
 
-    from .tokenize import _jieba
-
-    jb = _jieba()
-    tags = jieba.posseg.dt.word_tag_tab
-    out = []
-    for t in dict.fromkeys(tokens):
-        if len(t) < 2 or not all("\u3400" <= c <= "\u9fff" for c in t):
-            continue
-        # An unknown two-character word is as often a fragment (多大, 这支) as a name.
-        if tags.get(t) in ("nr", "ns", "nt", "nz") or (len(t) >= 3 and t not in jb.dt.FREQ):
-            out.append(t)
-    return out
+    return [t for t in dict.fromkeys(tokens) if is_name_like(t, min_unknown=3)]
 
 
 def missing_entities(tokens, evidence: str) -> list[str]:

@@ -41,25 +41,23 @@ _CAPITALISED_RUN = re.compile(r"(?:\b[A-Z][a-z]+\b[\s-]*)+")
 _NAME_TAGS = ("nr", "ns", "nt", "nz")
 
 
-@cache
-def _name_tags() -> dict:
+def is_name_like(word: str, min_unknown: int = 2) -> bool:
+    """Whether a Chinese word is probably a name: jieba's dictionary tags it as one (nr, ns,
+    nt, nz), or jieba does not know it at all and its HMM put it together from characters
+    (mostly personal names), counted from ``min_unknown`` characters on."""
     import jieba.posseg
 
-    _jieba()
-    return jieba.posseg.dt.word_tag_tab
+    jb = _jieba()
+    if len(word) < 2 or not all("\u3400" <= c <= "\u9fff" for c in word):
+        return False
+    return jieba.posseg.dt.word_tag_tab.get(word) in _NAME_TAGS or (len(word) >= min_unknown and word not in jb.dt.FREQ)
 
 
 def pinyin_terms(words: list[str]) -> list[tuple[str, str]]:
-    """(word, pinyin with syllables joined, no tones) for the name-like words among
-    ``words``: words jieba's dictionary tags as names, and words it does not know."""
+    """(word, pinyin with syllables joined, no tones) for the name-like words among ``words``."""
     from pypinyin import lazy_pinyin
 
-    tags, known = _name_tags(), _jieba().dt.FREQ
-    out = []
-    for w in dict.fromkeys(words):
-        if len(w) >= 2 and all("\u3400" <= c <= "\u9fff" for c in w) and (tags.get(w) in _NAME_TAGS or w not in known):
-            out.append((w, "".join(lazy_pinyin(w))))
-    return out
+    return [(w, "".join(lazy_pinyin(w))) for w in dict.fromkeys(words) if is_name_like(w)]
 
 
 def latin_name_terms(text: str) -> list[str]:
