@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from embeddings.sparse_terms import B, K1  # one k1 and b for bm25s and Milvus's BM25
+
 
 def name_aliases(doc_freq: dict[str, int]) -> dict[str, list[str]]:
     """pinyin → name-like words of the vocabulary (see tokenize.pinyin_terms)."""
@@ -39,12 +41,16 @@ class Bm25Index:
                 doc_freq[t] = doc_freq.get(t, 0) + 1
         retriever = None
         if token_lists:
-            retriever = bm25s.BM25(k1=1.2, b=0.75, method="lucene")
+            retriever = bm25s.BM25(k1=K1, b=B, method="lucene")
             retriever.index(token_lists, show_progress=False)
         return cls(retriever, np.asarray(pids, dtype=np.int64), doc_freq)
 
     def __len__(self) -> int:
         return len(self.pids)
+
+    def knows(self, term: str) -> bool:
+        """Whether some passage has ``term``."""
+        return term in self._doc_freq
 
     def idf(self, term: str) -> float:
         """Lucene's idf, log(1 + (N - df + 0.5) / (df + 0.5)); unseen terms get the maximum."""

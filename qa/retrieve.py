@@ -1,4 +1,5 @@
-"""Find the passages for a question: dense (FAISS) and keyword (BM25) retrieval, fused by
+"""Find the passages for a question: dense and keyword (BM25) candidates from a passage store
+(FAISS + bm25s, or Milvus), fused by
 weighted reciprocal rank, near-duplicates collapsed, optionally restricted to documents."""
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from embeddings.passage_store import KeywordQuery, PassageStore
+
 from .errors import BadQuestion
 from .normalize import normalize
 from .records import Citation, Hit
 from .settings import MAX_QUESTION_CHARS, MODES, Settings
-from .store import IndexData
+from .store import IndexData, local_store
 from .tokenize import latin_name_terms
 from .tokenize import tokens as bm25_tokens
 
@@ -94,26 +97,19 @@ def _near_duplicate(a: set[str], b: set[str]) -> bool:
 class Retriever:
     """Searches one loaded index with one encoder."""
 
-    def __init__(self, data: IndexData, encoder, settings: Settings) -> None:
+    def __init__(self, data: IndexData, encoder, settings: Settings, store: PassageStore | None = None) -> None:
         self.data = data
         self.encoder = encoder
         self.settings = settings
+        # Where candidates come from (FAISS + bm25s here, or Milvus); everything after
+        # candidate search (fusion, evidence, snippets) reads the local index data.
+        self.store = store if store is not None else local_store(data)
 
-    def _rows_of(self, doc_ids: list[str] | None) -> np.ndarray | None:
-        if not doc_ids:
-            return None
-        wanted = set(doc_ids)
-        return np.array([i for i, p in enumerate(self.data.passages) if p.doc_id in wanted], dtype=np.int64)
+    def _rows(self, pids: np.ndarray) -> np.ndarray:
+        return np.array([self.data.row_of[int(p)] for p in pids], dtype=np.int64)
 
-    def dense_scores(self, query_vector: np.ndarray, rows: np.ndarray | None, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """(rows, cosine scores) of the n nearest passages, best first."""
-        if rows is None:
-            scores, pids = self.data.dense.search(query_vector, n)
-            return np.array([self.data.row_of[int(p)] for p in pids], dtype=np.int64), scores
-        # A document filter: exact scores over the allowed passages only.
-        scores = self.data.vectors[rows] @ query_vector
-        order = np.argsort(-scores, kind="stable")[:n]
-        return rows[order], scores[order]
+    def keyword_query(self, query: Query) -> KeywordQuery:
+        return KeywordQuery(query.tokens, {t: self.data.bm25.idf(t) for t in dict.fromkeys(query.tokens) if self.data.bm25.knows(t)})
 
     def dense_evidence(self, rows: np.ndarray, query_vector: np.ndarray) -> np.ndarray:
         """Dense score of each passage: its own cosine, blended with its best sentence's
@@ -140,35 +136,39 @@ class Retriever:
         data, n_cand = self.data, max(self.settings.candidates, k * 4)
         if not data.passages:
             return []
-        rows = self._rows_of(doc_ids)
-        if rows is not None and len(rows) == 0:
-            return []
+        if doc_ids:
+            wanted = set(doc_ids)
+            if not any(p.doc_id in wanted for p in data.passages):
+                return []
         if query_vector is None:
             query_vector = self.encoder.encode_queries([f"{query.normalized}"])[0]
 
-        bm25_all = data.bm25.scores(list(query.tokens))
+        keywords = self.keyword_query(query)
         dense_rank: dict[int, int] = {}
         bm25_rank: dict[int, int] = {}
         if mode in ("hybrid", "dense"):
-            d_rows, _ = self.dense_scores(query_vector, rows, n_cand)
-            dense_rank = {int(r): i + 1 for i, r in enumerate(d_rows)}
+            found = self.store.dense_search(query_vector, n_cand, doc_ids)
+            dense_rank = {int(r): i + 1 for i, r in enumerate(self._rows(found.pids))}
         if mode in ("hybrid", "bm25"):
-            pool = rows if rows is not None else np.arange(len(data.passages))
-            pool_scores = bm25_all[pool]
-            order = np.argsort(-pool_scores, kind="stable")[:n_cand]
-            bm25_rank = {int(pool[i]): r + 1 for r, i in enumerate(order) if pool_scores[i] > 0}
+            found = self.store.keyword_search(keywords, n_cand, doc_ids)
+            bm25_rank = {int(r): i + 1 for i, r in enumerate(self._rows(found.pids))}
+        # BM25 of every candidate (a dense candidate may match some words too).
+        candidates = np.array(sorted(set(dense_rank) | set(bm25_rank)), dtype=np.int64)
+        bm25_of = dict(zip(candidates.tolist(), self.store.keyword_scores(
+            keywords, np.array([data.passages[r].pid for r in candidates], dtype=np.int64)).tolist()))
 
         if mode == "hybrid" and self.settings.fusion == "rrf":
             fused = rrf([(self.settings.dense_weight, dense_rank), (self.settings.bm25_weight, bm25_rank)], self.settings.rrf_k)
         elif mode == "hybrid":
-            pool = np.array(sorted(set(dense_rank) | set(bm25_rank)), dtype=np.int64)
-            fused = dict(zip(pool.tolist(), weighted_fusion(self.dense_evidence(pool, query_vector), bm25_all[pool],
+            pool = candidates
+            bm25_pool = np.array([bm25_of[r] for r in pool.tolist()], dtype=np.float32)
+            fused = dict(zip(pool.tolist(), weighted_fusion(self.dense_evidence(pool, query_vector), bm25_pool,
                                                             self.settings.dense_weight, self.settings.bm25_weight).tolist()))
         elif mode == "dense":
             pool = np.array(sorted(dense_rank), dtype=np.int64)
             fused = dict(zip(pool.tolist(), self.dense_evidence(pool, query_vector).tolist()))
         else:
-            fused = {r: float(bm25_all[r]) for r in bm25_rank}
+            fused = {r: bm25_of[r] for r in bm25_rank}
         ordered = sorted(fused, key=lambda r: (-fused[r], r))
 
         hits: list[Hit] = []
@@ -189,7 +189,7 @@ class Retriever:
                 rank=len(hits) + 1,
                 dense_score=float(self.dense_evidence(np.array([r]), query_vector)[0]),
                 dense_rank=dense_rank.get(r),
-                bm25_score=float(bm25_all[r]),
+                bm25_score=float(bm25_of[r]),
                 bm25_rank=bm25_rank.get(r),
                 matched_terms=tuple(t for t in dict.fromkeys(query.tokens) if t in data.tokens[r]),
             ))

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from embeddings.faiss_store import VectorIndex
+from embeddings.local_store import LocalStore
 
 from .bm25 import Bm25Index
 from .errors import IndexDamaged, IndexLocked, IndexNotFound, ZhqaError
@@ -67,6 +68,12 @@ class IndexData:
 
     def sentence_vectors_of(self, row: int) -> np.ndarray:
         return self.sentence_vectors[self.sentence_start[row] : self.sentence_start[row + 1]]
+
+
+def local_store(data: IndexData) -> LocalStore:
+    """Search over the FAISS vectors and bm25s index of this generation."""
+    return LocalStore(data.dense, data.vectors, data.bm25, np.array([p.pid for p in data.passages], dtype=np.int64),
+                      [p.doc_id for p in data.passages])
 
 
 def _fsync_dir(path: Path) -> None:
