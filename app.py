@@ -65,6 +65,18 @@ DEFAULT_EVAL = "seeds.jsonl"
 EVAL_UPLOADS = "eval-uploads"  # an uploaded question file lives here while it is read
 EVAL_MODE_CHOICES = MODE_CHOICES + [("全部 All", "all")]
 EVAL_K = 10
+# The queue, chosen on purpose (each listener has its own queue unless a concurrency_id
+# groups them). Questions (the chat and the /ask API share one group) take ~20-100 ms of
+# CPU, mostly encoding the query; more than a few at once on a small machine only makes
+# each slower, so ASK_CONCURRENCY run together and the rest wait their turn. Writing the
+# index (uploads) runs one at a time, as does an evaluation: both are minutes of CPU at
+# worst, and the writer lock would serialise uploads anyway. At most QUEUE_MAX_SIZE
+# events wait at once; past that Gradio answers "the queue is full" instead of letting a
+# flood grow memory and latency without bound.
+ASK_CONCURRENCY = 4
+WRITE_CONCURRENCY = 1
+EVAL_CONCURRENCY = 1
+QUEUE_MAX_SIZE = 256
 EVAL_NOTE = ("评测使用本应用已加载的索引。题目所指的文章若不在索引中，该题计为未检索到。\n\n"
              "Evaluated against the index this app has loaded: a question whose documents are not in the index "
              "simply counts as a miss. Click a failed question to ask it in the chat.")
@@ -581,24 +593,28 @@ def build_app(qa: QA) -> gr.Blocks:
         # -- events ----------------------------------------------------------------------
         ask_inputs = [question, chat, turns, mode, k, doc_filter]
         ask_outputs = [chat, turns, question, why]
-        question.submit(respond, ask_inputs, ask_outputs, api_visibility="private")
-        ask_btn.click(respond, ask_inputs, ask_outputs, api_visibility="private")
+        asking = {"concurrency_limit": ASK_CONCURRENCY, "concurrency_id": "ask"}
+        question.submit(respond, ask_inputs, ask_outputs, api_visibility="private", **asking)
+        ask_btn.click(respond, ask_inputs, ask_outputs, api_visibility="private", **asking)
         for button, text in zip(example_buttons, EXAMPLES):
             button.click(lambda text=text: text, None, question, api_visibility="private", queue=False).then(
-                respond, ask_inputs, ask_outputs, api_visibility="private")
+                respond, ask_inputs, ask_outputs, api_visibility="private", **asking)
         clear_btn.click(clear, None, [chat, turns, why, article], api_visibility="private", queue=False)
         chat.clear(lambda: clear()[1:], None, [turns, why, article], api_visibility="private", queue=False)
         header.click(open_cite, None, [article, corpus_article, tabs], api_visibility="private")
         header.click(pick_failure, None, [question, tabs, picked], api_visibility="private", queue=False).then(
-            ask_picked, [picked] + ask_inputs, ask_outputs, api_visibility="private")
+            ask_picked, [picked] + ask_inputs, ask_outputs, api_visibility="private", **asking)
         chat.like(rate, [turns], None, api_visibility="private")
         upload_btn.click(add_documents, [files], [upload_report, corpus, doc_filter, stats, files],
-                         api_visibility="private", show_progress_on=[upload_report])
+                         api_visibility="private", show_progress_on=[upload_report],
+                         concurrency_limit=WRITE_CONCURRENCY, concurrency_id="write")
         eval_btn.click(run_eval, [eval_file, eval_upload, eval_mode, eval_k],
                        [eval_summary, eval_metrics, eval_plot, eval_failures, eval_types],
-                       api_visibility="private", show_progress_on=[eval_summary])
+                       api_visibility="private", show_progress_on=[eval_summary],
+                       concurrency_limit=EVAL_CONCURRENCY, concurrency_id="eval")
         app.load(refresh, None, [corpus, doc_filter, stats], api_visibility="private")
-        gr.api(ask, api_name="ask")
+        gr.api(ask, api_name="ask", **asking)
+    app.queue(default_concurrency_limit=2, max_size=QUEUE_MAX_SIZE)
     return app
 
 
