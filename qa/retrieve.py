@@ -22,6 +22,10 @@ from .tokenize import tokens as bm25_tokens
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _DUPLICATE_JACCARD = 0.8
 _TAG = re.compile(r"</?[A-Za-z][^<>]*>")
+# Markdown links and images keep their text, lose their target; bare URLs and script
+# schemes are not words anyone asks about.
+_MD_LINK = re.compile(r"!?\[([^\[\]]*)\]\((?:[^()\s]|\([^()\s]*\))*(?:\s+\"[^\"]*\")?\)")
+_URL = re.compile(r"(?i)\b(?:https?|ftp|file|data|javascript|vbscript):[^\s<>\]）]*")
 
 
 @dataclass(frozen=True)
@@ -45,7 +49,7 @@ def make_query(question: str) -> Query:
     if not any(unicodedata.category(c)[0] in "LN" for c in text):
         raise BadQuestion("The question has no words to search for; type a question with words in it.")
     # Markup in a question (pasted HTML, injection attempts) is not what is asked about.
-    without_tags = _TAG.sub(" ", text)
+    without_tags = _URL.sub(" ", _MD_LINK.sub(r" \1 ", _TAG.sub(" ", text)))
     normalized = normalize(without_tags if any(unicodedata.category(c)[0] in "LN" for c in without_tags) else text)
     return Query(text, normalized, tuple(bm25_tokens(normalized)))
 
@@ -106,7 +110,9 @@ class Retriever:
         self.store = store if store is not None else local_store(data)
 
     def _rows(self, pids: np.ndarray) -> np.ndarray:
-        return np.array([self.data.row_of[int(p)] for p in pids], dtype=np.int64)
+        """Rows of ``pids`` in the loaded index; a remote store being rewritten by another
+        process may briefly answer with passages this generation does not have."""
+        return np.array([self.data.row_of[p] for p in pids.tolist() if p in self.data.row_of], dtype=np.int64)
 
     def keyword_query(self, query: Query) -> KeywordQuery:
         return KeywordQuery(query.tokens, {t: self.data.bm25.idf(t) for t in dict.fromkeys(query.tokens) if self.data.bm25.knows(t)})
