@@ -13,8 +13,16 @@ from .errors import ZhqaError
 from .settings import MODES, Settings
 
 
-def _settings(index_dir: str | None, model: str | None, **extra) -> Settings:
+def _settings(index_dir: str | None, model: str | None, store: str | None = None, **extra) -> Settings:
     kwargs = {k: v for k, v in extra.items() if v is not None}
+    if store:
+        from embeddings.passage_store import StoreError, parse_store_address
+
+        try:
+            parse_store_address(store)  # a bad address fails before anything loads
+        except StoreError as exc:
+            raise ZhqaError(str(exc)) from exc
+        kwargs["store"] = store
     if index_dir:
         kwargs["index_dir"] = Path(index_dir)
     if model:
@@ -35,6 +43,11 @@ def _say(message: str) -> None:
 index_dir_option = click.option(
     "--index-dir", type=click.Path(file_okay=False), default=None,
     help="Index folder (default: $ZHQA_INDEX_DIR or .zhqa-index/ in the project).",
+)
+store_option = click.option(
+    "--store", default=None, metavar="ADDRESS",
+    help="Where passages are searched: local (FAISS + bm25s in the index folder), milvus://HOST:PORT or "
+         "milvus-lite://PATH.db (default: what the index was built with, else local).",
 )
 model_option = click.option("--model", default=None, help="Embedding model: the default multilingual-e5-small, or a local sentence-transformers folder.")
 
@@ -77,6 +90,8 @@ def _print_report(report, as_json: bool) -> None:
         f"(added {len(report.added)}, updated {len(report.updated)}, removed {len(report.removed)}, "
         f"unchanged {report.unchanged}; {report.encoded} passages embedded, {report.reused} reused)."
     )
+    if report.store != "local":
+        click.echo(f"Store {report.store}: {report.store_written} passages written, {report.store_deleted} deleted.")
 
 
 @main.command("index")
@@ -86,14 +101,15 @@ def _print_report(report, as_json: bool) -> None:
 @click.option("--overlap", "overlap_chars", type=int, default=None, help="Overlap between passages, in characters (default 80).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @index_dir_option
+@store_option
 @model_option
-def index_cmd(paths, add, max_chars, overlap_chars, as_json, index_dir, model):
+def index_cmd(paths, add, max_chars, overlap_chars, as_json, index_dir, store, model):
     """Index PATHS (folders of .txt/.md/.html, .jsonl corpora); default: the bundled seeds/.
 
     The index then holds exactly these documents, unless --add is given. Unchanged
     documents are not embedded again."""
     try:
-        settings = _settings(index_dir, model, max_chars=max_chars, overlap_chars=overlap_chars)
+        settings = _settings(index_dir, model, store, max_chars=max_chars, overlap_chars=overlap_chars)
     except ValueError as exc:
         raise ZhqaError(f"{exc}.") from exc
     engine = _engine(settings)
@@ -109,13 +125,14 @@ def index_cmd(paths, add, max_chars, overlap_chars, as_json, index_dir, model):
 @click.option("--doc", "doc_ids", multiple=True, help="Only search these document ids (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print the answer as one JSON object.")
 @index_dir_option
+@store_option
 @model_option
-def ask_cmd(question, k, mode, doc_ids, as_json, index_dir, model):
+def ask_cmd(question, k, mode, doc_ids, as_json, index_dir, store, model):
     """Answer QUESTION with extracts from the corpus, each with its citation."""
     from .retrieve import make_query
 
     make_query(question)  # a bad question fails before anything is loaded or built
-    engine = _engine(_settings(index_dir, model))
+    engine = _engine(_settings(index_dir, model, store))
     if index_dir and not Path(index_dir).exists():
         raise ZhqaError(f"The index folder {index_dir} does not exist; build it with `qa index --index-dir {index_dir}`.")
     if not engine.store.exists():
@@ -142,14 +159,18 @@ def ask_cmd(question, k, mode, doc_ids, as_json, index_dir, model):
 @click.option("--documents", "show_docs", is_flag=True, help="List the indexed documents.")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 @index_dir_option
-def info_cmd(show_docs, as_json, index_dir):
+@store_option
+def info_cmd(show_docs, as_json, index_dir, store):
     """What is indexed: documents, passages, model, index size, when built."""
-    engine = _engine(_settings(index_dir, None))
+    engine = _engine(_settings(index_dir, None, store))
     info = engine.info()
     if as_json:
         click.echo(json.dumps(info, ensure_ascii=False, indent=1))
         return
     click.echo(f"index:     {info['index_dir']}")
+    where = info["store"]
+    click.echo(f"store:     {where['address']}" + (f" (collection {where['collection']})" if where.get("collection") else "")
+               + f"; dense {where['dense']}, keywords {where['keywords']}")
     click.echo(f"documents: {info['documents']}")
     click.echo(f"passages:  {info['passages']}")
     click.echo(f"model:     {info['model']} ({info['dimension']} dimensions)")
@@ -164,9 +185,10 @@ def info_cmd(show_docs, as_json, index_dir):
 @main.command("remove")
 @click.argument("doc_ids", nargs=-1, required=True)
 @index_dir_option
-def remove_cmd(doc_ids, index_dir):
+@store_option
+def remove_cmd(doc_ids, index_dir, store):
     """Drop documents from the index (no re-embedding)."""
-    engine = _engine(_settings(index_dir, None))
+    engine = _engine(_settings(index_dir, None, store))
     report = engine.remove(list(doc_ids))
     click.echo(f"Removed {len(report.removed)} documents; {report.documents} documents, {report.passages} passages remain.")
 
@@ -190,17 +212,18 @@ def corpus_index_dir(base: Path, corpus: Path) -> Path:
 @click.option("--report", "report_out", type=click.Path(dir_okay=False), default=None, help="Write a self-contained HTML report.")
 @click.option("--worst", "n_worst", type=int, default=10, show_default=True, help="Failures to list.")
 @index_dir_option
+@store_option
 @model_option
-def eval_cmd(questions, corpus, mode, k, json_out, report_out, n_worst, index_dir, model):
+def eval_cmd(questions, corpus, mode, k, json_out, report_out, n_worst, index_dir, store, model):
     """Measure retrieval on QUESTIONS.jsonl (id, question, doc, answer[, type])."""
     from .evaluate import METRICS, evaluate, load_questions, modes_of, worst
 
     qs = load_questions(Path(questions))
-    settings = _settings(index_dir, model)
+    settings = _settings(index_dir, model, store)
     if corpus:
         if not Path(corpus).exists():
             raise ZhqaError(f"The corpus {corpus} does not exist; give a folder of .txt/.md/.html files or a .jsonl file.")
-        settings = _settings(str(corpus_index_dir(settings.index_dir, Path(corpus))), model)
+        settings = _settings(str(corpus_index_dir(settings.index_dir, Path(corpus))), model, store)
     engine = _engine(settings)
     if corpus:
         report = engine.index([Path(corpus)], progress=sys.stderr.isatty())

@@ -15,7 +15,8 @@ from .records import Answer, Document
 from .rerank import rerank
 from .retrieve import Query, Retriever, make_query, with_name_aliases
 from .settings import Settings, default_corpus
-from .store import IndexData, IndexStore
+from .store import IndexData, IndexStore, local_store
+from .stores import StoreTarget, check_matches, resolve, store_errors
 
 
 class QA:
@@ -27,6 +28,7 @@ class QA:
         self.store = IndexStore(self.settings.index_dir)
         self._encoder = encoder
         self._data: IndexData | None = None
+        self._search = None  # the PassageStore that goes with self._data
         self._generation = ""
         self._lock = threading.RLock()
 
@@ -58,8 +60,25 @@ class QA:
                         f"The index in {self.store.root} was built with model {model!r}, not {self.settings.model!r}; "
                         f"ask with --model {model} or rebuild with `qa index --model {self.settings.model}`."
                     )
-                self._data, self._generation = data, generation
+                self._data, self._search, self._generation = data, self._search_store(data), generation
             return self._data
+
+    def target(self, manifest: dict | None) -> StoreTarget:
+        """The passage store for this index: --store, else what the index records, else local."""
+        return resolve(self.settings.store, self.store.root, manifest)
+
+    def _search_store(self, data: IndexData):
+        target = self.target(data.manifest)
+        check_matches(target, data.manifest, self.store.root)
+        if not target.remote:
+            return local_store(data)
+        return target.open(int(data.manifest["dimension"]))
+
+    def passage_store(self):
+        """Where this index's passages are searched (LocalStore or MilvusStore)."""
+        with self._lock:
+            self.data()
+            return self._search
 
     def _previous(self) -> IndexData | None:
         if not self.store.exists():
@@ -89,7 +108,9 @@ class QA:
                 documents[doc.id] = doc
             if not loaded.documents and not add:
                 raise CorpusError("No readable documents were found; give a folder of .txt/.md/.html files or a .jsonl corpus.")
-            data = write_index(self.store, documents, lambda: self.encoder, self.settings, report, previous, progress)
+            target = self.target(previous.manifest if previous is not None else None)
+            with store_errors():
+                data = write_index(self.store, documents, lambda: self.encoder, self.settings, report, previous, progress, target)
         self._install(data)
         return report
 
@@ -102,14 +123,16 @@ class QA:
             if unknown:
                 raise CorpusError(f"Not in the index: {', '.join(unknown)}; see the indexed ids with `qa info --documents`.")
             documents = {k: v for k, v in previous.documents.items() if k not in set(doc_ids)}
-            data = write_index(self.store, documents, lambda: self.encoder, self.settings, report, previous)
+            with store_errors():
+                data = write_index(self.store, documents, lambda: self.encoder, self.settings, report, previous,
+                                   target=self.target(previous.manifest))
         self._install(data)
         return report
 
     def _install(self, data: IndexData | None) -> None:
         with self._lock:
             if data is not None:
-                self._data, self._generation = data, self.store.generation()
+                self._data, self._search, self._generation = data, self._search_store(data), self.store.generation()
 
     def ensure_index(self, progress: bool = False) -> IndexReport | None:
         """Index the bundled seeds if there is no index yet."""
@@ -126,17 +149,19 @@ class QA:
                      query_vector=None) -> Answer:
         """``ask`` for an already validated query, optionally with its vector precomputed
         (evaluation encodes all questions in one batch)."""
-        data = self.data()
+        with self._lock:
+            data, search = self.data(), self._search
         query = with_name_aliases(query, data)
         if query_vector is None:
             query_vector = self.encoder.encode_queries([query.normalized])[0]
-        retriever = Retriever(data, self.encoder, self.settings)
-        if mode == "hybrid" and self.settings.rerank_weight > 0:
-            depth = max(k, self.settings.rerank_depth)
-            hits = retriever.search(query, k=depth, mode=mode, doc_ids=doc_ids, query_vector=query_vector)
-            hits = rerank(query, hits, data, query_vector, self.settings.rerank_weight)[:k]
-        else:
-            hits = retriever.search(query, k=k, mode=mode, doc_ids=doc_ids, query_vector=query_vector)
+        retriever = Retriever(data, self.encoder, self.settings, search)
+        with store_errors():
+            if mode == "hybrid" and self.settings.rerank_weight > 0:
+                depth = max(k, self.settings.rerank_depth)
+                hits = retriever.search(query, k=depth, mode=mode, doc_ids=doc_ids, query_vector=query_vector)
+                hits = rerank(query, hits, data, query_vector, self.settings.rerank_weight)[:k]
+            else:
+                hits = retriever.search(query, k=k, mode=mode, doc_ids=doc_ids, query_vector=query_vector)
         return answer(query, hits, data, self.settings.abstain_threshold, mode, query_vector)
 
     def documents(self) -> list[Document]:
@@ -150,6 +175,7 @@ class QA:
             per_doc[p.doc_id] = per_doc.get(p.doc_id, 0) + 1
         return {
             "index_dir": str(self.store.root),
+            "store": self.passage_store().describe(),
             "documents": len(data.documents),
             "passages": len(data.passages),
             "model": manifest.get("model"),

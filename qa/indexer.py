@@ -13,6 +13,7 @@ import numpy as np
 
 from embeddings.encoder import Encoder
 from embeddings.faiss_store import VectorIndex
+from embeddings.passage_store import LOCAL, StoredPassage
 
 from .bm25 import Bm25Index
 from .chunk import passage_spans, sentences
@@ -20,6 +21,7 @@ from .clean import clean, strip_glosses
 from .normalize import normalize
 from .records import Document, Passage
 from .settings import Settings
+from .stores import StoreTarget
 from .store import FORMAT_VERSION, IndexData, IndexStore
 from .tokenize import tokens as bm25_tokens
 
@@ -39,6 +41,9 @@ class IndexReport:
     up_to_date: bool = False
     seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
+    store: str = LOCAL  # where passages are searched (see qa/stores.py)
+    store_written: int = 0  # passages written to a remote store by this run
+    store_deleted: int = 0
 
 
 @dataclass(frozen=True)
@@ -59,8 +64,7 @@ def prepare(doc: Document, settings: Settings) -> list[PreparedPassage]:
     The matching text is built sentence by sentence, so each sentence's place in it is
     known exactly (snippet selection scores sentences by their own vectors)."""
     cleaned = clean(doc.text, doc.title)
-    title = normalize(strip_glosses(doc.title)) if settings.title_in_passage and doc.title != doc.id else ""
-    head = f"{title}\n" if title else ""
+    head = passage_head(doc, settings)
     out = []
     for start, end in passage_spans(doc.text, cleaned.sections, settings.max_chars, settings.overlap_chars):
         spans = sentences(doc.text, start, end)
@@ -76,6 +80,22 @@ def prepare(doc: Document, settings: Settings) -> list[PreparedPassage]:
         match_text = "".join(pieces)
         embed_text = head + match_text
         out.append(PreparedPassage(doc.id, start, end, match_text, embed_text, bm25_tokens(embed_text), spans, ranges))
+    return out
+
+
+def passage_head(doc: Document, settings: Settings) -> str:
+    """What precedes each passage's matching text: its article's title, normalised."""
+    title = normalize(strip_glosses(doc.title)) if settings.title_in_passage and doc.title != doc.id else ""
+    return f"{title}\n" if title else ""
+
+
+def stored_passages(data: IndexData, settings: Settings) -> list[StoredPassage]:
+    """What a passage store keeps of each passage of ``data``."""
+    heads = {doc_id: passage_head(doc, settings) for doc_id, doc in data.documents.items()}
+    out = []
+    for p, tokens, h, vector in zip(data.passages, data.tokens, data.hashes, data.vectors):
+        key = hashlib.sha1(f"{h}\x00{p.doc_id}\x00{p.start}\x00{p.end}".encode("utf-8")).hexdigest()
+        out.append(StoredPassage(p.pid, p.doc_id, p.start, p.end, p.text, heads[p.doc_id] + p.match_text, tuple(tokens), vector, key))
     return out
 
 
@@ -213,15 +233,24 @@ def write_index(
     report: IndexReport,
     previous: IndexData | None,
     progress: bool = False,
+    target: StoreTarget | None = None,
 ) -> IndexData | None:
     """Make the stored index hold exactly ``documents``. Returns the new IndexData, or
-    None when the stored one is already up to date. Call under store.lock()."""
+    None when the stored one is already up to date. Call under store.lock().
+
+    With a remote ``target`` (Milvus), its collection is brought to the same passages first
+    (only new, changed and removed ones are written), then the local generation is
+    committed; the local folder keeps what snippets and citations read."""
     started = time.perf_counter()
+    where = target.text if target is not None else LOCAL
+    report.store = where
     if (
         previous is not None
         and previous.manifest.get("model") == settings.model
         and previous.manifest.get("chunking") == settings.chunking()
         and previous.manifest.get("corpus_fingerprint") == corpus_fingerprint(documents)
+        and previous.manifest.get("store", LOCAL) == where
+        and (target is None or not target.remote or target.count() == len(previous.passages))
     ):
         report.up_to_date = True
         report.unchanged = len(documents)
@@ -229,6 +258,10 @@ def write_index(
         report.seconds = time.perf_counter() - started
         return None
     data = assemble(documents, previous, encoder_factory(), settings, report, progress)
+    data.manifest["store"] = where
+    if target is not None and target.remote:
+        synced = target.open(int(data.manifest["dimension"]), create=True).sync(stored_passages(data, settings))
+        report.store_written, report.store_deleted = synced.written, synced.deleted
     store.commit(data)
     report.documents, report.passages = len(data.documents), len(data.passages)
     report.seconds = time.perf_counter() - started

@@ -50,6 +50,9 @@ class Settings:
     # Below this confidence the answer is "the corpus has no answer" (see answer.py).
     abstain_threshold: float = 0.6
     lock_timeout: float = 600.0
+    # Where passages are searched: None (what the index records, else local), "local",
+    # "milvus://HOST:PORT[/COLLECTION]" or "milvus-lite://PATH.db[#COLLECTION]" (qa/stores.py).
+    store: str | None = None
 
     def __post_init__(self) -> None:
         if self.max_chars < 50:

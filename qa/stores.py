@@ -1,0 +1,98 @@
+"""Which passage store an index uses, and opening it. An index records its store in its
+manifest (``"store": "milvus://host:19530/zhqa_…"``), so ``qa ask`` and the web chat find
+the same store the index was built into without being told again."""
+from __future__ import annotations
+
+import hashlib
+import re
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from embeddings.passage_store import LOCAL, PassageStore, StoreAddress, StoreError, parse_store_address
+
+from .errors import ZhqaError
+
+
+class StoreUnavailable(ZhqaError):
+    """The passage store cannot be opened or used."""
+
+
+@contextmanager
+def store_errors():
+    """A store's failure (Milvus down, a write refused) as a one-line ZhqaError."""
+    try:
+        yield
+    except StoreError as exc:
+        raise StoreUnavailable(str(exc)) from exc
+
+
+def default_collection(index_dir: Path) -> str:
+    """One collection per index folder: its name and a hash of its absolute path."""
+    resolved = Path(index_dir).expanduser().resolve()
+    slug = re.sub(r"[^A-Za-z0-9]+", "_", resolved.name).strip("_")[:40]
+    return f"zhqa_{slug}_{hashlib.sha1(str(resolved).encode()).hexdigest()[:10]}"
+
+
+@dataclass
+class StoreTarget:
+    """A store address with its collection resolved, and the open connection to it."""
+
+    address: StoreAddress
+    _opened: object | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def text(self) -> str:
+        return self.address.text
+
+    @property
+    def remote(self) -> bool:
+        return self.address.kind != LOCAL
+
+    def open(self, dim: int, create: bool = False) -> PassageStore:
+        """The Milvus store (connected once and kept)."""
+        if self._opened is None or create:
+            from embeddings.milvus_store import MilvusStore
+
+            try:
+                self._opened = MilvusStore(self.address, self.address.collection, dim, create=create)
+            except StoreError as exc:
+                raise StoreUnavailable(str(exc)) from exc
+        return self._opened  # type: ignore[return-value]
+
+    def count(self) -> int | None:
+        """Passages in the remote collection; None when it does not exist (or cannot be reached)."""
+        try:
+            from embeddings.milvus_store import connect
+
+            client = connect(self.address)
+            if not client.has_collection(self.address.collection):
+                return None
+            rows = client.query(self.address.collection, filter="", output_fields=["count(*)"])
+            return int(rows[0]["count(*)"])
+        except StoreError as exc:
+            raise StoreUnavailable(str(exc)) from exc
+
+
+def resolve(store: str | None, index_dir: Path, manifest: dict | None) -> StoreTarget:
+    """The store to use: ``store`` as given (``--store``), else the one the index records,
+    else the local one. A Lite file is recorded by its absolute path."""
+    recorded = (manifest or {}).get("store") or LOCAL
+    try:
+        address = parse_store_address(store if store else recorded)
+    except StoreError as exc:
+        raise StoreUnavailable(str(exc)) from exc
+    if address.kind == "milvus-lite":
+        address = replace(address, uri=str(Path(address.uri).expanduser().resolve()))
+    if address.kind != LOCAL and not address.collection:
+        address = replace(address, collection=default_collection(index_dir))
+    return StoreTarget(address)
+
+
+def check_matches(target: StoreTarget, manifest: dict, index_dir: Path) -> None:
+    """An index built into one store cannot be searched in another."""
+    recorded = manifest.get("store") or LOCAL
+    where = parse_store_address(recorded)
+    if (where.kind, where.uri, where.collection) != (target.address.kind, target.address.uri, target.address.collection):
+        raise StoreUnavailable(f"The index in {index_dir} is stored in {recorded}, not {target.text}; "
+                               f"ask with --store {recorded} or rebuild with `qa index --store {target.text}`.")
