@@ -257,10 +257,12 @@ def write_index(
         report.documents, report.passages = len(documents), len(previous.passages)
         report.seconds = time.perf_counter() - started
         return None
-    data = assemble(documents, previous, encoder_factory(), settings, report, progress)
+    encoder = encoder_factory()
+    remote = target.open(encoder.dim, create=True) if target is not None and target.remote else None  # fail before embedding
+    data = assemble(documents, previous, encoder, settings, report, progress)
     data.manifest["store"] = where
-    if target is not None and target.remote:
-        synced = target.open(int(data.manifest["dimension"]), create=True).sync(stored_passages(data, settings))
+    if remote is not None:
+        synced = remote.sync(stored_passages(data, settings))
         report.store_written, report.store_deleted = synced.written, synced.deleted
     store.commit(data)
     report.documents, report.passages = len(data.documents), len(data.passages)
