@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -11,6 +12,8 @@ import click
 
 from .errors import ZhqaError
 from .settings import MODES, Settings
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def _settings(index_dir: str | None, model: str | None, store: str | None = None, **extra) -> Settings:
@@ -37,7 +40,9 @@ def _engine(settings: Settings):
 
 
 def _say(message: str) -> None:
-    click.echo(message, err=True)
+    """One line on stderr: control characters (a file name may hold a line break or a
+    terminal escape) are shown as escapes, never sent to the terminal."""
+    click.echo(_CONTROL.sub(lambda m: repr(m.group())[1:-1], message), err=True)
 
 
 index_dir_option = click.option(
