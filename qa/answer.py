@@ -52,39 +52,56 @@ def _sentence_text(data: IndexData, doc, start: int, end: int) -> tuple[str, set
     return cached
 
 
-def coverage(query: Query, weights: dict[str, float], text: str, grams: set[str] | None = None) -> float:
+def coverage(query: Query, weights: dict[str, float], text: str, grams: set[str] | None = None,
+             qgrams: set[str] | None = None) -> float:
     """How much of the question ``text`` (normalised) contains: idf-weighted share of the
     question's words (found as substrings, so no segmentation of the sentence is needed),
-    blended with the share of its character bigrams."""
+    blended with the share of its character bigrams. ``qgrams``, the question's bigrams,
+    may be passed in when many sentences are scored against one question."""
     total = sum(weights.values())
     word_cov = sum(w for t, w in weights.items() if t in text) / total if total else 0.0
-    qgrams = _bigrams(query.normalized)
+    if qgrams is None:
+        qgrams = _bigrams(query.normalized)
     gram_cov = len(qgrams & (grams if grams is not None else _bigrams(text))) / len(qgrams) if qgrams else 0.0
     return 0.7 * word_cov + 0.3 * gram_cov
 
 
 def sentence_candidates(query: Query, hits: list[Hit], data: IndexData, query_vector: np.ndarray | None,
-                        depth: int = SNIPPET_PASSAGES) -> list[_Candidate]:
-    """Every sentence of the first ``depth`` hits, scored as an answer to ``query``."""
+                        depth: int = SNIPPET_PASSAGES, memo: dict | None = None) -> list[_Candidate]:
+    """Every sentence of the first ``depth`` hits, scored as an answer to ``query``.
+    ``memo`` (one dict per question) keeps each passage's sentence scores, so reranking and
+    snippet selection score a sentence once."""
     weights = {t: data.bm25.idf(t) for t in dict.fromkeys(query.tokens)}
     kind = asked_type(query.normalized)
+    qgrams = _bigrams(query.normalized)
+    memo = {} if memo is None else memo
     out = []
     for hit_index, hit in enumerate(hits[:depth]):
         row = data.row_of[hit.passage.pid]
-        doc = data.documents[hit.passage.doc_id]
-        spans = data.sentences[row]
-        sims = data.sentence_vectors_of(row) @ query_vector if query_vector is not None else np.zeros(len(spans))
+        scored = memo.get(row)
+        if scored is None:
+            scored = memo[row] = _score_sentences(query, weights, kind, qgrams, data, row, query_vector)
         prior = 1.0 / (1.0 + hit_index)  # the retriever's own judgement, by rank
-        for i, (s, e) in enumerate(spans):
-            if e - s < SHORT_SENTENCE and i + 1 < len(spans):
-                e = spans[i + 1][1]  # a heading or a fragment is shown with what follows it
-            text, grams = _sentence_text(data, doc, s, e)
-            cov = coverage(query, weights, text, grams)
-            fits = can_answer(kind, text)
-            sim = float(sims[i])
+        for s, e, sim, cov, fits in scored:
             score = sim + 0.5 * cov + 0.1 * prior + (0.0 if fits else -0.1)
             out.append(_Candidate(s, e, score, sim, cov, fits, hit))
     return out
+
+
+def _score_sentences(query: Query, weights: dict[str, float], kind, qgrams: set[str], data: IndexData, row: int,
+                     query_vector: np.ndarray | None) -> list[tuple[int, int, float, float, bool]]:
+    """(start, end, similarity, coverage, fits the answer type) of each sentence of one passage."""
+    passage = data.passages[row]
+    doc = data.documents[passage.doc_id]
+    spans = data.sentences[row]
+    sims = data.sentence_vectors_of(row) @ query_vector if query_vector is not None else np.zeros(len(spans))
+    scored = []
+    for i, (s, e) in enumerate(spans):
+        if e - s < SHORT_SENTENCE and i + 1 < len(spans):
+            e = spans[i + 1][1]  # a heading or a fragment is shown with what follows it
+        text, grams = _sentence_text(data, doc, s, e)
+        scored.append((s, e, float(sims[i]), coverage(query, weights, text, grams, qgrams), can_answer(kind, text)))
+    return scored
 
 
 def confidence(hits: list[Hit], best: _Candidate | None, cjk_share: float, missing: list[str]) -> float:
@@ -112,9 +129,10 @@ def _cjk_share(text: str) -> float:
 
 
 def answer(query: Query, hits: list[Hit], data: IndexData, threshold: float, mode: str = "hybrid",
-           query_vector: np.ndarray | None = None) -> Answer:
-    """Choose the snippets for ``query`` from ``hits`` (best first)."""
-    cands = sorted(sentence_candidates(query, hits, data, query_vector if mode != "bm25" else None),
+           query_vector: np.ndarray | None = None, memo: dict | None = None) -> Answer:
+    """Choose the snippets for ``query`` from ``hits`` (best first); ``memo`` as in
+    sentence_candidates."""
+    cands = sorted(sentence_candidates(query, hits, data, query_vector if mode != "bm25" else None, memo=memo),
                    key=lambda c: (-c.score, c.hit.rank, c.start))
     best = cands[0] if cands else None
     evidence = " ".join(normalize(h.citation.title) + " " + h.passage.match_text for h in hits)

@@ -2,13 +2,15 @@
 removal and information. The CLI and the web chat only parse, call this and format."""
 from __future__ import annotations
 
+import sys
 import threading
 from pathlib import Path
 
 from embeddings.encoder import DEFAULT_MODEL, Encoder, EncoderError
 
+from . import timing
 from .answer import answer
-from .errors import CorpusError, IndexNotFound, ModelLoadError, ModelMismatch
+from .errors import CorpusError, IndexDamaged, IndexNotFound, ModelLoadError, ModelMismatch
 from .indexer import IndexReport, write_index
 from .load import load_corpus
 from .records import Answer, Document
@@ -17,6 +19,7 @@ from .retrieve import Query, Retriever, make_query, with_name_aliases
 from .settings import Settings, default_corpus
 from .store import IndexData, IndexStore, local_store
 from .stores import StoreTarget, check_matches, resolve, store_errors
+from .timing import stage
 
 
 class QA:
@@ -31,6 +34,7 @@ class QA:
         self._search = None  # the PassageStore that goes with self._data
         self._generation = ""
         self._lock = threading.RLock()
+        self.problem: str | None = None  # why a newer index on disk is not the one serving
 
     # -- heavy things, loaded lazily and once --------------------------------------------
     @property
@@ -50,6 +54,21 @@ class QA:
             if not generation:
                 raise IndexNotFound(f"No index in {self.store.root}; build one with `qa index`.")
             if self._data is None or generation != self._generation:
+                try:
+                    return self._reload(generation)
+                except (IndexDamaged, ModelMismatch) as exc:
+                    if self._data is None:
+                        raise
+                    # A newer generation that cannot be used (damaged, another model): the
+                    # index already loaded keeps serving, and the problem is named once.
+                    if self.problem != str(exc):
+                        self.problem = str(exc)
+                        print(f"zhqa: {exc} Still serving the index loaded before.", file=sys.stderr, flush=True)
+            return self._data
+
+    def _reload(self, generation: str) -> IndexData:
+        with self._lock:
+            if True:
                 data = self.store.load()
                 model = data.manifest.get("model")
                 if model != self.settings.model:
@@ -61,6 +80,7 @@ class QA:
                         f"ask with --model {model} or rebuild with `qa index --model {self.settings.model}`."
                     )
                 self._data, self._search, self._generation = data, self._search_store(data), generation
+                self.problem = None
             return self._data
 
     def target(self, manifest: dict | None) -> StoreTarget:
@@ -143,7 +163,9 @@ class QA:
     # -- reading ------------------------------------------------------------------------
     def ask(self, question: str, k: int = 5, mode: str = "hybrid", doc_ids: list[str] | None = None) -> Answer:
         """Answer ``question`` from the index: snippets with citations, or an honest no."""
-        return self.answer_query(make_query(question), k=k, mode=mode, doc_ids=doc_ids)
+        with stage("normalise"):
+            query = make_query(question)
+        return self.answer_query(query, k=k, mode=mode, doc_ids=doc_ids)
 
     def answer_query(self, query: Query, k: int = 5, mode: str = "hybrid", doc_ids: list[str] | None = None,
                      query_vector=None) -> Answer:
@@ -151,18 +173,24 @@ class QA:
         (evaluation encodes all questions in one batch)."""
         with self._lock:
             data, search = self.data(), self._search
-        query = with_name_aliases(query, data)
+        with stage("normalise"):
+            query = with_name_aliases(query, data)
         if query_vector is None:
-            query_vector = self.encoder.encode_queries([query.normalized])[0]
+            with stage("encode"):
+                query_vector = self.encoder.encode_queries([query.normalized])[0]
         retriever = Retriever(data, self.encoder, self.settings, search)
-        with store_errors():
+        if timing.active():  # qa bench: candidate searches count as their own stages
+            retriever.store = timing.TimedStore(retriever.store)
+        memo: dict = {}  # sentence scores, shared by reranking and snippet selection
+        with stage("fusion"), store_errors():  # candidates (minus the dense and bm25 stages), fusion, reranking
             if mode == "hybrid" and self.settings.rerank_weight > 0:
                 depth = max(k, self.settings.rerank_depth)
                 hits = retriever.search(query, k=depth, mode=mode, doc_ids=doc_ids, query_vector=query_vector)
-                hits = rerank(query, hits, data, query_vector, self.settings.rerank_weight)[:k]
+                hits = rerank(query, hits, data, query_vector, self.settings.rerank_weight, memo)[:k]
             else:
                 hits = retriever.search(query, k=k, mode=mode, doc_ids=doc_ids, query_vector=query_vector)
-        return answer(query, hits, data, self.settings.abstain_threshold, mode, query_vector)
+        with stage("snippets"):
+            return answer(query, hits, data, self.settings.abstain_threshold, mode, query_vector, memo)
 
     def documents(self) -> list[Document]:
         return list(self.data().documents.values())

@@ -14,12 +14,14 @@ from .retrieve import Query
 from .store import IndexData
 
 
-def rerank(query: Query, hits: list[Hit], data: IndexData, query_vector: np.ndarray, weight: float) -> list[Hit]:
-    """``hits`` reordered by their score plus ``weight`` times their best sentence's score."""
+def rerank(query: Query, hits: list[Hit], data: IndexData, query_vector: np.ndarray, weight: float,
+           memo: dict | None = None) -> list[Hit]:
+    """``hits`` reordered by their score plus ``weight`` times their best sentence's score
+    (``memo``: see sentence_candidates)."""
     if weight <= 0 or len(hits) < 2:
         return hits
     best: dict[int, float] = {}
-    for c in sentence_candidates(query, hits, data, query_vector, depth=len(hits)):
+    for c in sentence_candidates(query, hits, data, query_vector, depth=len(hits), memo=memo):
         pid = c.hit.passage.pid
         best[pid] = max(best.get(pid, float("-inf")), c.score)
     scored = sorted(hits, key=lambda h: (-(h.score + weight * best.get(h.passage.pid, 0.0)), h.rank))
