@@ -35,6 +35,7 @@ class QA:
         self._generation = ""
         self._lock = threading.RLock()
         self.problem: str | None = None  # why a newer index on disk is not the one serving
+        self._unusable = ""  # that newer generation
 
     # -- heavy things, loaded lazily and once --------------------------------------------
     @property
@@ -53,34 +54,33 @@ class QA:
             generation = self.store.generation()
             if not generation:
                 raise IndexNotFound(f"No index in {self.store.root}; build one with `qa index`.")
-            if self._data is None or generation != self._generation:
+            if self._data is None or generation not in (self._generation, self._unusable):
                 try:
                     return self._reload(generation)
                 except (IndexDamaged, ModelMismatch) as exc:
                     if self._data is None:
                         raise
                     # A newer generation that cannot be used (damaged, another model): the
-                    # index already loaded keeps serving, and the problem is named once.
-                    if self.problem != str(exc):
-                        self.problem = str(exc)
-                        print(f"zhqa: {exc} Still serving the index loaded before.", file=sys.stderr, flush=True)
+                    # index already loaded keeps serving; the problem is named once, and that
+                    # generation is not tried again.
+                    self._unusable, self.problem = generation, str(exc)
+                    print(f"zhqa: {exc} Still serving the index loaded before.", file=sys.stderr, flush=True)
             return self._data
 
     def _reload(self, generation: str) -> IndexData:
         with self._lock:
-            if True:
-                data = self.store.load()
-                model = data.manifest.get("model")
-                if model != self.settings.model:
-                    if self.settings.model != DEFAULT_MODEL and not Path(self.settings.model).expanduser().is_dir():
-                        raise ModelLoadError(f"Model {self.settings.model!r} is not a folder on this machine; give the path of a "
-                                             f"sentence-transformers model folder, or leave --model out to use the index's {model!r}.")
-                    raise ModelMismatch(
-                        f"The index in {self.store.root} was built with model {model!r}, not {self.settings.model!r}; "
-                        f"ask with --model {model} or rebuild with `qa index --model {self.settings.model}`."
-                    )
-                self._data, self._search, self._generation = data, self._search_store(data), generation
-                self.problem = None
+            data = self.store.load()
+            model = data.manifest.get("model")
+            if model != self.settings.model:
+                if self.settings.model != DEFAULT_MODEL and not Path(self.settings.model).expanduser().is_dir():
+                    raise ModelLoadError(f"Model {self.settings.model!r} is not a folder on this machine; give the path of a "
+                                         f"sentence-transformers model folder, or leave --model out to use the index's {model!r}.")
+                raise ModelMismatch(
+                    f"The index in {self.store.root} was built with model {model!r}, not {self.settings.model!r}; "
+                    f"ask with --model {model} or rebuild with `qa index --model {self.settings.model}`."
+                )
+            self._data, self._search, self._generation = data, self._search_store(data), generation
+            self.problem = None
             return self._data
 
     def target(self, manifest: dict | None) -> StoreTarget:
