@@ -251,7 +251,11 @@ def save_uploads(files: list[str], folder: Path) -> tuple[list[tuple[str, Path]]
     ((original name, saved path) …) and one message per file refused. Nothing uploaded is
     ever used as a path or run: it is only read as bytes."""
     saved, refused = [], []
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return [], [f"无法保存上传的文件 Uploads cannot be saved in {folder} ({exc.strerror}); "
+                    "start the app with a writable --index-dir."]
     for tmp in files:
         original = Path(str(tmp)).name
         suffix = Path(original).suffix.lower()
@@ -271,9 +275,14 @@ def save_uploads(files: list[str], folder: Path) -> tuple[list[tuple[str, Path]]
             continue
         name = f"{datetime.now():%Y%m%d-%H%M%S}-{secrets.token_hex(4)}{suffix}"
         target = folder / name
-        with open(tmp, "rb") as src, open(target, "xb") as dst:
-            shutil.copyfileobj(src, dst)
-        os.chmod(target, 0o644)
+        try:
+            with open(tmp, "rb") as src, open(target, "xb") as dst:
+                shutil.copyfileobj(src, dst)
+            os.chmod(target, 0o644)
+        except OSError as exc:  # a full disk, a read-only folder: this file is refused, nothing half-kept
+            target.unlink(missing_ok=True)
+            refused.append(f"{original}：无法保存 (cannot be saved: {exc.strerror}).")
+            continue
         saved.append((original, target))
     return saved, refused
 
@@ -310,6 +319,8 @@ def build_app(qa: QA) -> gr.Blocks:
             return gr.skip(), gr.skip(), gr.skip(), gr.skip()
         except Exception as exc:  # noqa: BLE001 - shown, logged, never fatal
             raise _unexpected(exc) from exc
+        if qa.problem:  # a newer index on disk could not be loaded: say so, keep answering
+            gr.Warning(_toast(f"索引未更新 The index on disk was not loaded: {qa.problem} Answers come from the index loaded before."))
         note = render.rewrite_note(question, resolved.query)
         history.append({"role": "user", "content": render.question_html(question)})
         history.append({"role": "assistant", "content": render.answer_html(answer, texts_of(answer), note)})

@@ -189,7 +189,7 @@ def test_a_50_mb_file_is_embedded_in_bounded_batches_with_bounded_memory(tmp_pat
     needle = "第二百号通报特别说明：金鸡湖畔新建的天文台口径为一点二米，将于明年春天对公众开放。"
     filler = "\n\n".join(seed_docs["002_55bd9ca71670d804.txt"].text.split("\n\n")[3:12])
     path = tmp_path / "巨大 的 文件.txt"
-    with open(path, "w", encoding="utf-8") as fh:
+    with open(path, "wb") as fh:
         written, i = 0, 0
         while written < BIG_MB * 1_000_000:
             block = filler + "\n\n"
@@ -197,7 +197,7 @@ def test_a_50_mb_file_is_embedded_in_bounded_batches_with_bounded_memory(tmp_pat
                 block += unique[i] + "\n\n"
             if i == len(unique) // 2:
                 block += needle + "\n\n"
-            written += fh.write(block) * 3  # close enough: Chinese is three bytes a character in UTF-8
+            written += fh.write(block.encode("utf-8"))
             i += 1
     size_mb = path.stat().st_size / 1e6
     assert size_mb >= BIG_MB * 0.9
