@@ -2,6 +2,7 @@
 private copy of the seeds index plus one hostile article (see robust_helpers.py)."""
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -31,7 +32,8 @@ def app_server(tmp_path_factory, hostile_index_dir):
     """The web chat as a user starts it, over its own copy of ``hostile_index_dir``."""
     index_dir = tmp_path_factory.mktemp("served") / "index"
     shutil.copytree(hostile_index_dir, index_dir)
-    server = start_server(index_dir, index_dir.parent / "app.log")
+    env = dict(os.environ, GRADIO_TEMP_DIR=str(index_dir.parent / "gradio-uploads"))  # to see where uploads land
+    server = start_server(index_dir, index_dir.parent / "app.log", env=env)
     try:
         yield server
     finally:
