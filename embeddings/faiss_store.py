@@ -1,7 +1,15 @@
 """Dense vectors in FAISS: inner product over L2-normalised vectors (= cosine), under
-stable int64 ids so passages can be removed without touching the others."""
+stable int64 ids so passages can be removed without touching the others.
+
+The index type follows the corpus size (``choose_kind``), from ``qa bench``'s scale table
+on a 2-core machine (README, "Performance"): exact search up to ``EXACT_LIMIT`` passages
+(single-thread p50 about 10 ms at 100k, about 60 ms at 1M), an inverted file over
+exact vectors (IVF-Flat) beyond it. IVF-Flat keeps every vector exactly (recall is lost only
+to cells not probed) and, unlike HNSW, supports removing ids, which incremental indexing
+needs."""
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -12,14 +20,94 @@ import numpy as np
 # under load (a web server, a concurrent indexer) it oversubscribes the cores.
 faiss.omp_set_num_threads(1)
 
+EXACT_LIMIT = 200_000  # passages; above this an exact search exceeds ~20 ms on one core
+IVF_PROBE = 32  # cells probed per query: recall@10 >= 0.95 against exact in qa bench
+KINDS = ("exact", "ivf", "hnsw")
+
+
+def choose_kind(n: int) -> str:
+    """The index type for ``n`` passages."""
+    return "exact" if n <= EXACT_LIMIT else "ivf"
+
+
+def ivf_cells(n: int) -> int:
+    """Inverted-file cells for ``n`` vectors: about 4 sqrt(n), FAISS's usual rule."""
+    return max(1, int(4 * math.sqrt(n)))
+
+
+def new_index(kind: str, dim: int, train: np.ndarray | None = None, cells: int = 0) -> faiss.Index:
+    """An empty index of ``kind`` that takes our int64 ids; IVF gets ``cells`` cells trained
+    on ``train`` (a sample of the vectors to come). "hnsw" is for benchmarks only: it cannot
+    remove ids."""
+    if kind == "exact":
+        # IndexIDMap2 keeps our passage ids and allows remove_ids().
+        return faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+    if kind == "ivf":
+        if train is None or len(train) == 0:
+            raise ValueError("an IVF index needs training vectors")
+        cells = max(1, min(cells or ivf_cells(len(train)), len(train) // 39))  # k-means wants >= 39 per cell
+        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, cells, faiss.METRIC_INNER_PRODUCT)
+        with threads(os.cpu_count() or 1):  # k-means over the sample uses every core
+            index.train(np.ascontiguousarray(train, dtype=np.float32))
+        index.nprobe = min(IVF_PROBE, cells)
+        return index
+    if kind == "hnsw":
+        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = 80
+        index.hnsw.efSearch = 64
+        return faiss.IndexIDMap(index)
+    raise ValueError(f"unknown index kind {kind!r}; use one of {', '.join(KINDS)}")
+
+
+class threads:
+    """``with threads(n):`` FAISS uses n OpenMP threads inside the block (bulk builds)."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def __enter__(self):
+        self.before = faiss.omp_get_max_threads()
+        faiss.omp_set_num_threads(self.n)
+
+    def __exit__(self, *exc) -> None:
+        faiss.omp_set_num_threads(self.before)
+
 
 class VectorIndex:
     """A small verb set (add, remove, search, count, save, load) over a FAISS index."""
 
     def __init__(self, dim: int, index: faiss.Index | None = None) -> None:
         self.dim = dim
-        # Exact search; IndexIDMap2 keeps our passage ids and allows remove_ids().
-        self._index = index if index is not None else faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
+        self._index = index if index is not None else new_index("exact", dim)
+
+    @classmethod
+    def build(cls, ids: np.ndarray, vectors: np.ndarray, kind: str | None = None) -> "VectorIndex":
+        """An index over ``vectors`` of the type their number calls for (or ``kind``)."""
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        dim = vectors.shape[1]
+        kind = kind or choose_kind(len(vectors))
+        train, cells = None, ivf_cells(len(vectors))
+        if kind == "ivf":
+            rng = np.random.default_rng(0)  # a fixed sample: the same corpus gives the same index
+            size = min(len(vectors), 64 * cells)
+            train = vectors[np.sort(rng.choice(len(vectors), size, replace=False))]
+        index = cls(dim, new_index(kind, dim, train, cells))
+        with threads(os.cpu_count() or 1):
+            index.add(ids, vectors)
+        return index
+
+    @property
+    def kind(self) -> str:
+        inner = faiss.downcast_index(self._index.index) if hasattr(self._index, "index") else self._index
+        if isinstance(inner, faiss.IndexIVF) or isinstance(self._index, faiss.IndexIVF):
+            return "ivf"
+        if isinstance(inner, faiss.IndexHNSW):
+            return "hnsw"
+        return "exact"
+
+    @property
+    def faiss_index(self) -> faiss.Index:
+        return self._index
 
     def count(self) -> int:
         return int(self._index.ntotal)

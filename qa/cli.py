@@ -277,3 +277,32 @@ def _atomic_write(path: Path, text: str) -> None:
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise ZhqaError(f"Cannot write {path} ({exc.strerror}); choose another path.") from exc
+
+
+@main.command("bench")
+@click.option("--json", "json_out", type=click.Path(dir_okay=False), default=None, help="Write every figure to this JSON file.")
+@click.option("--quick", is_flag=True, help="A reduced run (seeds only, 10k-passage scale), under a minute.")
+@click.option("--sizes", default=None, help="Scale sizes, comma-separated (default 10000,100000,1000000; quick 10000).")
+@click.option("--eval-dir", type=click.Path(file_okay=False), default=None,
+              help="Evaluation sets; the largest corpus is indexed (default ../shared/eval).")
+@click.option("--work-dir", type=click.Path(file_okay=False), default=None, help="Where the bench builds its indexes (default: a temporary folder).")
+def bench_cmd(json_out, quick, sizes, eval_dir, work_dir):
+    """Measure every stage on this machine: ask latency, indexing, startup, scale, peers."""
+    from .bench import BenchConfig, run
+    from .bench.report import table
+
+    try:
+        size_list = [int(s.replace("_", "")) for s in sizes.split(",")] if sizes else []
+    except ValueError:
+        raise ZhqaError(f"--sizes {sizes!r} is not a comma-separated list of whole numbers, e.g. 10000,100000.") from None
+    if any(n < 100 for n in size_list):
+        raise ZhqaError("Each --sizes value must be at least 100 passages.")
+    config = BenchConfig(quick=quick, sizes=size_list)
+    if eval_dir:
+        config.eval_dir = Path(eval_dir)
+    if work_dir:
+        config.work_dir = Path(work_dir)
+    result = run(config, say=lambda m: click.echo(m, err=True))
+    click.echo(table(result))
+    if json_out:
+        _atomic_write(Path(json_out), json.dumps(result, ensure_ascii=False, indent=1))

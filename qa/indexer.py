@@ -206,8 +206,7 @@ def assemble(
             bar.close()
 
     pids = np.array([p.pid for p in passages], dtype=np.int64)
-    dense = VectorIndex(encoder.dim)
-    dense.add(pids, vectors)
+    dense = VectorIndex.build(pids, vectors)  # exact or IVF, by corpus size (faiss_store.choose_kind)
     bm25 = Bm25Index.build(tokens, pids)
     manifest = {
         "format": FORMAT_VERSION,

@@ -1,0 +1,48 @@
+"""Indexing throughput: the whole pipeline (load, clean, chunk, embed, index, write) against
+raw encoding of the very passages it embedded, and the cost of re-indexing an unchanged
+corpus."""
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from ..engine import QA
+from ..indexer import prepare
+from ..load import load_corpus
+from ..settings import Settings
+from .stats import stopwatch
+
+
+def bench_index(corpus: Path, work_dir: Path, qa_settings: Settings, encoder, torch_sample: int = 256) -> dict:
+    """Index ``corpus`` from scratch into ``work_dir``, then encode the same passages raw.
+    Plain sentence-transformers on torch encodes the first ``torch_sample`` of them, for
+    reference (all of them would double the run)."""
+    settings = replace(qa_settings, index_dir=work_dir)
+    qa = QA(settings, encoder=encoder)
+    with stopwatch() as pipeline:
+        report = qa.index([corpus])
+    passages = len(qa.data().passages)
+    with stopwatch() as again:
+        qa.index([corpus])
+    texts = [prep.embed_text for doc in load_corpus([corpus]).documents for prep in prepare(doc, settings)]
+    with stopwatch() as raw:
+        encoder.encode_passages(texts)
+    sample = texts[:torch_sample]
+    with stopwatch() as plain:
+        encoder.model.encode(sample, prompt_name=encoder.passage_prompt, batch_size=encoder.batch_size,
+                             normalize_embeddings=True)
+    pipeline_rate = passages / pipeline()
+    raw_rate = len(texts) / raw()
+    return {
+        "corpus": str(corpus),
+        "documents": len(qa.data().documents),
+        "passages": passages,
+        "encoded": report.encoded,
+        "pipeline_s": round(pipeline(), 3),
+        "pipeline_passages_per_s": round(pipeline_rate, 2),
+        "raw_encode_passages_per_s": round(raw_rate, 2),
+        "pipeline_over_raw": round(pipeline_rate / raw_rate, 3),
+        "plain_st_encode_passages_per_s": round(len(sample) / plain(), 2),
+        "plain_st_sample": len(sample),
+        "reindex_unchanged_s": round(again(), 3),
+    }

@@ -1,0 +1,114 @@
+"""Search at scale. Embedding a million passages on two cores is impossible, so the large
+vector sets are real passage embeddings plus Gaussian noise (each a near-copy of a real
+passage, at cosine about 0.9 from it), searched with real question embeddings; the BM25 sets
+are real passages' tokens drawn with replacement. Each index type is measured for search
+latency (one query at a time, one thread, as the product searches), recall@10 against exact
+search, build time and memory."""
+from __future__ import annotations
+
+import numpy as np
+
+from embeddings.faiss_store import VectorIndex, choose_kind, threads
+
+from ..bm25 import Bm25Index
+from .stats import cores, ms, stopwatch
+
+NOISE_COSINE = 0.9  # cosine of a synthetic vector to the real passage it was drawn from
+
+
+def synthetic_vectors(base: np.ndarray, n: int, seed: int = 0, chunk: int = 100_000) -> np.ndarray:
+    """``n`` unit vectors, each a real one plus isotropic noise scaled to NOISE_COSINE."""
+    rng = np.random.default_rng(seed)
+    dim = base.shape[1]
+    sigma = np.sqrt((1.0 / NOISE_COSINE**2 - 1.0) / dim)  # |noise|^2 = dim sigma^2 = 1/c^2 - 1
+    out = np.empty((n, dim), dtype=np.float32)
+    for lo in range(0, n, chunk):
+        hi = min(n, lo + chunk)
+        rows = base[rng.integers(0, len(base), hi - lo)] + rng.normal(0.0, sigma, (hi - lo, dim)).astype(np.float32)
+        out[lo:hi] = rows / np.linalg.norm(rows, axis=1, keepdims=True)
+    return out
+
+
+def _memory_mb(index) -> float:
+    import faiss
+
+    return faiss.serialize_index(index.faiss_index).nbytes / 2**20
+
+
+def _search(index: VectorIndex, queries: np.ndarray, k: int) -> tuple[list[float], np.ndarray]:
+    times, found = [], np.full((len(queries), k), -1, dtype=np.int64)
+    for i, q in enumerate(queries):
+        with stopwatch() as t:
+            _, ids = index.search(q, k)
+        times.append(t())
+        found[i, : len(ids)] = ids
+    return times, found
+
+
+def _recall(found: np.ndarray, truth: np.ndarray) -> float:
+    return float(np.mean([len(set(f) & set(t)) / len(t) for f, t in zip(found, truth)]))
+
+
+def bench_vectors(base: np.ndarray, queries: np.ndarray, sizes: list[int], kinds: tuple[str, ...] = ("exact", "ivf", "hnsw"),
+                  hnsw_limit: int = 1_000_000, k: int = 10, progress=print) -> list[dict]:
+    rows = []
+    for n in sizes:
+        vectors = synthetic_vectors(base, n)
+        ids = np.arange(n, dtype=np.int64)
+        truth = None
+        for kind in kinds:
+            if kind == "hnsw" and n > hnsw_limit:
+                continue
+            with stopwatch() as built:
+                index = VectorIndex.build(ids, vectors, kind)
+            times, found = _search(index, queries, k)
+            if kind == "exact":
+                truth = found
+            elif truth is None:
+                with threads(cores()):
+                    exact = VectorIndex.build(ids, vectors, "exact")
+                    _, truth = exact.faiss_index.search(queries, k)
+                del exact
+            row = {
+                "kind": "vectors", "passages": n, "index_type": kind, "chosen": kind == choose_kind(n),
+                "search_ms_p50": ms(times)["p50"], "search_ms_p95": ms(times)["p95"],
+                "recall_at_10": round(_recall(found, truth), 4), "build_s": round(built(), 2),
+                "memory_mb": round(_memory_mb(index), 1),
+            }
+            rows.append(row)
+            progress(f"  vectors {n:>9,} {kind:5}  p50 {row['search_ms_p50']:.2f} ms  recall@10 {row['recall_at_10']:.3f}  "
+                     f"build {row['build_s']:.1f} s  {row['memory_mb']:.0f} MB")
+            del index
+        del vectors
+    return rows
+
+
+def _bm25_memory_mb(index: Bm25Index) -> float:
+    scores = getattr(index._retriever, "scores", {}) or {}
+    return sum(getattr(v, "nbytes", 0) for v in scores.values()) / 2**20
+
+
+def bench_bm25(token_lists: list[list[str]], query_tokens: list[list[str]], sizes: list[int], k: int = 10,
+               progress=print) -> list[dict]:
+    """Our BM25 (bm25s over jieba tokens) at each size: top-k latency, build time, memory."""
+    rows = []
+    rng = np.random.default_rng(0)
+    for n in sizes:
+        picks = rng.integers(0, len(token_lists), n)
+        docs = [token_lists[i] for i in picks]
+        with stopwatch() as built:
+            index = Bm25Index.build(docs, np.arange(n, dtype=np.int64))
+        times = []
+        for tokens in query_tokens:
+            with stopwatch() as t:
+                scores = index.scores(tokens)
+                top = np.argpartition(-scores, min(k, n - 1))[:k]
+                top[np.argsort(-scores[top])]
+            times.append(t())
+        row = {"kind": "bm25", "passages": n, "index_type": "bm25s", "chosen": True,
+               "search_ms_p50": ms(times)["p50"], "search_ms_p95": ms(times)["p95"], "recall_at_10": 1.0,
+               "build_s": round(built(), 2), "memory_mb": round(_bm25_memory_mb(index), 1)}
+        rows.append(row)
+        progress(f"  bm25    {n:>9,} bm25s  p50 {row['search_ms_p50']:.2f} ms  build {row['build_s']:.1f} s  {row['memory_mb']:.0f} MB")
+        del index, docs
+    return rows

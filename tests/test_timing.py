@@ -1,0 +1,52 @@
+"""Stage timing counts each stage's own time once, and is inert when nothing records."""
+from __future__ import annotations
+
+import time
+
+from qa.timing import TimedStore, active, recording, stage
+
+
+def test_nested_stages_are_not_counted_twice():
+    with recording() as seconds:
+        with stage("outer"):
+            time.sleep(0.02)
+            with stage("inner"):
+                time.sleep(0.03)
+        with stage("inner"):
+            time.sleep(0.01)
+    assert 0.015 <= seconds["outer"] < 0.03
+    assert 0.035 <= seconds["inner"] < 0.06
+
+
+def test_nothing_is_recorded_outside_a_recording():
+    assert not active()
+    with stage("x"):
+        pass
+    with recording() as seconds:
+        assert active()
+    assert seconds == {} and not active()
+
+
+def test_timed_store_names_the_candidate_searches():
+    class Store:
+        def dense_search(self, *a):
+            time.sleep(0.01)
+            return "dense"
+
+        def keyword_search(self, *a):
+            return "bm25"
+
+        name = "local"
+
+    timed = TimedStore(Store())
+    with recording() as seconds:
+        assert timed.dense_search() == "dense" and timed.keyword_search() == "bm25"
+    assert timed.name == "local"
+    assert seconds["dense"] >= 0.009 and "bm25" in seconds
+
+
+def test_ask_records_every_stage(seeds_qa):
+    with recording() as seconds:
+        seeds_qa.ask("董健的妻子是做什么的？")
+    assert set(seconds) == {"normalise", "encode", "dense", "bm25", "fusion", "snippets"}
+    assert all(v > 0 for v in seconds.values())
