@@ -163,16 +163,19 @@ class Retriever:
         bm25_of = dict(zip(candidates.tolist(), self.store.keyword_scores(
             keywords, np.array([data.passages[r].pid for r in candidates], dtype=np.int64)).tolist()))
 
+        dense_of: dict[int, float] = {}  # dense evidence of the pool, reused for the hits
         if mode == "hybrid" and self.settings.fusion == "rrf":
             fused = rrf([(self.settings.dense_weight, dense_rank), (self.settings.bm25_weight, bm25_rank)], self.settings.rrf_k)
         elif mode == "hybrid":
             pool = candidates
             bm25_pool = np.array([bm25_of[r] for r in pool.tolist()], dtype=np.float32)
-            fused = dict(zip(pool.tolist(), weighted_fusion(self.dense_evidence(pool, query_vector), bm25_pool,
+            evidence = self.dense_evidence(pool, query_vector)
+            dense_of = dict(zip(pool.tolist(), evidence.tolist()))
+            fused = dict(zip(pool.tolist(), weighted_fusion(evidence, bm25_pool,
                                                             self.settings.dense_weight, self.settings.bm25_weight).tolist()))
         elif mode == "dense":
             pool = np.array(sorted(dense_rank), dtype=np.int64)
-            fused = dict(zip(pool.tolist(), self.dense_evidence(pool, query_vector).tolist()))
+            fused = dense_of = dict(zip(pool.tolist(), self.dense_evidence(pool, query_vector).tolist()))
         else:
             fused = {r: bm25_of[r] for r in bm25_rank}
         ordered = sorted(fused, key=lambda r: (-fused[r], r))
@@ -193,7 +196,7 @@ class Retriever:
                 citation=Citation(doc.id, doc.title, doc.source, doc.date, passage.start, passage.end),
                 score=float(fused[r]),
                 rank=len(hits) + 1,
-                dense_score=float(self.dense_evidence(np.array([r]), query_vector)[0]),
+                dense_score=dense_of[r] if r in dense_of else float(self.dense_evidence(np.array([r]), query_vector)[0]),
                 dense_rank=dense_rank.get(r),
                 bm25_score=float(bm25_of[r]),
                 bm25_rank=bm25_rank.get(r),
