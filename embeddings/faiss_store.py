@@ -22,7 +22,8 @@ faiss.omp_set_num_threads(1)
 
 EXACT_LIMIT = 200_000  # passages; above this an exact search exceeds ~20 ms on one core
 IVF_PROBE = 32  # cells probed per query: recall@10 >= 0.95 against exact in qa bench
-KINDS = ("exact", "ivf", "hnsw")
+KINDS = ("exact", "ivf", "ivfpq", "hnsw")
+PQ_BYTES = 48  # bytes per vector in IVF-PQ (384 dims / 48 = 8 per sub-quantiser)
 
 
 def choose_kind(n: int) -> str:
@@ -48,6 +49,15 @@ def new_index(kind: str, dim: int, train: np.ndarray | None = None, cells: int =
         cells = max(1, min(cells or ivf_cells(len(train)), len(train) // 39))  # k-means wants >= 39 per cell
         index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, cells, faiss.METRIC_INNER_PRODUCT)
         with threads(os.cpu_count() or 1):  # k-means over the sample uses every core
+            index.train(np.ascontiguousarray(train, dtype=np.float32))
+        index.nprobe = min(IVF_PROBE, cells)
+        return index
+    if kind == "ivfpq":  # benchmarks only: 32x less memory, but approximate distances
+        if train is None or len(train) == 0:
+            raise ValueError("an IVF-PQ index needs training vectors")
+        cells = max(1, min(cells or ivf_cells(len(train)), len(train) // 39))
+        index = faiss.IndexIVFPQ(faiss.IndexFlatIP(dim), dim, cells, PQ_BYTES, 8, faiss.METRIC_INNER_PRODUCT)
+        with threads(os.cpu_count() or 1):
             index.train(np.ascontiguousarray(train, dtype=np.float32))
         index.nprobe = min(IVF_PROBE, cells)
         return index
@@ -87,7 +97,7 @@ class VectorIndex:
         dim = vectors.shape[1]
         kind = kind or choose_kind(len(vectors))
         train, cells = None, ivf_cells(len(vectors))
-        if kind == "ivf":
+        if kind in ("ivf", "ivfpq"):
             rng = np.random.default_rng(0)  # a fixed sample: the same corpus gives the same index
             size = min(len(vectors), 64 * cells)
             train = vectors[np.sort(rng.choice(len(vectors), size, replace=False))]
@@ -99,6 +109,8 @@ class VectorIndex:
     @property
     def kind(self) -> str:
         inner = faiss.downcast_index(self._index.index) if hasattr(self._index, "index") else self._index
+        if isinstance(self._index, faiss.IndexIVFPQ):
+            return "ivfpq"
         if isinstance(inner, faiss.IndexIVF) or isinstance(self._index, faiss.IndexIVF):
             return "ivf"
         if isinstance(inner, faiss.IndexHNSW):

@@ -60,5 +60,5 @@ def test_ivf_recall_against_exact_on_clustered_vectors():
 
 
 def test_unknown_kind_names_the_choices():
-    with pytest.raises(ValueError, match="exact, ivf, hnsw"):
+    with pytest.raises(ValueError, match="exact, ivf, ivfpq, hnsw"):
         faiss_store.new_index("lsh", 8)

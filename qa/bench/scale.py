@@ -49,8 +49,8 @@ def _recall(found: np.ndarray, truth: np.ndarray) -> float:
     return float(np.mean([len(set(f) & set(t)) / len(t) for f, t in zip(found, truth)]))
 
 
-def bench_vectors(base: np.ndarray, queries: np.ndarray, sizes: list[int], kinds: tuple[str, ...] = ("exact", "ivf", "hnsw"),
-                  hnsw_limit: int = 1_000_000, k: int = 10, progress=print) -> list[dict]:
+def bench_vectors(base: np.ndarray, queries: np.ndarray, sizes: list[int], kinds: tuple[str, ...] = ("exact", "ivf", "ivfpq", "hnsw"),
+                  hnsw_limit: int = 100_000, k: int = 10, progress=print) -> list[dict]:
     rows = []
     for n in sizes:
         vectors = synthetic_vectors(base, n)
