@@ -506,13 +506,13 @@ def build_app(qa: QA) -> gr.Blocks:
         try:
             k = int(k)
         except (TypeError, ValueError):
-            raise gr.Error(f"k must be a whole number from 1 to {MAX_API_K}.") from None
+            raise gr.Error(f"k must be a whole number from 1 to {MAX_API_K}.", print_exception=False) from None
         if not 1 <= k <= MAX_API_K:
-            raise gr.Error(f"k is {k}; give a number from 1 to {MAX_API_K}.")
+            raise gr.Error(f"k is {k}; give a number from 1 to {MAX_API_K}.", print_exception=False)
         try:
             return qa.ask(question, k=k, mode=mode).to_json()
         except ZhqaError as exc:
-            raise gr.Error(str(exc)) from exc
+            raise gr.Error(str(exc), print_exception=False) from None  # the user's mistake: no traceback in the log
 
     # -- layout --------------------------------------------------------------------------
     # delete_cache: Gradio's own copies of uploads go after an hour; ours are in uploads/.
