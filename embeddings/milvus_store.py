@@ -332,8 +332,17 @@ def bench_milvus_lite(vectors: np.ndarray, queries: np.ndarray, truth: np.ndarra
     client.flush("bench")
     # Milvus Lite builds a segment's index when the collection is loaded: reload so the
     # flushed segments get theirs (else they are searched by brute force).
-    client.release_collection("bench")
-    client.load_collection("bench")
+    # Lite writes a flushed segment's file in the background: a load right after the flush
+    # can read it half-written ("Failed to read all data for array"); retry for a while.
+    for attempt in range(30):
+        try:
+            client.release_collection("bench")
+            client.load_collection("bench")
+            break
+        except Exception:  # noqa: BLE001 - pymilvus raises MilvusException for this race
+            if attempt == 29:
+                raise
+            time.sleep(1.0)
     search_params = {"metric_type": "IP"}
     if address.index_type == "HNSW":
         search_params["params"] = {"ef": max(64, k)}

@@ -26,6 +26,7 @@ class BenchConfig:
     eval_dir: Path = PROJECT.parent / "shared" / "eval"
     work_dir: Path | None = None  # indexes built by the bench; a temporary folder by default
     sizes: list[int] = field(default_factory=list)
+    milvus_size: int = 100_000  # Milvus Lite against FAISS at this size (full runs, if installed); 0: skip
     settings: Settings = field(default_factory=Settings)
 
 
@@ -42,6 +43,12 @@ def largest_eval_set(eval_dir: Path) -> Path | None:
     return max(sets, key=lambda d: (d / "corpus.jsonl").stat().st_size, default=None)
 
 
+def _milvus_lite_installed() -> bool:
+    import importlib.util
+
+    return all(importlib.util.find_spec(m) is not None for m in ("pymilvus", "milvus_lite"))
+
+
 def run(config: BenchConfig, say=print) -> dict:
     from embeddings.encoder import Encoder
 
@@ -50,7 +57,7 @@ def run(config: BenchConfig, say=print) -> dict:
     from .ask import bench_ask
     from .indexing import bench_index
     from .peers import bench_peers
-    from .scale import bench_bm25, bench_vectors
+    from .scale import bench_bm25, bench_milvus_lite_rows, bench_vectors
     from .startup import cli_first_answer, web_first_answer
 
     work = Path(config.work_dir or tempfile.mkdtemp(prefix="zhqa-bench-"))
@@ -94,6 +101,9 @@ def run(config: BenchConfig, say=print) -> dict:
     queries = encoder.encode_queries(texts)
     base = np.concatenate([data.vectors, seeds_qa.data().vectors])
     scale = bench_vectors(base, queries, sizes, progress=say)
+    if not quick and config.milvus_size and _milvus_lite_installed():
+        say(f"Milvus Lite at {config.milvus_size:,} passages ...")
+        scale += bench_milvus_lite_rows(base, queries, config.milvus_size, work / "milvus", progress=say)
     scale += bench_bm25(data.tokens + seeds_qa.data().tokens, tokens, sizes, progress=say)
     result["scale"] = scale
     result["scale_note"] = ("vectors: real passage embeddings plus noise (cosine 0.9 to their source), searched with "

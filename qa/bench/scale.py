@@ -6,6 +6,8 @@ latency (one query at a time, one thread, as the product searches), recall@10 ag
 search, build time and memory."""
 from __future__ import annotations
 
+import json
+
 import numpy as np
 
 from embeddings.faiss_store import VectorIndex, choose_kind, threads
@@ -111,4 +113,50 @@ def bench_bm25(token_lists: list[list[str]], query_tokens: list[list[str]], size
         rows.append(row)
         progress(f"  bm25    {n:>9,} bm25s  p50 {row['search_ms_p50']:.2f} ms  build {row['build_s']:.1f} s  {row['memory_mb']:.0f} MB")
         del index, docs
+    return rows
+
+
+_MILVUS_CHILD = (
+    "import json, sys\n"
+    "import numpy as np\n"
+    "from pathlib import Path\n"
+    "from embeddings.milvus_store import bench_milvus_lite\n"
+    "data = np.load(sys.argv[1])\n"
+    "row = bench_milvus_lite(data['vectors'], data['queries'], data['truth'], path=Path(sys.argv[2]), index_type=sys.argv[3])\n"
+    "print(json.dumps(row))\n"
+)
+
+
+def bench_milvus_lite_rows(base: np.ndarray, queries: np.ndarray, n: int, work, index_types=("FLAT", "HNSW"),
+                           k: int = 10, progress=print) -> list[dict]:
+    """Milvus Lite on the same ``n`` synthetic vectors and questions as the FAISS rows, each
+    index type in a fresh process so its memory is its own (Lite runs in-process)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    vectors = synthetic_vectors(base, n)  # the same seed, so the same vectors as bench_vectors
+    with threads(cores()):
+        exact = VectorIndex.build(np.arange(n, dtype=np.int64), vectors, "exact")
+        _, truth = exact.faiss_index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
+    work = Path(work)
+    work.mkdir(parents=True, exist_ok=True)
+    data = work / f"milvus-{n}.npz"
+    np.savez(data, vectors=vectors, queries=queries, truth=truth)
+    del vectors, exact
+    rows = []
+    for index_type in index_types:
+        run = subprocess.run([sys.executable, "-c", _MILVUS_CHILD, str(data), str(work / f"milvus-{index_type}.db"), index_type],
+                             capture_output=True, text=True, timeout=3600)
+        if run.returncode != 0:
+            progress(f"  Milvus Lite {index_type} failed: {run.stderr.strip().splitlines()[-1:]}")
+            continue
+        r = json.loads(run.stdout.strip().splitlines()[-1])
+        row = {"kind": "milvus-lite", "passages": n, "index_type": r["index_type"], "chosen": False,
+               "search_ms_p50": round(r["search_ms_p50"], 3), "recall_at_10": round(r["recall_at_10"], 4),
+               "build_s": round(r["build_s"], 2), "memory_mb": round(r["memory_mb"], 1)}
+        rows.append(row)
+        progress(f"  {row['index_type']:<22} {n:>9,}  p50 {row['search_ms_p50']:.2f} ms  recall@10 {row['recall_at_10']:.3f}  "
+                 f"build {row['build_s']:.1f} s  {row['memory_mb']:.0f} MB")
+    data.unlink(missing_ok=True)
     return rows
