@@ -50,9 +50,10 @@ class LocalStore:
 
     def _all_scores(self, query: KeywordQuery) -> np.ndarray:
         """BM25 of every row; the last query's is kept (search, then scores of the pool)."""
-        if self._last is None or self._last[0] != query.tokens:
-            self._last = (query.tokens, self.keywords.scores(list(query.tokens)))
-        return self._last[1]
+        last = self._last  # read once: another thread's question may replace it meanwhile
+        if last is None or last[0] != query.tokens:
+            last = self._last = (query.tokens, self.keywords.scores(list(query.tokens)))
+        return last[1]
 
     def keyword_search(self, query: KeywordQuery, n: int, doc_ids: list[str] | None = None) -> Matches:
         scores = self._all_scores(query)

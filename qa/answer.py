@@ -9,7 +9,7 @@ they cover, and by whether they can hold the kind of answer asked for (answer_ty
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -26,8 +26,9 @@ SHORT_SENTENCE = 16  # a sentence shorter than this is shown with its successor
 SECONDARY_MARGIN = 0.04  # further snippets must score within this of the best
 
 
-@dataclass(frozen=True)
-class _Candidate:
+class _Candidate(NamedTuple):
+    """A sentence scored as an answer (a NamedTuple: some hundred are made per question)."""
+
     start: int
     end: int
     score: float
@@ -53,12 +54,12 @@ def _sentence_text(data: IndexData, doc, start: int, end: int) -> tuple[str, set
 
 
 def coverage(query: Query, weights: dict[str, float], text: str, grams: set[str] | None = None,
-             qgrams: set[str] | None = None) -> float:
+             qgrams: set[str] | None = None, weights_total: float | None = None) -> float:
     """How much of the question ``text`` (normalised) contains: idf-weighted share of the
     question's words (found as substrings, so no segmentation of the sentence is needed),
-    blended with the share of its character bigrams. ``qgrams``, the question's bigrams,
-    may be passed in when many sentences are scored against one question."""
-    total = sum(weights.values())
+    blended with the share of its character bigrams. ``qgrams`` (the question's bigrams) and
+    ``weights_total`` may be passed in when many sentences are scored against one question."""
+    total = weights_total if weights_total is not None else sum(weights.values())
     word_cov = sum(w for t, w in weights.items() if t in text) / total if total else 0.0
     if qgrams is None:
         qgrams = _bigrams(query.normalized)
@@ -95,12 +96,13 @@ def _score_sentences(query: Query, weights: dict[str, float], kind, qgrams: set[
     doc = data.documents[passage.doc_id]
     spans = data.sentences[row]
     sims = data.sentence_vectors_of(row) @ query_vector if query_vector is not None else np.zeros(len(spans))
+    total = sum(weights.values())
     scored = []
     for i, (s, e) in enumerate(spans):
         if e - s < SHORT_SENTENCE and i + 1 < len(spans):
             e = spans[i + 1][1]  # a heading or a fragment is shown with what follows it
         text, grams = _sentence_text(data, doc, s, e)
-        scored.append((s, e, float(sims[i]), coverage(query, weights, text, grams, qgrams), can_answer(kind, text)))
+        scored.append((s, e, float(sims[i]), coverage(query, weights, text, grams, qgrams, total), can_answer(kind, text)))
     return scored
 
 

@@ -192,6 +192,9 @@ def assemble(
     report.reused = len(passages) - len(todo)
     report.encoded = len(todo)
     if todo:
+        # Longest first across the whole corpus, so each model batch holds passages of about
+        # one length and little is padded (the encoder sorts only within what it is given).
+        todo.sort(key=lambda i: -len(embed_texts[i]))
         bar = _progress(None, len(todo), "Embedding", progress) if progress else None
         for lo in range(0, len(todo), ENCODE_BATCH):
             batch = todo[lo : lo + ENCODE_BATCH]

@@ -114,6 +114,28 @@ class Retriever:
         process may briefly answer with passages this generation does not have."""
         return np.array([self.data.row_of[p] for p in pids.tolist() if p in self.data.row_of], dtype=np.int64)
 
+    def _duplicates(self, row: int, other: int) -> bool:
+        """Whether passage ``row`` nearly repeats passage ``other`` (a property of the two
+        texts alone, so it is cached on the loaded index, as are their shingles)."""
+        cache = self.data.cache
+        key = ("duplicate", row, other)
+        same = cache.get(key)
+        if same is None:
+            shingles = []
+            for r in (row, other):
+                sh = cache.get(("shingles", r))
+                if sh is None:
+                    sh = cache[("shingles", r)] = _shingles(self.data.passages[r].match_text)
+                shingles.append(sh)
+            same = cache[key] = _near_duplicate(shingles[0], shingles[1])
+        return same
+
+    def _token_set(self, row: int) -> frozenset[str]:
+        words = self.data.cache.get(("tokens", row))
+        if words is None:
+            words = self.data.cache[("tokens", row)] = frozenset(self.data.tokens[row])
+        return words
+
     def keyword_query(self, query: Query) -> KeywordQuery:
         return KeywordQuery(query.tokens, {t: self.data.bm25.idf(t) for t in dict.fromkeys(query.tokens) if self.data.bm25.knows(t)})
 
@@ -125,8 +147,12 @@ class Retriever:
         if weight <= 0 or len(rows) == 0:
             return passage
         starts, ends = self.data.sentence_start[rows], self.data.sentence_start[rows + 1]
-        sims = self.data.sentence_vectors[np.concatenate([np.arange(a, b) for a, b in zip(starts, ends)])] @ query_vector
-        best = np.maximum.reduceat(sims, np.concatenate([[0], np.cumsum(ends - starts)[:-1]]))
+        lengths = ends - starts
+        offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])  # where each passage's run begins
+        # Row indices of every sentence of every passage, without a Python loop.
+        index = np.repeat(starts - offsets, lengths) + np.arange(int(lengths.sum()))
+        sims = self.data.sentence_vectors[index] @ query_vector
+        best = np.maximum.reduceat(sims, offsets)
         return (1 - weight) * passage + weight * best
 
     def search(
@@ -181,15 +207,12 @@ class Retriever:
         ordered = sorted(fused, key=lambda r: (-fused[r], r))
 
         hits: list[Hit] = []
-        kept_shingles: list[set[str]] = []
+        kept: list[int] = []  # rows of the hits so far
         for r in ordered:
             passage = data.passages[r]
-            sh = data.cache.get(("shingles", r))
-            if sh is None:
-                sh = data.cache[("shingles", r)] = _shingles(passage.match_text)
-            if any(_near_duplicate(sh, other) for other in kept_shingles):
+            if any(self._duplicates(r, other) for other in kept):
                 continue
-            kept_shingles.append(sh)
+            kept.append(r)
             doc = data.documents[passage.doc_id]
             hits.append(Hit(
                 passage=passage,
@@ -200,7 +223,7 @@ class Retriever:
                 dense_rank=dense_rank.get(r),
                 bm25_score=float(bm25_of[r]),
                 bm25_rank=bm25_rank.get(r),
-                matched_terms=tuple(t for t in dict.fromkeys(query.tokens) if t in data.tokens[r]),
+                matched_terms=tuple(t for t in dict.fromkeys(query.tokens) if t in self._token_set(r)),
             ))
             if len(hits) >= k:
                 break

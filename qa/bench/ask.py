@@ -2,16 +2,20 @@
 by our encoder and by plain sentence-transformers on torch, measured in the same run."""
 from __future__ import annotations
 
+import time
+
 from ..retrieve import make_query
 from ..timing import recording
 from .stats import ms, stopwatch
 
 STAGES = ("normalise", "encode", "dense", "bm25", "fusion", "snippets")
+SETTLE_S = 0.5  # after torch, before timing our own path again
 
 
 def bench_ask(qa, questions: list[str], repeats: int = 3, warmup: int = 5) -> dict:
-    """Each question asked ``repeats`` times, interleaved with encoding it alone (ours, then
-    plain sentence-transformers), so all three see the same machine load."""
+    """Each round asks every question, then encodes each alone with our encoder, then with
+    plain sentence-transformers, in separate passes: torch's worker threads keep spinning
+    for a moment after a call, and would slow whatever ran right after it."""
     encoder = qa.encoder
     plain = encoder.model  # plain SentenceTransformer on torch, same weights
     texts = [make_query(q).normalized for q in questions]
@@ -21,15 +25,18 @@ def bench_ask(qa, questions: list[str], repeats: int = 3, warmup: int = 5) -> di
     totals, encodes, plains = [], [], []
     stages: dict[str, list[float]] = {s: [] for s in STAGES}
     for _ in range(repeats):
-        for q, text in zip(questions, texts):
+        time.sleep(SETTLE_S)
+        for q in questions:
             with recording() as seconds, stopwatch() as total:
                 qa.ask(q)
             totals.append(total())
             for s in STAGES:
                 stages[s].append(seconds.get(s, 0.0))
+        for text in texts:
             with stopwatch() as enc:
                 encoder.encode_queries([text])
             encodes.append(enc())
+        for text in texts:
             with stopwatch() as raw:
                 plain.encode([text], prompt_name=encoder.query_prompt, normalize_embeddings=True)
             plains.append(raw())
