@@ -59,10 +59,10 @@ class Encoder:
                 backend = "torch"  # an unusual stack: let sentence-transformers run it as it is
             if not (folder / "tokenizer.json").exists():
                 backend = "torch"
+        if backend == "onnx" and not self._load_onnx(config):
+            backend = "torch"  # the graph cannot be written beside a read-only model folder
         self.backend = backend
-        if backend == "onnx":
-            self._load_onnx(config)
-        else:
+        if backend == "torch":
             self._load_torch()
 
     def _load_torch(self) -> None:
@@ -73,25 +73,32 @@ class Encoder:
         self.prompts = dict(getattr(model, "prompts", {}) or {})
         self._set_prompt_names()
 
-    def _load_onnx(self, config: dict) -> None:
+    def _load_onnx(self, config: onnx_model.PipelineConfig) -> bool:
+        """Prepare the ONNX path; False when its graph cannot be written (read-only folder)."""
         from tokenizers import Tokenizer
 
         try:
             path = onnx_model.ensure_onnx(self.folder, lambda: self.model)
-            self._model = None  # loaded only if the export needed it: free its memory
+        except PermissionError:
+            return False
+        except Exception as exc:  # noqa: BLE001 - an export failure means the same to a user
+            raise EncoderError(f"Model {self.name!r} could not be exported for ONNX Runtime ({exc}); "
+                               "set ZHQA_BACKEND=torch to use plain sentence-transformers.") from exc
+        self._model = None  # loaded only if the export needed it: free its memory
+        try:
             self._session = onnx_model.open_session(path)
             self._tokenizer = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
         except Exception as exc:  # noqa: BLE001 - export or runtime failure means the same to a user
             raise EncoderError(f"Model {self.name!r} could not be prepared for ONNX Runtime ({exc}); "
                                "set ZHQA_BACKEND=torch to use plain sentence-transformers.") from exc
-        self.dim = config["dim"]
-        self.max_seq_length = config["max_seq_length"]
-        self.prompts = config["prompts"]
-        self._pooling = config["pooling"]
-        self._normalize = config["normalize"]
+        self.dim = config.dim
+        self.max_seq_length = config.max_seq_length
+        self.prompts = config.prompts
+        self._config = config
         self._tokenizer.no_padding()
         self._tokenizer.enable_truncation(self.max_seq_length)
         self._set_prompt_names()
+        return True
 
     def _set_prompt_names(self) -> None:
         self.query_prompt = "query" if "query" in self.prompts else None
@@ -153,7 +160,7 @@ class Encoder:
             return np.ascontiguousarray(vectors, dtype=np.float32)
         prompt = self._prompt(prompt_name)
         tokens, _ = self._run([prompt + t for t in texts])
-        pooled = np.stack([t[0] if self._pooling == "cls" else t.mean(0) for t in tokens])
+        pooled = np.stack([self._config.pool(t) for t in tokens])
         return self._finish(pooled)
 
     def encode_passages_with_spans(
@@ -179,7 +186,7 @@ class Encoder:
         else:
             token_rows, encodings = self._run([prompt + t for t in texts])
             offsets = [np.asarray(e.offsets).reshape(-1, 2) for e in encodings]
-            vectors = self._finish(np.stack([t[0] if self._pooling == "cls" else t.mean(0) for t in token_rows]))
+            vectors = self._finish(np.stack([self._config.pool(t) for t in token_rows]))
         pooled: list[np.ndarray] = []
         for i, (ranges, tokens, offs) in enumerate(zip(spans, token_rows, offsets)):
             n = min(len(offs), tokens.shape[0])

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -28,9 +29,24 @@ class UnsupportedModel(ValueError):
     """The model folder is not a plain Transformer + Pooling (+ Normalize) stack."""
 
 
-def pipeline_config(folder: Path) -> dict:
-    """What the ONNX path must reproduce of a sentence-transformers folder: prompts, pooling,
-    normalisation and the sequence limit. Raises UnsupportedModel for anything else."""
+@dataclass(frozen=True)
+class PipelineConfig:
+    """What the ONNX path reproduces of a sentence-transformers folder. The vectors are
+    always L2-normalised (the index searches by inner product), as the torch path asks too."""
+
+    pooling: str  # "mean" or "cls"
+    prompts: dict[str, str]
+    max_seq_length: int
+    dim: int
+
+    def pool(self, tokens: np.ndarray) -> np.ndarray:
+        """One text's vector from its (unpadded) token vectors, as the Pooling module does."""
+        return tokens[0] if self.pooling == "cls" else tokens.mean(0)
+
+
+def pipeline_config(folder: Path) -> PipelineConfig:
+    """The folder's prompts, pooling and sequence limit; UnsupportedModel for a stack the
+    ONNX path cannot reproduce."""
     modules = json.loads((folder / "modules.json").read_text(encoding="utf-8"))
     kinds = [m["type"].rsplit(".", 1)[-1] for m in modules]
     if kinds[:2] != ["Transformer", "Pooling"] or any(k != "Normalize" for k in kinds[2:]):
@@ -48,24 +64,25 @@ def pipeline_config(folder: Path) -> dict:
     prompts = json.loads(st_config.read_text(encoding="utf-8")).get("prompts", {}) if st_config.exists() else {}
     bert_config = folder / "sentence_bert_config.json"
     limit = json.loads(bert_config.read_text(encoding="utf-8")).get("max_seq_length") if bert_config.exists() else None
-    return {
-        "pooling": mode,
-        "normalize": "Normalize" in kinds,
-        "prompts": prompts,
-        "max_seq_length": int(limit or 512),
-        "dim": int(pooling["word_embedding_dimension"]),
-    }
+    return PipelineConfig(mode, dict(prompts), int(limit or 512), int(pooling["word_embedding_dimension"]))
 
 
 def onnx_path(folder: Path) -> Path:
     return folder / ONNX_DIR / ONNX_FILE
 
 
+WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
+
+
 def _export_stamp(folder: Path) -> dict:
-    weights = folder / "model.safetensors"
-    stat = weights.stat() if weights.exists() else None
-    return {"export_version": EXPORT_VERSION, "weights_size": stat.st_size if stat else None,
-            "weights_mtime_ns": stat.st_mtime_ns if stat else None}
+    """What the cached graph was exported from: re-export when the weights change."""
+    stamp: dict = {"export_version": EXPORT_VERSION}
+    for name in WEIGHT_FILES:
+        weights = folder / name
+        if weights.exists():
+            stat = weights.stat()
+            stamp[name] = [stat.st_size, stat.st_mtime_ns]
+    return stamp
 
 
 def ensure_onnx(folder: Path, load_model) -> Path:
@@ -137,11 +154,3 @@ def open_session(path: Path, threads: int | None = None):
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.log_severity_level = 3
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-
-
-def pool(token_embeddings: np.ndarray, attention_mask: np.ndarray, mode: str) -> np.ndarray:
-    """Sentence vectors from token vectors, as sentence-transformers' Pooling module does."""
-    if mode == "cls":
-        return token_embeddings[:, 0]
-    mask = attention_mask[..., None].astype(token_embeddings.dtype)
-    return (token_embeddings * mask).sum(1) / np.maximum(mask.sum(1), 1e-9)

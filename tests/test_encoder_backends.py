@@ -52,8 +52,7 @@ def test_unknown_backend_is_one_clear_error():
         Encoder(backend="tensorrt")
 
 
-def test_a_stale_export_stamp_forces_a_new_export(tmp_path, encoder, monkeypatch):
-    """The cached graph is reused only while its stamp matches the weights it came from."""
+def test_an_up_to_date_export_is_reused_without_loading_the_model(encoder):
     target = onnx_model.onnx_path(encoder.folder)
     stamp = json.loads(target.with_suffix(".json").read_text(encoding="utf-8"))
     assert stamp == onnx_model._export_stamp(encoder.folder)
@@ -62,10 +61,42 @@ def test_a_stale_export_stamp_forces_a_new_export(tmp_path, encoder, monkeypatch
     assert calls == []  # up to date: the model is not even loaded
 
 
+@pytest.mark.slow
+def test_a_stale_export_is_exported_again(tmp_path, encoder):
+    """Weights newer than the cached graph's stamp: the graph is exported again, atomically,
+    and gives the same vectors."""
+    folder = tmp_path / "model"
+    folder.mkdir()
+    for item in encoder.folder.iterdir():
+        if item.name != onnx_model.ONNX_DIR:
+            (folder / item.name).symlink_to(item)
+    target = onnx_model.onnx_path(folder)
+    target.parent.mkdir()
+    target.write_bytes(b"not a graph")
+    target.with_suffix(".json").write_text(json.dumps({"export_version": 0}), encoding="utf-8")
+    loads = []
+    assert onnx_model.ensure_onnx(folder, lambda: loads.append(1) or encoder.model) == target
+    assert loads == [1] and target.stat().st_size > 100_000_000
+    assert json.loads(target.with_suffix(".json").read_text(encoding="utf-8")) == onnx_model._export_stamp(folder)
+    assert not list(target.parent.glob("*.tmp-*"))
+    fresh = Encoder(str(folder))
+    assert fresh.backend == "onnx"
+    assert (fresh.encode_queries(["测试"]) * encoder.encode_queries(["测试"])).sum() >= 0.9999
+
+
+def test_a_model_folder_that_cannot_take_the_graph_falls_back_to_torch(tmp_path, encoder, monkeypatch):
+    def refuse(folder, load_model):
+        raise PermissionError(13, "Permission denied", str(folder))
+
+    monkeypatch.setattr(onnx_model, "ensure_onnx", refuse)
+    fallback = Encoder()
+    assert fallback.backend == "torch"
+    assert (fallback.encode_queries(["测试"]) * encoder.encode_queries(["测试"])).sum() >= 0.9999
+
+
 def test_pipeline_config_reads_the_folder(encoder):
     config = onnx_model.pipeline_config(encoder.folder)
-    assert config == {"pooling": "mean", "normalize": True, "prompts": {"query": "query: ", "passage": "passage: "},
-                      "max_seq_length": 512, "dim": 384}
+    assert config == onnx_model.PipelineConfig("mean", {"query": "query: ", "passage": "passage: "}, 512, 384)
 
 
 def test_a_stack_onnx_cannot_reproduce_falls_back_to_torch(tmp_path, encoder):

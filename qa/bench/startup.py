@@ -67,8 +67,12 @@ def _ask_api(port: int, question: str, timeout: float = 5.0):
             event = json.loads(response.read())["event_id"]
         with urllib.request.urlopen(f"{base}/{event}", timeout=60) as response:
             stream = response.read().decode()
+    except urllib.error.HTTPError as exc:  # the server is up and refused: no point waiting
+        if exc.code == 404:
+            return None  # routes not mounted yet
+        raise RuntimeError(f"the web chat answered HTTP {exc.code} to /ask") from exc
     except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
-        return None
+        return None  # not listening yet
     for block in stream.split("\n\n"):
         if block.startswith("event: complete"):
             return json.loads(block.split("data:", 1)[1])[0]
@@ -82,13 +86,15 @@ def web_first_answer(index_dir: Path, question: str, limit_s: float = 180.0) -> 
     if not app.exists():
         return {}
     port = _free_port()
+    log = tempfile.TemporaryFile()  # the server's stderr; a pipe nobody reads could fill and block it
     start = time.perf_counter()
     proc = subprocess.Popen([sys.executable, str(app), "--port", str(port), "--index-dir", str(index_dir)],
-                            env=_env(index_dir), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=PROJECT)
+                            env=_env(index_dir), stdout=subprocess.DEVNULL, stderr=log, cwd=PROJECT)
     try:
         while time.perf_counter() - start < limit_s:
             if proc.poll() is not None:
-                raise RuntimeError(f"app.py exited: {proc.stderr.read().decode(errors='replace').strip()[-300:]}")
+                log.seek(0)
+                raise RuntimeError(f"app.py exited: {log.read().decode(errors='replace').strip()[-300:]}")
             answer = _ask_api(port, question)
             if answer is not None:
                 return {"first_answer_s": round(time.perf_counter() - start, 3),
@@ -101,3 +107,5 @@ def web_first_answer(index_dir: Path, question: str, limit_s: float = 180.0) -> 
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+            proc.wait()
+        log.close()
