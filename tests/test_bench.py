@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
 
 import pytest
 
-from tests.conftest import PROJECT
+PROJECT = Path(__file__).resolve().parent.parent
+
 
 pytestmark = pytest.mark.slow
 

@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from embeddings import onnx_model
 from embeddings.encoder import Encoder, EncoderError
-from tests.conftest import PROJECT
+
+PROJECT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
