@@ -247,9 +247,11 @@ class MilvusStore:
             row["avgdl"] = float(avgdl)
         return row
 
-    def add(self, passages: list[StoredPassage], avgdl: float) -> int:
+    def upsert(self, passages: list[StoredPassage], avgdl: float) -> int:
+        """Write ``passages``: a new id is inserted, an existing one replaced in one step, so
+        a search running meanwhile finds the old row or the new one, never neither."""
         for lo in range(0, len(passages), _BATCH):
-            self.client.insert(self.collection, [self._row(p, avgdl) for p in passages[lo : lo + _BATCH]])
+            self.client.upsert(self.collection, [self._row(p, avgdl) for p in passages[lo : lo + _BATCH]])
         return len(passages)
 
     def remove(self, pids) -> int:
@@ -272,8 +274,11 @@ class MilvusStore:
         write = [p for p in passages if int(p.pid) not in existing or stale(p)]
         gone = [pid for pid in existing if pid not in wanted]
         try:
-            self.remove(gone + [int(p.pid) for p in write if int(p.pid) in existing])
-            self.add(write, avgdl)
+            # Written rows first, then the gone ones deleted: questions asked meanwhile never
+            # miss a passage that stays, and a run stopped in between leaves only extra rows
+            # (which the retriever ignores: its generation does not know their ids).
+            self.upsert(write, avgdl)
+            self.remove(gone)
             # Seal what was written: searches then read indexed segments (on Milvus Lite,
             # BM25 over unsealed rows takes its statistics from the filtered rows only).
             self.client.flush(self.collection)

@@ -136,6 +136,41 @@ def test_a_shift_in_mean_passage_length_rewrites_bm25_vectors_and_answers_stay_t
             assert _same_allowing_ties(_ranked(a), _ranked(b))
 
 
+def test_a_write_never_takes_away_passages_that_stay(lite_copy, monkeypatch):
+    """Removing an article rewrites the kept passages' BM25 vectors (the mean length moves):
+    they are upserted, and only the removed article's rows are deleted, after the writes. A
+    question asked meanwhile finds every passage; a run stopped before its delete loses none."""
+    from pymilvus import MilvusClient
+    from pymilvus.exceptions import MilvusException
+
+    store = lite_copy.passage_store()
+    total = store.count()
+    doc_pids = {p.pid for p in lite_copy.data().passages if p.doc_id == QINGXU_DOC}
+    seen, deleted = [], []
+    upsert, delete = MilvusClient.upsert, MilvusClient.delete
+
+    def spy_upsert(client, collection, data, *args, **kwargs):
+        seen.append(store.count())
+        return upsert(client, collection, data, *args, **kwargs)
+
+    def crashing_delete(client, collection, *args, **kwargs):
+        seen.append(store.count())
+        deleted.append(kwargs.get("filter", ""))
+        raise MilvusException(message="killed before the delete")
+
+    monkeypatch.setattr(MilvusClient, "upsert", spy_upsert)
+    monkeypatch.setattr(MilvusClient, "delete", crashing_delete)
+    with pytest.raises(ZhqaError, match="killed before the delete"):
+        lite_copy.remove([QINGXU_DOC])
+    assert seen and all(n == total for n in seen), seen  # nothing was ever missing
+    assert len(deleted) == 1 and {int(x) for x in deleted[0].split("[")[1].rstrip("]").split(",")} == doc_pids
+    assert store.count() == total and lite_copy.ask(QINGXU, k=3).snippets[0].citation.doc_id == QINGXU_DOC
+
+    monkeypatch.setattr(MilvusClient, "delete", delete)
+    report = lite_copy.remove([QINGXU_DOC])
+    assert report.store_deleted == len(doc_pids) and store.count() == total - len(doc_pids)
+
+
 def test_an_unchanged_corpus_writes_nothing_and_a_dropped_collection_is_rebuilt(lite_copy):
     assert lite_copy.index().up_to_date
     store = lite_copy.passage_store()
