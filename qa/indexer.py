@@ -238,7 +238,8 @@ def write_index(
     target: StoreTarget | None = None,
 ) -> IndexData | None:
     """Make the stored index hold exactly ``documents``. Returns the new IndexData, or
-    None when the stored one is already up to date. Call under store.lock().
+    None when the stored one is already up to date (a remote collection is still brought to
+    its passages). Call under store.lock().
 
     With a remote ``target`` (Milvus), its collection is brought to the same passages first
     (only new, changed and removed ones are written), then the local generation is
@@ -252,11 +253,19 @@ def write_index(
         and previous.manifest.get("chunking") == settings.chunking()
         and previous.manifest.get("corpus_fingerprint") == corpus_fingerprint(documents)
         and previous.manifest.get("store", LOCAL) == where
-        and (target is None or not target.remote or target.count() == len(previous.passages))
     ):
-        report.up_to_date = True
         report.unchanged = len(documents)
         report.documents, report.passages = len(documents), len(previous.passages)
+        if target is not None and target.remote:
+            # The folder is current; the collection may not be (dropped, or written by a run
+            # stopped before its commit, possibly with as many rows as the index has
+            # passages). An incremental sync compares every id and content key and writes
+            # only what differs: nothing, normally (about 0.1 s on the seeds).
+            remote = target.open(int(previous.manifest["dimension"]), create=True)
+            synced = remote.sync(stored_passages(previous, settings))
+            report.store_written, report.store_deleted = synced.written, synced.deleted
+            report.reused = len(previous.passages)
+        report.up_to_date = report.store_written == 0 and report.store_deleted == 0
         report.seconds = time.perf_counter() - started
         return None
     encoder = encoder_factory()

@@ -172,11 +172,45 @@ def test_a_write_never_takes_away_passages_that_stay(lite_copy, monkeypatch):
 
 
 def test_an_unchanged_corpus_writes_nothing_and_a_dropped_collection_is_rebuilt(lite_copy):
-    assert lite_copy.index().up_to_date
+    unchanged = lite_copy.index()
+    assert unchanged.up_to_date and unchanged.store_written == unchanged.store_deleted == 0
     store = lite_copy.passage_store()
     store.drop()
     report = lite_copy.index()
     assert not report.up_to_date and report.encoded == 0 and report.store_written == len(lite_copy.data().passages)
+    assert store.count() == len(lite_copy.data().passages)
+
+
+def test_an_add_stopped_before_its_commit_is_repaired_by_the_next_index(lite_copy, seeds_qa, tmp_path, monkeypatch):
+    """An --add that rewrites an article into as many passages, stopped after Milvus was
+    written but before the folder's commit, leaves the collection with the right row count
+    and the wrong rows. The next `qa index` of the unchanged corpus compares ids and keys,
+    puts the article's indexed passages back, and writes nothing the time after."""
+    from qa.store import IndexStore
+
+    store = lite_copy.passage_store()
+    total = store.count()
+    n_doc = sum(p.doc_id == QINGXU_DOC for p in lite_copy.data().passages)
+    text = (PROJECT / "seeds" / QINGXU_DOC).read_text(encoding="utf-8")
+    at = text.index("的", len(text) // 2)
+    (tmp_path / QINGXU_DOC).write_text(text[:at] + "地" + text[at + 1 :], encoding="utf-8")
+
+    def killed(self, data):
+        raise OSError("killed before the commit")
+
+    monkeypatch.setattr(IndexStore, "commit", killed)
+    with pytest.raises(OSError, match="killed"):
+        lite_copy.index([tmp_path / QINGXU_DOC], add=True)
+    monkeypatch.undo()
+    assert store.count() == total  # the old up-to-date check (row count) was fooled by this
+    assert all(h.citation.doc_id != QINGXU_DOC for h in lite_copy.ask(QINGXU, k=10).hits)
+
+    repaired = lite_copy.index()
+    assert not repaired.up_to_date and repaired.encoded == 0
+    assert repaired.store_written == n_doc and repaired.store_deleted == n_doc
+    assert lite_copy.ask(QINGXU, k=5).to_json() == seeds_qa.ask(QINGXU, k=5).to_json()
+    again = lite_copy.index()
+    assert again.up_to_date and again.store_written == again.store_deleted == 0
 
 
 def test_ask_json_is_identical_from_the_cli(seeds_index_dir, tmp_path, qa_bin, cli_env):
