@@ -17,6 +17,7 @@ Lite ``auto`` means ``jieba``; ``keywords=server`` on Lite uses its ``jieba`` to
 """
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import logging
@@ -39,6 +40,48 @@ _FIELDS = ("pid", "doc_id", "start", "end", "key", "text", "vector")
 
 def _quote(values) -> str:
     return "[" + ", ".join(json.dumps(str(v), ensure_ascii=False) for v in values) + "]"
+
+
+def _failures() -> tuple[type[BaseException], ...]:
+    """What pymilvus and gRPC raise when Milvus refuses, is gone or times out."""
+    from pymilvus.exceptions import MilvusException
+
+    try:
+        import grpc
+    except ImportError:  # pragma: no cover - pymilvus depends on grpcio
+        return (MilvusException,)
+    return (MilvusException, grpc.RpcError, grpc.FutureTimeoutError)
+
+
+def _reason(exc: BaseException) -> str:
+    text = getattr(exc, "message", None) or (exc.details() if callable(getattr(exc, "details", None)) else None) or str(exc)
+    return " ".join(str(text).split()) or type(exc).__name__
+
+
+def _milvus_boundary(doing: str, advice: str):
+    """The one place where Milvus's own failures (MilvusException, gRPC errors) become the
+    project's one-line StoreError, so no caller (the web chat least of all) sees a traceback.
+    Every public MilvusStore method goes through it."""
+
+    def decorate(method):
+        @functools.wraps(method)
+        def guarded(self, *args, **kwargs):
+            try:
+                return method(self, *args, **kwargs)
+            except StoreError:
+                raise
+            except _failures() as exc:
+                where = getattr(self, "address", None)
+                where = where.text if where is not None else "Milvus"
+                raise StoreError(f"{doing} {where} failed ({_reason(exc)}); {advice}.") from exc
+
+        return guarded
+
+    return decorate
+
+
+_READING = ("Reading", "check that Milvus is running and the collection exists (`qa index` rebuilds it)")
+_WRITING = ("Writing to", "the local index is unchanged; run the command again")
 
 
 def connect(address: StoreAddress):
@@ -69,17 +112,14 @@ def connect(address: StoreAddress):
 class MilvusStore:
     """One collection of passages. Open with ``create=True`` to make it when missing."""
 
+    @_milvus_boundary("Opening", "check that Milvus is running, or rebuild the collection with `qa index`")
     def __init__(self, address: StoreAddress, collection: str, dim: int, create: bool = False, client=None) -> None:
         from pymilvus.exceptions import MilvusException
 
         self.address, self.collection, self.dim = address, collection, dim
         self.client = client or connect(address)
         self._error = MilvusException
-        try:
-            exists = self.client.has_collection(collection)
-        except MilvusException as exc:
-            raise StoreError(f"Milvus at {address.uri} did not answer ({exc.message}); check that it is running.") from exc
-        if not exists:
+        if not self.client.has_collection(collection):
             if not create:
                 raise StoreError(f"No collection {collection!r} in {address.text}; build it with `qa index --store {address.text}`.")
             self.keywords = self._create()
@@ -156,6 +196,7 @@ class MilvusStore:
         return mode
 
     # -- reading ----------------------------------------------------------------------------
+    @_milvus_boundary(*_READING)
     def count(self) -> int:
         rows = self.client.query(self.collection, filter="", output_fields=["count(*)"])
         return int(rows[0]["count(*)"])
@@ -168,11 +209,8 @@ class MilvusStore:
             params["params"] = {"ef": max(64, n)}
         elif field == "vector" and self.address.index_type.startswith("IVF"):
             params["params"] = {"nprobe": 32}
-        try:
-            hits = self.client.search(self.collection, data=[data], anns_field=field, limit=n, filter=expr,
-                                      output_fields=["pid"], search_params=params)[0]
-        except self._error as exc:
-            raise StoreError(f"Milvus search failed in {self.address.text} ({exc.message}); check the server and rebuild with `qa index`.") from exc
+        hits = self.client.search(self.collection, data=[data], anns_field=field, limit=n, filter=expr,
+                                  output_fields=["pid"], search_params=params)[0]
         pids = np.array([h["entity"]["pid"] for h in hits], dtype=np.int64)
         scores = np.array([h["distance"] for h in hits], dtype=np.float32)
         if metric == "BM25":
@@ -181,6 +219,7 @@ class MilvusStore:
             scores = np.abs(scores)
         return Matches(pids, scores)
 
+    @_milvus_boundary(*_READING)
     def dense_search(self, vector: np.ndarray, n: int, doc_ids: list[str] | None = None) -> Matches:
         expr = f"doc_id in {_quote(doc_ids)}" if doc_ids else ""
         return self._search(np.asarray(vector, dtype=np.float32).tolist(), "vector", "IP", n, expr)
@@ -198,9 +237,11 @@ class MilvusStore:
         keep = found.scores > 0
         return Matches(found.pids[keep], found.scores[keep])
 
+    @_milvus_boundary(*_READING)
     def keyword_search(self, query: KeywordQuery, n: int, doc_ids: list[str] | None = None) -> Matches:
         return self._keyword(query, n, f"doc_id in {_quote(doc_ids)}" if doc_ids else "")
 
+    @_milvus_boundary(*_READING)
     def keyword_scores(self, query: KeywordQuery, pids: np.ndarray) -> np.ndarray:
         out = np.zeros(len(pids), dtype=np.float32)
         if len(pids) == 0:
@@ -211,6 +252,7 @@ class MilvusStore:
             out[i] = score_of.get(int(p), 0.0)
         return out
 
+    @_milvus_boundary(*_READING)
     def describe(self) -> dict:
         keywords = ("Milvus BM25, analyzer " + self._analyzer_name()) if self.keywords == "server" else "BM25 sparse vectors of our jieba terms"
         return {"kind": self.address.kind, "address": self.address.text, "collection": self.collection,
@@ -247,6 +289,7 @@ class MilvusStore:
             row["avgdl"] = float(avgdl)
         return row
 
+    @_milvus_boundary(*_WRITING)
     def upsert(self, passages: list[StoredPassage], avgdl: float) -> int:
         """Write ``passages``: a new id is inserted, an existing one replaced in one step, so
         a search running meanwhile finds the old row or the new one, never neither."""
@@ -254,12 +297,14 @@ class MilvusStore:
             self.client.upsert(self.collection, [self._row(p, avgdl) for p in passages[lo : lo + _BATCH]])
         return len(passages)
 
+    @_milvus_boundary(*_WRITING)
     def remove(self, pids) -> int:
         pids = [int(p) for p in pids]
         for lo in range(0, len(pids), _BATCH):
             self.client.delete(self.collection, filter=f"pid in [{', '.join(map(str, pids[lo : lo + _BATCH]))}]")
         return len(pids)
 
+    @_milvus_boundary(*_WRITING)
     def sync(self, passages: list[StoredPassage]) -> SyncReport:
         started = time.perf_counter()
         avgdl = sparse_terms.mean_length([p.tokens for p in passages])
@@ -273,20 +318,18 @@ class MilvusStore:
 
         write = [p for p in passages if int(p.pid) not in existing or stale(p)]
         gone = [pid for pid in existing if pid not in wanted]
-        try:
-            # Written rows first, then the gone ones deleted: questions asked meanwhile never
-            # miss a passage that stays, and a run stopped in between leaves only extra rows
-            # (which the retriever ignores: its generation does not know their ids).
-            self.upsert(write, avgdl)
-            self.remove(gone)
-            # Seal what was written: searches then read indexed segments (on Milvus Lite,
-            # BM25 over unsealed rows takes its statistics from the filtered rows only).
-            self.client.flush(self.collection)
-        except self._error as exc:
-            raise StoreError(f"Writing to {self.address.text} failed ({exc.message}); the local index is unchanged, run the command again.") from exc
+        # Written rows first, then the gone ones deleted: questions asked meanwhile never
+        # miss a passage that stays, and a run stopped in between leaves only extra rows
+        # (which the retriever ignores: its generation does not know their ids).
+        self.upsert(write, avgdl)
+        self.remove(gone)
+        # Seal what was written: searches then read indexed segments (on Milvus Lite,
+        # BM25 over unsealed rows takes its statistics from the filtered rows only).
+        self.client.flush(self.collection)
         return SyncReport(written=len(write), deleted=len(gone), kept=len(passages) - len(write),
                           seconds=time.perf_counter() - started)
 
+    @_milvus_boundary(*_WRITING)
     def drop(self) -> None:
         self.client.drop_collection(self.collection)
 

@@ -198,12 +198,14 @@ class QA:
     def info(self) -> dict:
         manifest = self.store.read_manifest()
         data = self.data()
+        with store_errors():
+            where = self.passage_store().describe()
         per_doc: dict[str, int] = {}
         for p in data.passages:
             per_doc[p.doc_id] = per_doc.get(p.doc_id, 0) + 1
         return {
             "index_dir": str(self.store.root),
-            "store": self.passage_store().describe(),
+            "store": where,
             "documents": len(data.documents),
             "passages": len(data.passages),
             "model": manifest.get("model"),

@@ -60,19 +60,6 @@ class StoreTarget:
                 raise StoreUnavailable(str(exc)) from exc
         return self._opened  # type: ignore[return-value]
 
-    def count(self) -> int | None:
-        """Passages in the remote collection; None when it does not exist (or cannot be reached)."""
-        try:
-            from embeddings.milvus_store import connect
-
-            client = connect(self.address)
-            if not client.has_collection(self.address.collection):
-                return None
-            rows = client.query(self.address.collection, filter="", output_fields=["count(*)"])
-            return int(rows[0]["count(*)"])
-        except StoreError as exc:
-            raise StoreUnavailable(str(exc)) from exc
-
 
 def resolve(store: str | None, index_dir: Path, manifest: dict | None) -> StoreTarget:
     """The store to use: ``store`` as given (``--store``), else the one the index records,

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from embeddings import milvus_store, sparse_terms
-from embeddings.passage_store import StoreError, parse_store_address
+from embeddings.passage_store import KeywordQuery, StoredPassage, StoreError, parse_store_address
 from qa.engine import QA
 from qa.errors import ZhqaError
 from qa.retrieve import Retriever, make_query
@@ -176,6 +176,9 @@ def test_an_unchanged_corpus_writes_nothing_and_a_dropped_collection_is_rebuilt(
     assert unchanged.up_to_date and unchanged.store_written == unchanged.store_deleted == 0
     store = lite_copy.passage_store()
     store.drop()
+    with pytest.raises(ZhqaError) as err:  # what the web chat shows: one line, no traceback
+        lite_copy.ask(QINGXU)
+    assert "does not exist" in str(err.value) and "\n" not in str(err.value)
     report = lite_copy.index()
     assert not report.up_to_date and report.encoded == 0 and report.store_written == len(lite_copy.data().passages)
     assert store.count() == len(lite_copy.data().passages)
@@ -245,6 +248,37 @@ def test_milvus_server_bm25_with_a_chinese_analyzer(seeds_index_dir, tmp_path, e
     assert answer.answered and answer.snippets[0].citation.doc_id == QINGXU_DOC
     assert qa.remove([QINGXU_DOC]).store_deleted > 0
     assert all(h.citation.doc_id != QINGXU_DOC for h in qa.ask(QINGXU, mode="bm25", k=10).hits)
+
+
+def test_every_milvus_failure_is_a_one_line_store_error(tmp_path, monkeypatch):
+    """MilvusException (and gRPC errors) never leave MilvusStore: opening, reading, writing."""
+    from pymilvus import MilvusClient
+    from pymilvus.exceptions import MilvusException
+
+    address = parse_store_address(f"milvus-lite://{tmp_path}/errors.db?keywords=server")
+    store = milvus_store.MilvusStore(address, "gone", 4, create=True)
+    vector = np.full(4, 0.5, dtype=np.float32)
+    passage = StoredPassage(1, "d", 0, 2, "清徐", "清徐", ("清徐",), vector, "k")
+    store.sync([passage])
+    store.client.drop_collection("gone")  # dropped under a store in use
+    query = KeywordQuery(("清徐",), {"清徐": 1.0})
+    calls = {"count": store.count, "dense_search": lambda: store.dense_search(vector, 3),
+             "keyword_search": lambda: store.keyword_search(query, 3),
+             "keyword_scores": lambda: store.keyword_scores(query, np.array([1])),
+             "describe": store.describe, "sync": lambda: store.sync([passage])}
+    for name, call in calls.items():
+        with pytest.raises(StoreError) as err:
+            call()
+        assert "does not exist" in str(err.value) and "\n" not in str(err.value), name
+
+    milvus_store.MilvusStore(address, "kept", 4, create=True)
+
+    def refused(*args, **kwargs):
+        raise MilvusException(message="collection not loaded: out of memory")
+
+    monkeypatch.setattr(MilvusClient, "load_collection", refused)
+    with pytest.raises(StoreError, match="^Opening .*out of memory.*qa index"):
+        milvus_store.MilvusStore(address, "kept", 4)
 
 
 def test_sparse_bm25_vectors_score_like_bm25s():
