@@ -35,6 +35,7 @@ LITE_ANALYZER = {"tokenizer": "jieba"}
 # with is this far (relative) from the corpus's current one.
 AVGDL_TOLERANCE = 0.01
 _BATCH = 1000
+_SCAN_BATCH = 16000  # rows per page when reading every id and key (Milvus allows up to 16384)
 _FIELDS = ("pid", "doc_id", "start", "end", "key", "text", "vector")
 
 
@@ -267,7 +268,7 @@ class MilvusStore:
         """pid → (key, avgdl its keyword vector was normalised with) of every stored row."""
         fields = ["pid", "key"] + (["avgdl"] if self.keywords == "jieba" else [])
         out: dict[int, tuple[str, float]] = {}
-        iterator = self.client.query_iterator(self.collection, batch_size=_BATCH * 4, filter="pid >= 0", output_fields=fields)
+        iterator = self.client.query_iterator(self.collection, batch_size=_SCAN_BATCH, filter="pid >= 0", output_fields=fields)
         try:
             while True:
                 batch = iterator.next()
