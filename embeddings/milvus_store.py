@@ -21,6 +21,7 @@ import functools
 import importlib.util
 import json
 import logging
+import threading
 import time
 from pathlib import Path
 
@@ -110,6 +111,22 @@ def connect(address: StoreAddress):
         raise StoreError(f"Cannot reach {where} ({type(exc).__name__}: {exc}); start Milvus or fix --store.") from exc
 
 
+_clients: dict[tuple[str, str], object] = {}
+_clients_lock = threading.Lock()
+
+
+def shared_client(address: StoreAddress):
+    """The one MilvusClient of this process for ``address`` (server or Lite file), made on
+    first use. Every MilvusStore opened on it (one per index reload in a long-running web
+    chat) shares it, so reloads open no connection; it is never closed before exit."""
+    key = (address.kind, str(address.uri))
+    with _clients_lock:
+        client = _clients.get(key)
+        if client is None:
+            client = _clients[key] = connect(address)
+        return client
+
+
 class MilvusStore:
     """One collection of passages. Open with ``create=True`` to make it when missing."""
 
@@ -118,7 +135,7 @@ class MilvusStore:
         from pymilvus.exceptions import MilvusException
 
         self.address, self.collection, self.dim = address, collection, dim
-        self.client = client or connect(address)
+        self.client = client or shared_client(address)
         self._error = MilvusException
         if not self.client.has_collection(collection):
             if not create:

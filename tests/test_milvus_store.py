@@ -281,6 +281,32 @@ def test_every_milvus_failure_is_a_one_line_store_error(tmp_path, monkeypatch):
         milvus_store.MilvusStore(address, "kept", 4)
 
 
+def test_index_reloads_share_one_client_per_address(lite_copy, tmp_path, monkeypatch):
+    """A long-running web chat reloads the index after every upload: each reload opens a
+    new MilvusStore, and all of them use the process's one client for that address."""
+    import threading
+
+    made = []
+    connect = milvus_store.connect
+    monkeypatch.setattr(milvus_store, "connect", lambda address: made.append(address) or connect(address))
+    first = lite_copy.passage_store()
+    lite_copy.remove([QINGXU_DOC])
+    lite_copy.index([PROJECT / "seeds" / QINGXU_DOC], add=True)
+    for _ in range(5):
+        lite_copy._reload(lite_copy.store.generation())
+    assert lite_copy.passage_store() is not first and lite_copy.passage_store().client is first.client
+    assert made == []
+
+    address = parse_store_address(f"milvus-lite://{tmp_path}/threads.db")
+    clients = []
+    threads = [threading.Thread(target=lambda: clients.append(milvus_store.shared_client(address))) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(clients) == 6 and len({id(c) for c in clients}) == 1 and len(made) == 1
+
+
 def test_sparse_bm25_vectors_score_like_bm25s():
     from qa.bm25 import Bm25Index
 
