@@ -13,8 +13,12 @@ _ID_SPACE = 2**32 - 1  # Milvus sparse dimensions are uint32 below 2^32 - 1
 
 
 def term_id(term: str) -> int:
-    """A stable dimension for a term (4 bytes of BLAKE2b); collisions are negligible for
-    vocabularies far below 2^32 words."""
+    """A stable dimension for a term: 4 bytes of BLAKE2b. Milvus takes sparse indices below
+    2^32 - 1 only, so a wider hash is refused. Two terms of a vocabulary of V share one with
+    the birthday probability: about V^2 / 2^33 colliding pairs (measured: none among the
+    37,572 terms of drcd-test, 1 among the 66,866 of the three evaluation corpora together,
+    134 among 1,000,000 terms). Colliding terms add to each other's BM25 scores, so those
+    scores drift from bm25s's for questions that hold one of them (about V / 2^32 a term)."""
     return int.from_bytes(hashlib.blake2b(term.encode("utf-8"), digest_size=4).digest(), "little") % _ID_SPACE
 
 
