@@ -73,7 +73,7 @@ class Matches:
 
 @runtime_checkable
 class PassageStore(Protocol):
-    """The search side of an index."""
+    """The search side of an index: what the retriever asks of any store."""
 
     def count(self) -> int:
         """Passages held."""
@@ -88,12 +88,18 @@ class PassageStore(Protocol):
     def keyword_scores(self, query: KeywordQuery, pids: np.ndarray) -> np.ndarray:
         """The BM25 score of each of ``pids`` (0 where no term matches), in their order."""
 
+    def describe(self) -> dict:
+        """What this store is (kind, address, collection, keyword search used)."""
+
+
+@runtime_checkable
+class WritableStore(PassageStore, Protocol):
+    """A store written apart from the index folder (Milvus). The local store has no write
+    verb: it is written as part of each index generation."""
+
     def sync(self, passages: list[StoredPassage]) -> "SyncReport":
         """Make the store hold exactly ``passages``: write the new and changed ones, delete
         the ones not listed, leave the rest untouched."""
-
-    def describe(self) -> dict:
-        """What this store is (kind, address, collection, keyword search used)."""
 
 
 @dataclass

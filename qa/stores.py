@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from embeddings.passage_store import LOCAL, PassageStore, StoreAddress, StoreError, parse_store_address
+from embeddings.passage_store import LOCAL, StoreAddress, StoreError, WritableStore, parse_store_address
 
 from .errors import ZhqaError
 
@@ -49,7 +49,7 @@ class StoreTarget:
     def remote(self) -> bool:
         return self.address.kind != LOCAL
 
-    def open(self, dim: int, create: bool = False) -> PassageStore:
+    def open(self, dim: int, create: bool = False) -> WritableStore:
         """The Milvus store (connected once and kept)."""
         if self._opened is None or create:
             from embeddings.milvus_store import MilvusStore

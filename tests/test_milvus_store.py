@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 
 from embeddings import milvus_store, sparse_terms
-from embeddings.passage_store import KeywordQuery, StoredPassage, StoreError, parse_store_address
+from embeddings.passage_store import (KeywordQuery, PassageStore, StoredPassage, StoreError, WritableStore,
+                                      parse_store_address)
 from qa.engine import QA
 from qa.errors import ZhqaError
 from qa.retrieve import Retriever, make_query
@@ -71,6 +72,9 @@ def test_lite_uses_our_jieba_terms_and_the_faiss_store_is_the_default(lite_qa, s
     assert where["kind"] == "milvus-lite" and "jieba" in where["keywords"]
     assert lite_qa.passage_store().count() == len(lite_qa.data().passages) == len(seeds_qa.data().passages)
     assert seeds_qa.passage_store().describe()["kind"] == "local"
+    # Both answer the search verbs; only Milvus is written apart from the index folder.
+    assert isinstance(seeds_qa.passage_store(), PassageStore) and not isinstance(seeds_qa.passage_store(), WritableStore)
+    assert isinstance(lite_qa.passage_store(), WritableStore)
     assert lite_qa.info()["store"]["collection"].startswith("zhqa_index_")
 
 
