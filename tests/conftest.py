@@ -162,3 +162,46 @@ def cli_env() -> dict[str, str]:
     env = dict(os.environ)
     env.pop("ZHQA_DEBUG", None)
     return env
+
+
+# -- the browser tests' Chromium (tests/test_app_browser.py, tests/robustness/test_injection_browser.py)
+CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+def in_ci() -> bool:
+    """True when $CI is set (as CI services set it): a missing tool is then a failure, not a skip."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def find_chromium() -> Path | None:
+    """The system's Chromium (Debian's package installs /usr/bin/chromium), or None."""
+    for name in CHROMIUM_NAMES:
+        found = shutil.which(name)
+        if found:
+            return Path(found)
+    fallback = Path("/usr/bin/chromium")
+    return fallback if fallback.exists() else None
+
+
+@pytest.fixture(scope="session")
+def chromium_launch() -> dict:
+    """Keyword arguments for Playwright's ``chromium.launch`` (the system's Chromium,
+    headless). Missing Chromium or Playwright: the test is
+    skipped with the reason on a developer's machine, and fails in CI ($CI set), where
+    .ci/run installs Debian's chromium, so that the browser tests can never silently vanish."""
+    missing = None
+    found = find_chromium()
+    if found is None:
+        missing = f"no Chromium found (looked for {', '.join(CHROMIUM_NAMES)} on PATH); install Debian's `chromium`"
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError as exc:
+            missing = f"Playwright is not installed ({exc}); pip install -e '.[test]'"
+    if missing:
+        if in_ci():
+            pytest.fail(f"{missing} (CI is set: the browser tests must run here)", pytrace=False)
+        pytest.skip(missing)
+    return {"executable_path": str(found), "headless": True, "args": CHROMIUM_ARGS}
