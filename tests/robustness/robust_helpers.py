@@ -6,6 +6,7 @@ binds 127.0.0.1 on a free port and is stopped (SIGTERM, then SIGKILL) when the s
 """
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import signal
@@ -15,6 +16,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,6 +104,51 @@ def stop_server(server: Server) -> None:
         except subprocess.TimeoutExpired:
             server.process.kill()
             server.process.wait(20)
+
+
+@contextmanager
+def lock_held(lock: Path, timeout: float = 60):
+    """Another process holds the flock on ``lock`` (as a writer holds an index's ``.lock``)
+    for the duration of the ``with`` block; on entry it certainly holds it: polled with a
+    non-blocking flock from here until it does, never assumed after a sleep. Released when
+    the block ends (the holder is killed, which closes its descriptor)."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import fcntl, sys, time; fh = open(sys.argv[1], 'a+'); "
+         "fcntl.flock(fh, fcntl.LOCK_EX); time.sleep(3600)", str(lock)],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + timeout
+        with open(lock, "a+") as probe:
+            while True:
+                try:
+                    fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    break  # somebody holds it, and only the holder tries
+                fcntl.flock(probe, fcntl.LOCK_UN)  # not yet: let the holder have it
+                if holder.poll() is not None:
+                    raise AssertionError(f"the lock holder exited with {holder.returncode}: {holder.stderr.read()}")
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"the lock holder did not take {lock} within {timeout}s")
+                time.sleep(0.02)
+        yield holder
+    finally:
+        holder.kill()
+        holder.wait(30)
+        holder.stderr.close()
+
+
+def wait_for_text(path: Path, text: str, processes=(), timeout: float = 300) -> None:
+    """Poll the file ``path`` until it contains ``text``; fail early if one of ``processes``
+    exits first, and at ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while text not in path.read_text(encoding="utf-8", errors="replace"):
+        for process in processes:
+            if process.poll() is not None:
+                raise AssertionError(f"{process.args[:3]} exited with {process.returncode} before {path.name} "
+                                     f"said {text!r}:\n{path.read_text(encoding='utf-8', errors='replace')[-2000:]}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{path.name} did not say {text!r} within {timeout}s")
+        time.sleep(0.05)
 
 
 def one_line(message: str) -> bool:

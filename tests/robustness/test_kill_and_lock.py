@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from robust_helpers import QINGXU, QINGXU_DOC, one_line
+from robust_helpers import QINGXU, QINGXU_DOC, lock_held, one_line, wait_for_text
 
 KILLS = 5
 
@@ -84,33 +84,59 @@ def test_sigkill_at_random_moments_never_loses_the_index(qa_bin, cli_env, index_
 
 
 @pytest.mark.slow
-def test_two_indexers_at_once_one_waits_never_a_mix(qa_bin, cli_env, index_copy, tmp_path, seeds_dir):
-    """Two `qa index` with different corpora start together: the second waits for the lock
-    (and says so), both finish, and the index holds exactly one corpus, the last one committed."""
-    a = extra_corpus(tmp_path, 12, "甲")
-    b = extra_corpus(tmp_path, 12, "乙")
-    first = subprocess.Popen([str(qa_bin), "index", str(a), "--index-dir", str(index_copy)], env=cli_env,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    lock = index_copy / ".lock"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and first.poll() is None:  # until the first holds the lock
-        probe = subprocess.run(["flock", "-n", str(lock), "true"], capture_output=True)
-        if probe.returncode != 0:
-            break
-        time.sleep(0.05)
-    second = subprocess.Popen([str(qa_bin), "index", str(b), "--index-dir", str(index_copy)], env=cli_env,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    out1, err1 = first.communicate(timeout=900)
-    out2, err2 = second.communicate(timeout=900)
-    assert first.returncode == 0 and second.returncode == 0, (err1, err2)
-    assert "waiting for another indexer to finish" in err1 + err2
-    info = json.loads(subprocess.run([qa_bin, "info", "--json", "--index-dir", str(index_copy)], env=cli_env,
-                                     capture_output=True, text=True, timeout=300).stdout)
-    ids = {d["id"] for d in info["document_list"]}
-    assert ids in ({f"甲-{i:03d}.txt" for i in range(12)}, {f"乙-{i:03d}.txt" for i in range(12)})
+def test_two_indexers_at_once_one_waits_never_a_mix(qa_bin, cli_env, index_copy, tmp_path, encoder):
+    """Two `qa index` with different corpora start while a writer holds the index's lock: both
+    wait for it (and say so) without touching the index; once it is free they take turns,
+    never both writing: the second to commit builds on the first's index (its report removes
+    the first's corpus, not the seeds), and the index holds exactly its corpus, consistent."""
+    from qa.engine import QA
+    from qa.settings import Settings
+
+    corpora = {"甲": extra_corpus(tmp_path, 12, "甲"), "乙": extra_corpus(tmp_path, 12, "乙")}
+    ids = {tag: {f"{tag}-{i:03d}.txt" for i in range(12)} for tag in corpora}
+    seeds = set(QA(Settings(index_dir=index_copy), encoder=encoder).data().documents)
+    before = (index_copy / "CURRENT").read_text()
+    processes, errs = {}, {}
+    try:
+        # the test holds the lock, so that neither indexer can finish before the other has started
+        with lock_held(index_copy / ".lock"):
+            for tag, corpus in corpora.items():
+                errs[tag] = tmp_path / f"{tag}.err"
+                with open(errs[tag], "w") as err:
+                    processes[tag] = subprocess.Popen(
+                        [str(qa_bin), "index", str(corpus), "--json", "--index-dir", str(index_copy)], env=cli_env,
+                        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err, text=True)
+            for tag in corpora:  # each one got as far as the lock, and says it waits
+                wait_for_text(errs[tag], "waiting for another indexer to finish", processes.values(), timeout=600)
+            assert (index_copy / "CURRENT").read_text() == before  # waiting, nothing written
+            assert all(p.poll() is None for p in processes.values())
+        outs = {tag: p.communicate(timeout=900)[0] for tag, p in processes.items()}
+    finally:
+        for p in processes.values():
+            if p.poll() is None:
+                p.kill()
+                p.wait(30)
+    stderr = {tag: path.read_text(encoding="utf-8") for tag, path in errs.items()}
+    assert all(p.returncode == 0 for p in processes.values()), stderr
+    reports = {tag: json.loads(out) for tag, out in outs.items()}
+    for tag, report in reports.items():
+        assert set(report["added"]) == ids[tag] and report["documents"] == 12, (tag, report)
+        assert one_line(stderr[tag]), stderr[tag]  # the waiting line only: no traceback, no warning
+    # one built on the seeds index and the other on its result: never two builds from the same start
+    first, last = sorted(corpora, key=lambda tag: set(reports[tag]["removed"]) != seeds)
+    assert set(reports[first]["removed"]) == seeds, reports
+    assert set(reports[last]["removed"]) == ids[first], reports
+    final = QA(Settings(index_dir=index_copy), encoder=encoder)
+    assert set(final.data().documents) == ids[last]  # exactly the last committed corpus: never a mix
+    assert len(final.data().passages) == reports[last]["passages"]
+    answer = final.ask(f"{last}区第5号简报第3条：辖区第3个网格今天完成了多少户居民的走访登记？")
+    assert answer.answered and {s.citation.doc_id for s in answer.snippets} <= ids[last]
+    for s in answer.snippets:  # its passages, vectors and texts belong together
+        assert final.data().documents[s.citation.doc_id].text[s.citation.start:s.citation.end] == s.text
+    assert [p.name for p in index_copy.glob("gen-*")] == [final.store.generation()]
 
 
-def test_second_indexer_with_a_short_lock_timeout_refuses_in_one_line(index_copy, encoder, tmp_path, qa_bin, cli_env):
+def test_second_indexer_with_a_short_lock_timeout_refuses_in_one_line(index_copy, encoder, tmp_path):
     """While a writer holds the lock, an indexer that will not wait long refuses in one line
     and changes nothing (here the holder is another process holding the same flock)."""
     from qa.engine import QA
@@ -118,13 +144,13 @@ def test_second_indexer_with_a_short_lock_timeout_refuses_in_one_line(index_copy
     from qa.settings import Settings
 
     before = (index_copy / "CURRENT").read_text()
-    holder = subprocess.Popen(["flock", str(index_copy / ".lock"), "sleep", "60"])
-    try:
-        time.sleep(0.5)
+    corpus = extra_corpus(tmp_path, 2, "丙")
+    with lock_held(index_copy / ".lock"):  # returns once the other process certainly holds it
+        started = time.monotonic()
         with pytest.raises(IndexLocked) as caught:
-            QA(Settings(index_dir=index_copy, lock_timeout=1), encoder=encoder).index([extra_corpus(tmp_path, 2, "丙")])
-        assert one_line(str(caught.value)) and "Another process is writing" in str(caught.value)
-    finally:
-        holder.kill()
-        holder.wait(10)
+            QA(Settings(index_dir=index_copy, lock_timeout=1), encoder=encoder).index([corpus])
+        waited = time.monotonic() - started
+    assert one_line(str(caught.value)) and "Another process is writing" in str(caught.value)
+    assert waited >= 1  # it did wait its timeout before refusing
     assert (index_copy / "CURRENT").read_text() == before
+    assert QA(Settings(index_dir=index_copy), encoder=encoder).index([corpus]).documents == 2  # free again: it goes through
