@@ -148,6 +148,7 @@ def test_a_bad_corpus_never_replaces_a_good_index(qa_bin, cli_env, index_copy, t
 # -- a 50 MB file ---------------------------------------------------------------------------
 BIG_MB = 50
 BATCH = 32  # the indexer's batch, lowered so that a few hundred passages make several batches
+GROWTH_BOUND_MB = 1200  # peak RSS growth while indexing the file; see the test
 BIG_SCRIPT = textwrap.dedent("""
     import json, resource, sys
     from pathlib import Path
@@ -212,5 +213,10 @@ def test_a_50_mb_file_is_embedded_in_bounded_batches_with_bounded_memory(tmp_pat
               f"(largest {max(out['batches'])}), peak RSS {out['rss_peak_mb']:.0f} MB (+{growth:.0f} MB while indexing)")
     assert out["batches"] and max(out["batches"]) <= BATCH and len(out["batches"]) >= 3
     assert sum(out["batches"]) == out["encoded"] == out["passages"]
-    assert growth < 40 * size_mb  # bounded: the text and its passages, never an all-at-once model input
+    # Measured on a 2-core machine (ONNX backend): +571 MB here (README: "about 0.6 GB"), of which
+    # one model input of 32 passages of 300 characters is about 320 MB, the rest the 50 MB of
+    # text, its passages and the first call's set-up. The bound is twice that: room for another
+    # allocator or thread count (the old bound, 40 x the file = 2 GB, let through a tripling),
+    # while the whole file's 403 passages in one model input (measured: +4.6 GB) are far over it.
+    assert growth < GROWTH_BOUND_MB, f"peak memory grew by {growth:.0f} MB while indexing (bound {GROWTH_BOUND_MB} MB)"
     assert out["answered"] and "天文台" in out["snippet"] and out["verbatim"]
