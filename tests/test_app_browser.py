@@ -146,8 +146,14 @@ def served(tmp_path_factory, seeds_index_dir, encoder):
     shutil.copytree(seeds_index_dir, index_dir)
     qa = QA(Settings(index_dir=index_dir), encoder=encoder)
     blocks = app.build_app(qa)
-    port = _free_port()
-    app.launch(blocks, "127.0.0.1", port, prevent_thread_lock=True, quiet=True)
+    for attempt in range(3):  # the free port may be taken between finding it and binding it: try another
+        port = _free_port()
+        try:
+            app.launch(blocks, "127.0.0.1", port, prevent_thread_lock=True, quiet=True)
+            break
+        except OSError:
+            if attempt == 2:
+                raise
     try:
         yield f"http://127.0.0.1:{port}/", qa, index_dir
     finally:

@@ -39,7 +39,12 @@ HOSTILE_TEXT = (
 HOSTILE_QUESTION = "蓝湖镇的吉祥物是什么？"
 
 
+PORT_TRIES = 3  # a free port can be taken by someone else before the server binds it
+PORT_TAKEN = ("Cannot find empty port", "Address already in use", "address already in use")
+
+
 def free_port() -> int:
+    """A port free right now (bind it soon after, and be ready to retry: see start_server)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -67,9 +72,22 @@ class Server:
         return self.log.read_text(encoding="utf-8", errors="replace")
 
 
+class PortTaken(AssertionError):
+    """app.py exited because its port was no longer free."""
+
+
 def start_server(index_dir: Path, log: Path, *args: str, env: dict | None = None) -> Server:
-    """``python app.py --index-dir INDEX --port FREE ARGS`` (host left to its default), ready."""
-    port = free_port()
+    """``python app.py --index-dir INDEX --port FREE ARGS`` (host left to its default), ready.
+    If the port was taken between choosing it and the server binding it, again on another."""
+    for attempt in range(1, PORT_TRIES + 1):
+        try:
+            return _start_server_on(free_port(), index_dir, log, args, env)
+        except PortTaken:
+            if attempt == PORT_TRIES:
+                raise
+
+
+def _start_server_on(port: int, index_dir: Path, log: Path, args, env: dict | None) -> Server:
     environment = dict(os.environ if env is None else env)
     environment.pop("GRADIO_SERVER_NAME", None)
     environment.pop("GRADIO_SERVER_PORT", None)
@@ -84,7 +102,9 @@ def start_server(index_dir: Path, log: Path, *args: str, env: dict | None = None
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise AssertionError(f"app.py exited with {process.returncode}:\n{server.log_text()[-3000:]}")
+            text = server.log_text()
+            kind = PortTaken if any(m in text for m in PORT_TAKEN) else AssertionError
+            raise kind(f"app.py exited with {process.returncode}:\n{text[-3000:]}")
         try:
             status, _ = http_get(server.url + "config", timeout=5)
             if status in (200, 401):
