@@ -80,7 +80,7 @@ def bench_vectors(base: np.ndarray, queries: np.ndarray, sizes: list[int], kinds
             row = {
                 "kind": "vectors", "passages": n, "index_type": kind, "chosen": kind == choose_kind(n),
                 "search_ms_p50": ms(times)["p50"], "search_ms_p95": ms(times)["p95"],
-                "recall_at_10": round(_recall(found, truth), 4), "build_s": round(built(), 2),
+                "recall_at_10": round(_recall(found, truth), 4), "build_s": built(),
                 "memory_mb": round(_memory_mb(index), 1),
             }
             rows.append(row)
@@ -115,7 +115,7 @@ def bench_bm25(token_lists: list[list[str]], query_tokens: list[list[str]], size
             times.append(t())
         row = {"kind": "bm25", "passages": n, "index_type": "bm25s", "chosen": True,
                "search_ms_p50": ms(times)["p50"], "search_ms_p95": ms(times)["p95"], "recall_at_10": 1.0,
-               "build_s": round(built(), 2), "memory_mb": round(_bm25_memory_mb(index), 1)}
+               "build_s": built(), "memory_mb": round(_bm25_memory_mb(index), 1)}
         rows.append(row)
         progress(f"  bm25    {n:>9,} bm25s  p50 {row['search_ms_p50']:.2f} ms  build {row['build_s']:.1f} s  {row['memory_mb']:.0f} MB")
         del index, docs
