@@ -85,6 +85,15 @@ def _export_stamp(folder: Path) -> dict:
     return stamp
 
 
+def _read_stamp(path: Path) -> dict | None:
+    """The stamp a cached graph was written with; None when missing or unreadable (the graph
+    is then exported again)."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
 def ensure_onnx(folder: Path, load_model) -> Path:
     """The folder's transformer exported to ONNX, exporting it first if needed (a few
     seconds). ``load_model()`` returns the folder's SentenceTransformer; it is only called
@@ -92,12 +101,8 @@ def ensure_onnx(folder: Path, load_model) -> Path:
     target = onnx_path(folder)
     stamp_file = target.with_suffix(".json")
     stamp = _export_stamp(folder)
-    if target.exists() and stamp_file.exists():
-        try:
-            if json.loads(stamp_file.read_text(encoding="utf-8")) == stamp:
-                return target
-        except (OSError, ValueError):
-            pass  # an unreadable stamp: export again
+    if target.exists() and _read_stamp(stamp_file) == stamp:
+        return target
     import warnings
 
     import torch
