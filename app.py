@@ -25,13 +25,13 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no network at run 
 
 import gradio as gr  # noqa: E402
 
-from qa import render  # noqa: E402
-from qa.conversation import resolve  # noqa: E402
+from qa.web import render  # noqa: E402
+from qa.question.followup import resolve  # noqa: E402
 from qa.engine import QA  # noqa: E402
-from qa import eval_report  # noqa: E402
+from qa.evaluate import report as eval_report  # noqa: E402
 from qa.errors import ZhqaError  # noqa: E402
-from qa.evaluate import evaluate, load_questions, modes_of  # noqa: E402
-from qa.load import SUFFIXES, load_corpus  # noqa: E402
+from qa.evaluate.run import evaluate, load_questions, modes_of  # noqa: E402
+from qa.ingest.load import SUFFIXES, load_corpus  # noqa: E402
 from qa.settings import MODES, Settings  # noqa: E402
 
 try:
@@ -686,7 +686,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.rebuild:
             _say(f"正在重建索引 Rebuilding the index of seeds/ in {settings.index_dir} …")
             qa.index(progress=sys.stderr.isatty())
-        elif not qa.store.exists():
+        elif not qa.folder.exists():
             _say(f"还没有索引，正在索引 seeds/ No index yet: indexing the bundled seeds/ into {settings.index_dir} …")
             report = qa.ensure_index(progress=True)
             if report is not None:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import click
 
-from .errors import ZhqaError
-from .settings import MODES, Settings
+from qa.errors import ZhqaError
+from qa.settings import MODES, Settings
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
@@ -34,7 +34,7 @@ def _settings(index_dir: str | None, model: str | None, store: str | None = None
 
 
 def _engine(settings: Settings):
-    from .engine import QA  # heavy imports wait until a command needs them: `qa --help` is instant
+    from qa.engine import QA  # heavy imports wait until a command needs them: `qa --help` is instant
 
     return QA(settings)
 
@@ -134,19 +134,55 @@ def index_cmd(paths, add, max_chars, overlap_chars, as_json, index_dir, store, m
 @model_option
 def ask_cmd(question, k, mode, doc_ids, as_json, index_dir, store, model):
     """Answer QUESTION with extracts from the corpus, each with its citation."""
-    from .retrieve import make_query
+    from qa.question.query import make_query
 
-    make_query(question)  # a bad question fails before anything is loaded or built
+    query = make_query(question)  # a bad question fails before anything is loaded or built
     engine = _engine(_settings(index_dir, model, store))
     if index_dir and not Path(index_dir).exists():
         raise ZhqaError(f"The index folder {index_dir} does not exist; build it with `qa index --index-dir {index_dir}`.")
-    if not engine.store.exists():
-        _say("No index yet: indexing the bundled seeds/ first…")
-        engine.ensure_index(progress=sys.stderr.isatty())
-    result = engine.ask(question, k=k, mode=mode, doc_ids=list(doc_ids) or None)
+    engine.ensure_index(progress=sys.stderr.isatty(), announce=_say)
+    result = engine.ask(query, k=k, mode=mode, doc_ids=list(doc_ids) or None)
     if as_json:
         click.echo(json.dumps(result.to_json(), ensure_ascii=False))
         return
+    _print_answer(result)
+
+
+@main.command("chat")
+@click.option("-k", "--passages", "k", type=click.IntRange(1, 50), default=5, show_default=True, help="Passages to retrieve.")
+@click.option("--mode", type=click.Choice(MODES), default="hybrid", show_default=True)
+@index_dir_option
+@store_option
+@model_option
+def chat_cmd(k, mode, index_dir, store, model):
+    """Ask one question after another; a follow-up ("他的妻子是做什么的？") is read with the
+    questions before it. An empty line or Ctrl-D ends; /new starts a new conversation."""
+    engine = _engine(_settings(index_dir, model, store))
+    engine.ensure_index(progress=sys.stderr.isatty(), announce=_say)
+    history: list[str] = []
+    while True:
+        try:
+            question = input("问 > ")
+        except EOFError:
+            break
+        question = question.strip()
+        if not question:
+            break
+        if question == "/new":
+            history.clear()
+            continue
+        try:
+            result = engine.ask(question, k=k, mode=mode, history=history)
+        except ZhqaError as exc:
+            click.echo(f"error: {exc}", err=True)
+            continue
+        if result.asked:
+            click.echo(click.style(f"按上文理解为：{result.asked}", dim=True))
+        _print_answer(result)
+        history.append(question)
+
+
+def _print_answer(result) -> None:
     if not result.answered:
         click.echo("The corpus has no answer to this question. (语料中没有这个问题的答案。)")
     for i, snippet in enumerate(result.snippets, 1):
@@ -221,7 +257,7 @@ def corpus_index_dir(base: Path, corpus: Path) -> Path:
 @model_option
 def eval_cmd(questions, corpus, mode, k, json_out, report_out, n_worst, index_dir, store, model):
     """Measure retrieval on QUESTIONS.jsonl (id, question, doc, answer[, type])."""
-    from .evaluate import METRICS, evaluate, load_questions, modes_of, worst
+    from qa.evaluate.run import METRICS, evaluate, load_questions, modes_of, worst
 
     qs = load_questions(Path(questions))
     settings = _settings(index_dir, model, store)
@@ -234,9 +270,8 @@ def eval_cmd(questions, corpus, mode, k, json_out, report_out, n_worst, index_di
         report = engine.index([Path(corpus)], progress=sys.stderr.isatty())
         if not report.up_to_date:
             _say(f"indexed {corpus}: {report.documents} documents, {report.passages} passages")
-    elif not engine.store.exists():
-        _say("No index yet: indexing the bundled seeds/ first…")
-        engine.ensure_index(progress=sys.stderr.isatty())
+    else:
+        engine.ensure_index(progress=sys.stderr.isatty(), announce=_say)
     result = evaluate(engine, qs, modes_of(mode), k=k, progress=sys.stderr.isatty())
     width = max(len(m) for m in METRICS)
     click.echo(f"{len(qs)} questions, k={k}, {result.seconds:.1f}s (encoding the questions {result.encode_seconds:.1f}s)")
@@ -263,7 +298,7 @@ def eval_cmd(questions, corpus, mode, k, json_out, report_out, n_worst, index_di
         _atomic_write(Path(json_out), json.dumps(result.to_json(), ensure_ascii=False, indent=1))
         click.echo(f"wrote {json_out}")
     if report_out:
-        from .eval_report import render
+        from qa.evaluate.report import render
 
         _atomic_write(Path(report_out), render(result, title=f"zhqa evaluation: {Path(questions).name}"))
         click.echo(f"wrote {report_out}")
@@ -288,8 +323,8 @@ def _atomic_write(path: Path, text: str) -> None:
 @click.option("--work-dir", type=click.Path(file_okay=False), default=None, help="Where the bench builds its indexes (default: a temporary folder).")
 def bench_cmd(json_out, quick, sizes, eval_dir, work_dir):
     """Measure every stage on this machine: ask latency, indexing, startup, scale, peers."""
-    from .bench import BenchConfig, run
-    from .bench.report import table
+    from qa.bench import BenchConfig, run
+    from qa.bench.report import table
 
     try:
         size_list = [int(s.replace("_", "")) for s in sizes.split(",")] if sizes else []

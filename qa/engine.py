@@ -4,22 +4,28 @@ from __future__ import annotations
 
 import sys
 import threading
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from embeddings.encoder import DEFAULT_MODEL, Encoder, EncoderError
 
-from . import timing
-from .answer import answer
-from .errors import CorpusError, IndexDamaged, IndexNotFound, ModelLoadError, ModelMismatch
-from .indexer import IndexReport, write_index
-from .load import load_corpus
-from .records import Answer, Document
-from .rerank import rerank
-from .retrieve import Query, Retriever, make_query, with_name_aliases
-from .settings import Settings, default_corpus
-from .store import IndexData, IndexStore, local_store
-from .stores import StoreTarget, check_matches, resolve, store_errors
-from .timing import stage
+from qa import timing
+from qa.answer.snippets import answer
+from qa.errors import BadQuestion, CorpusError, IndexDamaged, IndexNotFound, ModelLoadError, ModelMismatch
+from qa.index.build import IndexReport, write_index
+from qa.ingest.load import load_corpus
+from qa.records import Answer, Document
+from qa.retrieve.rerank import rerank
+from qa.question.followup import Resolved, resolve
+from qa.question.query import Query, make_query, with_name_aliases
+from qa.retrieve.search import Retriever
+from qa.settings import Settings, default_corpus
+from qa.index.folder import IndexData, IndexFolder, local_store
+from qa.index.store_target import StoreTarget, check_matches, resolve, store_errors
+from qa.timing import stage
+
+MAX_HISTORY = 10  # earlier questions a follow-up is resolved against
 
 
 class QA:
@@ -28,7 +34,7 @@ class QA:
 
     def __init__(self, settings: Settings | None = None, encoder: Encoder | None = None) -> None:
         self.settings = settings or Settings()
-        self.store = IndexStore(self.settings.index_dir)
+        self.folder = IndexFolder(self.settings.index_dir)
         self._encoder = encoder
         self._data: IndexData | None = None
         self._search = None  # the PassageStore that goes with self._data
@@ -51,9 +57,9 @@ class QA:
     def data(self) -> IndexData:
         """The current index, reloaded only when a newer generation has been committed."""
         with self._lock:
-            generation = self.store.generation()
+            generation = self.folder.generation()
             if not generation:
-                raise IndexNotFound(f"No index in {self.store.root}; build one with `qa index`.")
+                raise IndexNotFound(f"No index in {self.folder.root}; build one with `qa index`.")
             if self._data is None or generation not in (self._generation, self._unusable):
                 try:
                     return self._reload(generation)
@@ -69,14 +75,14 @@ class QA:
 
     def _reload(self, generation: str) -> IndexData:
         with self._lock:
-            data = self.store.load()
+            data = self.folder.load()
             model = data.manifest.get("model")
             if model != self.settings.model:
                 if self.settings.model != DEFAULT_MODEL and not Path(self.settings.model).expanduser().is_dir():
                     raise ModelLoadError(f"Model {self.settings.model!r} is not a folder on this machine; give the path of a "
                                          f"sentence-transformers model folder, or leave --model out to use the index's {model!r}.")
                 raise ModelMismatch(
-                    f"The index in {self.store.root} was built with model {model!r}, not {self.settings.model!r}; "
+                    f"The index in {self.folder.root} was built with model {model!r}, not {self.settings.model!r}; "
                     f"ask with --model {model} or rebuild with `qa index --model {self.settings.model}`."
                 )
             self._data, self._search, self._generation = data, self._search_store(data), generation
@@ -85,11 +91,11 @@ class QA:
 
     def target(self, manifest: dict | None) -> StoreTarget:
         """The passage store for this index: --store, else what the index records, else local."""
-        return resolve(self.settings.store, self.store.root, manifest)
+        return resolve(self.settings.store, self.folder.root, manifest)
 
     def _search_store(self, data: IndexData):
         target = self.target(data.manifest)
-        check_matches(target, data.manifest, self.store.root)
+        check_matches(target, data.manifest, self.folder.root)
         if not target.remote:
             return local_store(data)
         return target.open(int(data.manifest["dimension"]))
@@ -101,10 +107,10 @@ class QA:
             return self._search
 
     def _previous(self) -> IndexData | None:
-        if not self.store.exists():
+        if not self.folder.exists():
             return None
         try:
-            return self.store.load()
+            return self.folder.load()
         except Exception:  # noqa: BLE001 - a damaged index is rebuilt from scratch
             return None
 
@@ -114,7 +120,7 @@ class QA:
         With ``add``, keep the documents already indexed and add or update these."""
         loaded = load_corpus(list(paths) if paths else default_corpus())
         report = IndexReport(warnings=list(loaded.warnings))
-        with self.store.lock(self.settings.lock_timeout, on_wait):
+        with self.folder.lock(self.settings.lock_timeout, on_wait):
             previous = self._previous()
             documents: dict[str, Document] = {}
             if add and previous is not None:
@@ -130,21 +136,21 @@ class QA:
                 raise CorpusError("No readable documents were found; give a folder of .txt/.md/.html files or a .jsonl corpus.")
             target = self.target(previous.manifest if previous is not None else None)
             with store_errors():
-                data = write_index(self.store, documents, lambda: self.encoder, self.settings, report, previous, progress, target)
+                data = write_index(self.folder, documents, lambda: self.encoder, self.settings, report, previous, progress, target)
         self._install(data)
         return report
 
     def remove(self, doc_ids: list[str]) -> IndexReport:
         """Drop documents from the index; nothing is re-embedded."""
         report = IndexReport()
-        with self.store.lock(self.settings.lock_timeout):
-            previous = self.store.load()
+        with self.folder.lock(self.settings.lock_timeout):
+            previous = self.folder.load()
             unknown = [d for d in doc_ids if d not in previous.documents]
             if unknown:
                 raise CorpusError(f"Not in the index: {', '.join(unknown)}; see the indexed ids with `qa info --documents`.")
             documents = {k: v for k, v in previous.documents.items() if k not in set(doc_ids)}
             with store_errors():
-                data = write_index(self.store, documents, lambda: self.encoder, self.settings, report, previous,
+                data = write_index(self.folder, documents, lambda: self.encoder, self.settings, report, previous,
                                    target=self.target(previous.manifest))
         self._install(data)
         return report
@@ -152,20 +158,44 @@ class QA:
     def _install(self, data: IndexData | None) -> None:
         with self._lock:
             if data is not None:
-                self._data, self._search, self._generation = data, self._search_store(data), self.store.generation()
+                self._data, self._search, self._generation = data, self._search_store(data), self.folder.generation()
 
-    def ensure_index(self, progress: bool = False) -> IndexReport | None:
-        """Index the bundled seeds if there is no index yet."""
-        if self.store.exists():
+    def ensure_index(self, progress: bool = False, announce: Callable[[str], None] | None = None) -> IndexReport | None:
+        """Index the bundled seeds if there is no index yet, first telling ``announce``."""
+        if self.folder.exists():
             return None
+        if announce is not None:
+            announce(f"No index yet: indexing the bundled seeds/ into {self.folder.root} first…")
         return self.index(progress=progress)
 
     # -- reading ------------------------------------------------------------------------
-    def ask(self, question: str, k: int = 5, mode: str = "hybrid", doc_ids: list[str] | None = None) -> Answer:
-        """Answer ``question`` from the index: snippets with citations, or an honest no."""
+    def ask(self, question: str | Query, k: int = 5, mode: str = "hybrid", doc_ids: list[str] | None = None,
+            history: Sequence[str] = ()) -> Answer:
+        """Answer ``question`` from the index: snippets with citations, or an honest no.
+
+        ``history`` holds the earlier questions of the conversation, oldest first, as they
+        were typed: a follow-up such as "他的妻子是做什么的？" after "董健是谁？" is asked as
+        "董健的妻子是做什么的？", and the answer says so (``Answer.asked``)."""
         with stage("normalise"):
-            query = make_query(question)
-        return self.answer_query(query, k=k, mode=mode, doc_ids=doc_ids)
+            query = question if isinstance(question, Query) else make_query(question)
+            resolved = self.resolve_followup(query.text, history) if history else None
+            asked = make_query(resolved.query) if resolved is not None and resolved.rewritten else query
+        result = self.answer_query(asked, k=k, mode=mode, doc_ids=doc_ids)
+        return replace(result, question=query.text, asked=asked.text) if asked is not query else result
+
+    def resolve_followup(self, question: str, history: Sequence[str]) -> Resolved:
+        """What ``question`` means after ``history`` (earlier questions as typed, oldest
+        first): each earlier question is resolved against those before it, so a chain of
+        follow-ups keeps its subject."""
+        if isinstance(history, str) or not all(isinstance(h, str) for h in history):
+            raise BadQuestion("The history must be a list of the earlier questions, as text.")
+        weight = self.data().bm25.idf
+        earlier: list[str] = []
+        for text in list(history)[-MAX_HISTORY:]:
+            text = text.strip()
+            if text:
+                earlier.append(resolve(text, earlier, weight=weight).query)
+        return resolve(question, earlier, weight=weight)
 
     def answer_query(self, query: Query, k: int = 5, mode: str = "hybrid", doc_ids: list[str] | None = None,
                      query_vector=None) -> Answer:
@@ -196,7 +226,7 @@ class QA:
         return list(self.data().documents.values())
 
     def info(self) -> dict:
-        manifest = self.store.read_manifest()
+        manifest = self.folder.read_manifest()
         data = self.data()
         with store_errors():
             where = self.passage_store().describe()
@@ -204,7 +234,7 @@ class QA:
         for p in data.passages:
             per_doc[p.doc_id] = per_doc.get(p.doc_id, 0) + 1
         return {
-            "index_dir": str(self.store.root),
+            "index_dir": str(self.folder.root),
             "store": where,
             "documents": len(data.documents),
             "passages": len(data.passages),

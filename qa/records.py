@@ -79,11 +79,13 @@ class Answer:
     snippets: tuple[Snippet, ...]
     hits: tuple[Hit, ...]
     mode: str = "hybrid"
+    asked: str = ""  # what retrieval was asked, when a follow-up was rewritten ("" otherwise)
 
     def to_json(self) -> dict:
         """The ``qa ask --json`` contract."""
         return {
             "question": self.question,
+            **({"asked": self.asked} if self.asked and self.asked != self.question else {}),
             "answered": self.answered,
             "snippets": [
                 {

@@ -41,7 +41,7 @@ def seeds_dir() -> Path:
 @pytest.fixture(scope="session")
 def seed_load():
     """load_corpus() over seeds/: the LoadResult."""
-    from qa.load import load_corpus
+    from qa.ingest.load import load_corpus
 
     return load_corpus([SEEDS])
 

@@ -83,7 +83,7 @@ def test_feedback_lines_are_appended_whole(tmp_path):
 
 def _report_with(results_by_mode: dict, k: int = 3):
     """An EvalReport built by hand (no model): the given QuestionResults per mode."""
-    from qa.evaluate import METRICS, EvalReport
+    from qa.evaluate.run import METRICS, EvalReport
 
     metrics = {m: 0.5 for m in METRICS}
     return EvalReport(questions=3, k=k, seconds=1.0, modes={
@@ -94,8 +94,9 @@ def _report_with(results_by_mode: dict, k: int = 3):
 
 def test_eval_report_pieces_are_escaped_and_link_failures():
     """The public pieces of qa.eval_report that render() and the Evaluate tab share."""
-    from qa import eval_report, render
-    from qa.evaluate import METRICS, QuestionResult
+    from qa.evaluate import report as eval_report
+    from qa.web import render
+    from qa.evaluate.run import METRICS, QuestionResult
 
     evil = "<img src=x onerror=alert(1)>${alert(2)}董健是谁"
     results = [QuestionResult("q<1>", evil, "factoid", ["d<1>.txt"], "董健", rank=None, top_doc="d2.txt", top_snippet="<b>x</b>"),

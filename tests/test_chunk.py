@@ -1,4 +1,4 @@
-"""qa.chunk: sentences and passages as exact spans of the original text; passages hold whole
+"""qa.ingest.chunk: sentences and passages as exact spans of the original text; passages hold whole
 sentences, stay under max_chars, and lose no text between them."""
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from qa.chunk import passage_spans, sentences
-from qa.clean import clean
-from qa.normalize import normalize
+from qa.ingest.chunk import passage_spans, sentences
+from qa.ingest.clean import clean
+from qa.text.normalize import normalize
 from seed_ids import SEED_IDS
 
 MAX_CHARS, OVERLAP = 300, 80  # the defaults of qa.settings.Settings

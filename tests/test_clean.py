@@ -1,4 +1,4 @@
-"""qa.clean / qa.mojibake: the article is located inside the page as spans of the original
+"""qa.ingest.clean / qa.mojibake: the article is located inside the page as spans of the original
 text; page chrome, mojibake runs and pinyin glosses stay out of what matching sees."""
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from qa.clean import Cleaned, clean, strip_glosses
-from qa.mojibake import find_mojibake
+from qa.ingest.clean import Cleaned, clean, strip_glosses
+from qa.ingest.mojibake import find_mojibake
 from seed_ids import SEED_IDS
 
 DOC002 = "002_55bd9ca71670d804.txt"

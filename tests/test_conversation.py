@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from qa.conversation import entities, key_terms, resolve
+from qa.question.followup import entities, key_terms, resolve
 
 
 @pytest.mark.parametrize(

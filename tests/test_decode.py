@@ -1,4 +1,4 @@
-"""qa.decode.decode_bytes: bytes in any encoding Chinese news files come in → the same text."""
+"""qa.ingest.decode.decode_bytes: bytes in any encoding Chinese news files come in → the same text."""
 from __future__ import annotations
 
 import codecs
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from qa.decode import NotText, decode_bytes
+from qa.ingest.decode import NotText, decode_bytes
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 

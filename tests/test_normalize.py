@@ -1,10 +1,10 @@
-"""qa.normalize / qa.tokenize: the form questions and passages are compared in."""
+"""qa.text.normalize / qa.tokenize: the form questions and passages are compared in."""
 from __future__ import annotations
 
 import pytest
 
-from qa.normalize import normalize, to_simplified
-from qa.tokenize import tokens
+from qa.text.normalize import normalize, to_simplified
+from qa.text.tokenize import tokens
 
 
 @pytest.mark.parametrize(

@@ -10,8 +10,8 @@ import pytest
 
 from qa.engine import QA
 from qa.errors import BadQuestion, CorpusError, IndexNotFound, ModelLoadError, ModelMismatch
-from qa.indexer import prepare
-from qa.retrieve import make_query
+from qa.index.build import prepare
+from qa.question.query import make_query
 from qa.settings import MAX_QUESTION_CHARS, Settings
 from seed_ids import SEED_IDS
 
@@ -209,11 +209,11 @@ def test_match_text_has_no_glosses(seeds_qa):
 def test_reindex_unchanged_seeds_is_up_to_date(seeds_index_dir, counting_encoder):
     """Indexing the unchanged seeds again reports up_to_date, embeds nothing and writes no new generation."""
     qa = QA(Settings(index_dir=seeds_index_dir), encoder=counting_encoder)
-    generation = qa.store.generation()
+    generation = qa.folder.generation()
     report = qa.index()
     assert report.up_to_date and report.encoded == 0 and report.unchanged == 5
     assert counting_encoder.calls == []
-    assert qa.store.generation() == generation
+    assert qa.folder.generation() == generation
 
 
 def test_remove_embeds_nothing_and_forgets_the_document(index_copy, counting_encoder):
@@ -240,10 +240,10 @@ def test_remove_embeds_nothing_and_forgets_the_document(index_copy, counting_enc
 def test_remove_unknown_document_is_an_error(index_copy, encoder):
     """Removing an id that is not indexed raises CorpusError and leaves the index as it was."""
     qa = QA(Settings(index_dir=index_copy), encoder=encoder)
-    generation = qa.store.generation()
+    generation = qa.folder.generation()
     with pytest.raises(CorpusError, match="no-such-doc.txt"):
         qa.remove(["no-such-doc.txt"])
-    assert qa.store.generation() == generation
+    assert qa.folder.generation() == generation
 
 
 def test_add_embeds_only_the_new_document(index_copy, tmp_path, counting_encoder, seeds_qa):
@@ -254,7 +254,7 @@ def test_add_embeds_only_the_new_document(index_copy, tmp_path, counting_encoder
     path.write_text(NEW_ARTICLE, encoding="utf-8")
     qa = QA(Settings(index_dir=index_copy), encoder=counting_encoder)
     report = qa.index([path], add=True)
-    from qa.load import load_corpus
+    from qa.ingest.load import load_corpus
 
     new_doc = load_corpus([path]).documents[0]
     expected = len(prepare(new_doc, qa.settings))
@@ -290,7 +290,7 @@ def test_index_with_no_readable_documents_is_an_error(tmp_path, encoder):
     qa = QA(Settings(index_dir=tmp_path / "index"), encoder=encoder)
     with pytest.raises(CorpusError):
         qa.index([folder])
-    assert not qa.store.exists()
+    assert not qa.folder.exists()
 
 
 def test_ask_without_an_index(tmp_path, encoder):
@@ -321,7 +321,7 @@ def test_indexing_with_a_missing_model_raises_model_load_error(tmp_path):
     qa = QA(Settings(index_dir=tmp_path / "index", model="/nonexistent"))
     with pytest.raises(ModelLoadError):
         qa.index()
-    assert not qa.store.exists()
+    assert not qa.folder.exists()
 
 
 def test_asking_with_a_nonexistent_model_raises_model_load_error(seeds_index_dir):
@@ -335,7 +335,7 @@ def test_asking_with_a_nonexistent_model_raises_model_load_error(seeds_index_dir
 @pytest.mark.slow
 def test_eval_seeds_retrieval_quality(seeds_qa):
     """On eval/seeds.jsonl hybrid retrieval has the answer in the top 5 for ≥ 57/59 questions, beating each retriever alone."""
-    from qa.evaluate import evaluate, load_questions
+    from qa.evaluate.run import evaluate, load_questions
 
     report = evaluate(seeds_qa, load_questions(PROJECT / "eval" / "seeds.jsonl"), ["hybrid", "dense", "bm25"], k=10)
     metrics = {mode: block["metrics"] for mode, block in report.modes.items()}

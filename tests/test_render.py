@@ -6,7 +6,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from qa import render
+from qa.web import render as render
 from qa.records import Answer, Citation, Document, Hit, Passage, Snippet
 
 EVIL = '<img src=x onerror=alert(1)><script>alert("x")</script>${alert(2)}{{value}}'
@@ -203,7 +203,7 @@ def test_corpus_lists_articles_with_links():
 
 
 def test_upload_report_escapes_file_names():
-    from qa.indexer import IndexReport
+    from qa.index.build import IndexReport
 
     report = IndexReport(documents=6, passages=53, added=["20261122-x.txt"])
     out = render.upload_report_html([(EVIL + ".txt", "20261122-x.txt")], [EVIL], [(EVIL, "a.txt")], report)

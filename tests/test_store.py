@@ -1,4 +1,4 @@
-"""qa.store.IndexStore: generations committed atomically, damage detected on load, one writer
+"""qa.index.folder.IndexFolder: generations committed atomically, damage detected on load, one writer
 at a time. The data committed here is the session's real seeds index, loaded from disk."""
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from qa.errors import IndexDamaged, IndexLocked, IndexNotFound, ZhqaError
-from qa.store import IndexStore
+from qa.index.folder import IndexFolder
 
 
 def _gens(root: Path) -> list[str]:
@@ -42,13 +42,13 @@ def _copy(data, **manifest_updates):
 @pytest.fixture(scope="module")
 def seeds_data(seeds_index_dir):
     """The session's seeds index as IndexData (never modified here)."""
-    return IndexStore(seeds_index_dir).load()
+    return IndexFolder(seeds_index_dir).load()
 
 
 @pytest.fixture
-def store(tmp_path, seeds_data) -> IndexStore:
+def store(tmp_path, seeds_data) -> IndexFolder:
     """A fresh store holding one committed copy of the seeds index."""
-    s = IndexStore(tmp_path / "store")
+    s = IndexFolder(tmp_path / "store")
     with s.lock(timeout=5):
         s.commit(_copy(seeds_data))
     return s
@@ -56,7 +56,7 @@ def store(tmp_path, seeds_data) -> IndexStore:
 
 def test_empty_folder_has_no_index(tmp_path):
     """A folder without CURRENT holds no index: exists() is False and loading says so."""
-    s = IndexStore(tmp_path / "nothing")
+    s = IndexFolder(tmp_path / "nothing")
     assert not s.exists() and s.generation() == ""
     with pytest.raises(IndexNotFound):
         s.load()
@@ -163,7 +163,7 @@ def test_failed_commit_keeps_the_previous_index(store, seeds_data, monkeypatch):
 
 def test_lock_held_by_a_thread_blocks_a_second_writer(tmp_path):
     """While one lock(timeout=0.5) is held, another raises IndexLocked (telling on_wait once); after release it succeeds."""
-    s = IndexStore(tmp_path / "locked")
+    s = IndexFolder(tmp_path / "locked")
     held, release = threading.Event(), threading.Event()
 
     def writer():
@@ -192,21 +192,21 @@ def test_lock_held_by_another_process_blocks_a_writer(tmp_path):
     root = tmp_path / "locked"
     holder = subprocess.Popen(
         [sys.executable, "-c",
-         "import sys\nfrom qa.store import IndexStore\n"
-         "with IndexStore(sys.argv[1]).lock(timeout=5):\n    print('held', flush=True)\n    sys.stdin.read()\n",
+         "import sys\nfrom qa.index.folder import IndexFolder\n"
+         "with IndexFolder(sys.argv[1]).lock(timeout=5):\n    print('held', flush=True)\n    sys.stdin.read()\n",
          str(root)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
     )
     try:
         assert holder.stdout.readline().strip() == "held"
         with pytest.raises(IndexLocked):
-            with IndexStore(root).lock(timeout=0.5):
+            with IndexFolder(root).lock(timeout=0.5):
                 pass
     finally:
         holder.stdin.close()
         holder.wait(30)
     assert holder.returncode == 0
-    with IndexStore(root).lock(timeout=0.5):
+    with IndexFolder(root).lock(timeout=0.5):
         pass
 
 
@@ -221,7 +221,7 @@ def test_indexing_a_locked_index_raises(index_copy, encoder):
     from qa.engine import QA
     from qa.settings import Settings
 
-    store = IndexStore(index_copy)
+    store = IndexFolder(index_copy)
     before = store.generation()
     with store.lock(timeout=0.5):
         with pytest.raises(IndexLocked):

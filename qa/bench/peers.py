@@ -6,7 +6,7 @@ from __future__ import annotations
 import faiss
 import numpy as np
 
-from .stats import ms, stopwatch
+from qa.bench.stats import ms, stopwatch
 
 
 def _top(scores: np.ndarray, k: int) -> np.ndarray:

@@ -12,8 +12,8 @@ import numpy as np
 
 from embeddings.faiss_store import VectorIndex, choose_kind, threads
 
-from ..bm25 import Bm25Index
-from .stats import cores, ms, stopwatch
+from qa.index.bm25 import Bm25Index
+from qa.bench.stats import cores, ms, stopwatch
 
 NOISE_COSINE = 0.9  # cosine of a synthetic vector to the real passage it was drawn from
 

@@ -13,7 +13,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from .stats import rss_mb
+from qa.bench.stats import rss_mb
 
 PROJECT = Path(__file__).resolve().parents[2]
 # `qa ask` in a fresh interpreter that writes its own peak RSS (VmHWM) at exit: the rusage of

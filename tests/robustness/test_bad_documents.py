@@ -152,7 +152,7 @@ GROWTH_BOUND_MB = 1200  # peak RSS growth while indexing the file; see the test
 BIG_SCRIPT = textwrap.dedent("""
     import json, resource, sys
     from pathlib import Path
-    import qa.indexer
+    import qa.index.build
     from qa.engine import QA
     from qa.settings import Settings
 

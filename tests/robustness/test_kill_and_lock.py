@@ -80,7 +80,7 @@ def test_sigkill_at_random_moments_never_loses_the_index(qa_bin, cli_env, index_
     final = QA(Settings(index_dir=index_copy), encoder=encoder)
     assert len(final.data().documents) == 35 and "东城-007.txt" in final.data().documents
     assert final.ask(QINGXU).snippets[0].citation.doc_id == QINGXU_DOC
-    assert [p.name for p in index_copy.glob("gen-*")] == [final.store.generation()]  # leftovers pruned
+    assert [p.name for p in index_copy.glob("gen-*")] == [final.folder.generation()]  # leftovers pruned
 
 
 @pytest.mark.slow
@@ -133,7 +133,7 @@ def test_two_indexers_at_once_one_waits_never_a_mix(qa_bin, cli_env, index_copy,
     assert answer.answered and {s.citation.doc_id for s in answer.snippets} <= ids[last]
     for s in answer.snippets:  # its passages, vectors and texts belong together
         assert final.data().documents[s.citation.doc_id].text[s.citation.start:s.citation.end] == s.text
-    assert [p.name for p in index_copy.glob("gen-*")] == [final.store.generation()]
+    assert [p.name for p in index_copy.glob("gen-*")] == [final.folder.generation()]
 
 
 def test_second_indexer_with_a_short_lock_timeout_refuses_in_one_line(index_copy, encoder, tmp_path):

@@ -13,11 +13,11 @@ import unicodedata
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qa.chunk import sentences
-from qa.clean import clean
-from qa.indexer import prepare
-from qa.load import sha256_text
-from qa.normalize import normalize
+from qa.ingest.chunk import sentences
+from qa.ingest.clean import clean
+from qa.index.build import prepare
+from qa.ingest.load import sha256_text
+from qa.text.normalize import normalize
 from qa.records import Document
 from qa.settings import Settings
 
@@ -77,7 +77,7 @@ def test_normalise_is_idempotent_and_canonical(text):
 
 @given(st.text(st.sampled_from("戰爭鄉韻達發現縣陽篩員黨"), min_size=1, max_size=20))
 def test_normalise_makes_traditional_and_simplified_meet(text):
-    from qa.normalize import to_simplified
+    from qa.text.normalize import to_simplified
 
     assert normalize(text) == normalize(to_simplified(text))
 

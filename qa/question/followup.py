@@ -15,8 +15,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 
-from .normalize import normalize, to_simplified
-from .tokenize import tokens as bm25_tokens
+from qa.text.normalize import normalize, to_simplified
+from qa.text.tokenize import tokens as bm25_tokens
 
 # Pronouns that stand for a person (or people) and can be replaced by the name.
 PERSON = {"他", "她", "他们", "她们", "此人", "该人", "本人", "这个人", "那个人", "这人", "那人", "其人", "该男子", "该女子"}

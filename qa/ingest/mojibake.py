@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from .charstats import commonness
+from qa.text.charstats import commonness
 
 _LOSS = re.compile(r"\?!?|[\ue000-\uf8ff\ufffd]+")
 _MAX_RUN = 80  # characters examined after one loss marker

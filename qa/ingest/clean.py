@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from . import boilerplate
-from .mojibake import find_mojibake
-from .normalize import normalize
+from qa.ingest import boilerplate as boilerplate
+from qa.ingest.mojibake import find_mojibake
+from qa.text.normalize import normalize
 
 _PINYIN_GLOSS = re.compile(
     r"(?<=[\u3400-\u9fff])\((?=[a-zü]*[āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ])[a-zāáǎàēéěèīíǐìōóǒòūúǔùüǖǘǚǜ]{1,7}\)"

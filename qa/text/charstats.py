@@ -33,7 +33,7 @@ def is_cjk(ch: str) -> bool:
 def commonness(text: str) -> float:
     """Mean log-frequency of the CJK characters of ``text`` after conversion to simplified
     script (0 when it has none). Real Chinese scores about 5–6; decoding garbage about 2–3."""
-    from .normalize import to_simplified
+    from qa.text.normalize import to_simplified
 
     table = char_log_freq()
     chars = [c for c in to_simplified(text) if is_cjk(c)]

@@ -15,15 +15,15 @@ from embeddings.encoder import Encoder
 from embeddings.faiss_store import VectorIndex
 from embeddings.passage_store import LOCAL, StoredPassage
 
-from .bm25 import Bm25Index
-from .chunk import passage_spans, sentences
-from .clean import clean, strip_glosses
-from .normalize import normalize
-from .records import Document, Passage
-from .settings import Settings
-from .stores import StoreTarget
-from .store import FORMAT_VERSION, IndexData, IndexStore
-from .tokenize import tokens as bm25_tokens
+from qa.index.bm25 import Bm25Index
+from qa.ingest.chunk import passage_spans, sentences
+from qa.ingest.clean import clean, strip_glosses
+from qa.text.normalize import normalize
+from qa.records import Document, Passage
+from qa.settings import Settings
+from qa.index.store_target import StoreTarget
+from qa.index.folder import FORMAT_VERSION, IndexData, IndexFolder
+from qa.text.tokenize import tokens as bm25_tokens
 
 ENCODE_BATCH = 256
 
@@ -228,7 +228,7 @@ def assemble(
 
 
 def write_index(
-    store: IndexStore,
+    folder: IndexFolder,
     documents: dict[str, Document],
     encoder_factory,
     settings: Settings,
@@ -237,9 +237,9 @@ def write_index(
     progress: bool = False,
     target: StoreTarget | None = None,
 ) -> IndexData | None:
-    """Make the stored index hold exactly ``documents``. Returns the new IndexData, or
+    """Make the index folder hold exactly ``documents``. Returns the new IndexData, or
     None when the stored one is already up to date (a remote collection is still brought to
-    its passages). Call under store.lock().
+    its passages). Call under folder.lock().
 
     With a remote ``target`` (Milvus), its collection is brought to the same passages first
     (only new, changed and removed ones are written), then the local generation is
@@ -275,7 +275,7 @@ def write_index(
     if remote is not None:
         synced = remote.sync(stored_passages(data, settings))
         report.store_written, report.store_deleted = synced.written, synced.deleted
-    store.commit(data)
+    folder.commit(data)
     report.documents, report.passages = len(data.documents), len(data.passages)
     report.seconds = time.perf_counter() - started
     return data

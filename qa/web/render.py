@@ -17,7 +17,7 @@ import re
 from collections.abc import Mapping, Sequence
 from urllib.parse import quote, unquote
 
-from .records import Answer, Document, Hit, Snippet
+from qa.records import Answer, Document, Hit, Snippet
 
 HIGHLIGHT_ID = "zq-hl"
 CONTEXT_CHARS = 120  # shown around a snippet that lies outside every retrieved passage

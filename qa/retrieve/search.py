@@ -3,64 +3,17 @@
 weighted reciprocal rank, near-duplicates collapsed, optionally restricted to documents."""
 from __future__ import annotations
 
-import re
-import unicodedata
-from dataclasses import dataclass, replace
-
 import numpy as np
 
 from embeddings.passage_store import KeywordQuery, PassageStore
 
-from .errors import BadQuestion
-from .normalize import normalize
-from .records import Citation, Hit
-from .settings import MAX_QUESTION_CHARS, MODES, Settings
-from .store import IndexData, local_store
-from .tokenize import latin_name_terms
-from .tokenize import tokens as bm25_tokens
+from qa.errors import BadQuestion
+from qa.index.folder import IndexData, local_store
+from qa.question.query import Query
+from qa.records import Citation, Hit
+from qa.settings import MODES, Settings
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _DUPLICATE_JACCARD = 0.8
-_TAG = re.compile(r"</?[A-Za-z][^<>]*>")
-# Markdown links and images keep their text, lose their target; bare URLs and script
-# schemes are not words anyone asks about.
-_MD_LINK = re.compile(r"!?\[([^\[\]]*)\]\((?:[^()\s]|\([^()\s]*\))*(?:\s+\"[^\"]*\")?\)")
-_URL = re.compile(r"(?i)\b(?:https?|ftp|file|data|javascript|vbscript):[^\s<>\]）]*")
-
-
-@dataclass(frozen=True)
-class Query:
-    """A question as asked, and the forms retrieval uses."""
-
-    text: str
-    normalized: str
-    tokens: tuple[str, ...]
-
-
-def make_query(question: str) -> Query:
-    """Validate and normalise a question; raise BadQuestion with what to do instead."""
-    if not isinstance(question, str):
-        raise BadQuestion("The question must be text; type a question in Chinese or English.")
-    text = _CONTROL.sub("", question).strip()
-    if not text:
-        raise BadQuestion("The question is empty; type a question, e.g. 清徐县是在哪里发现初筛阳性人员的？")
-    if len(text) > MAX_QUESTION_CHARS:
-        raise BadQuestion(f"The question is {len(text)} characters long; shorten it to at most {MAX_QUESTION_CHARS}.")
-    if not any(unicodedata.category(c)[0] in "LN" for c in text):
-        raise BadQuestion("The question has no words to search for; type a question with words in it.")
-    # Markup in a question (pasted HTML, injection attempts) is not what is asked about.
-    without_tags = _URL.sub(" ", _MD_LINK.sub(r" \1 ", _TAG.sub(" ", text)))
-    normalized = normalize(without_tags if any(unicodedata.category(c)[0] in "LN" for c in without_tags) else text)
-    return Query(text, normalized, tuple(bm25_tokens(normalized)))
-
-
-def with_name_aliases(query: Query, data: IndexData) -> Query:
-    """Add the corpus's own words for the pinyin names of a question typed in Latin letters
-    ("Dong Jian" → 董健, "Qingxu" → 清徐): the bridge that lets BM25 help English questions."""
-    extra = [w for term in latin_name_terms(query.text) for w in data.bm25.aliases.get(term, ())]
-    if not extra:
-        return query
-    return replace(query, tokens=tuple(dict.fromkeys(query.tokens + tuple(extra))))
 
 
 def rrf(ranks: list[tuple[float, dict[int, int]]], k: int) -> dict[int, float]:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from embeddings.passage_store import LOCAL, StoreAddress, StoreError, WritableStore, parse_store_address
 
-from .errors import ZhqaError
+from qa.errors import ZhqaError
 
 
 class StoreUnavailable(ZhqaError):

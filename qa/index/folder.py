@@ -18,9 +18,9 @@ import numpy as np
 from embeddings.faiss_store import VectorIndex
 from embeddings.local_store import LocalStore
 
-from .bm25 import Bm25Index
-from .errors import IndexDamaged, IndexLocked, IndexNotFound, ZhqaError
-from .records import Document, Passage
+from qa.index.bm25 import Bm25Index
+from qa.errors import IndexDamaged, IndexLocked, IndexNotFound, ZhqaError
+from qa.records import Document, Passage
 
 FORMAT_VERSION = 2
 _POINTER = "CURRENT"
@@ -105,7 +105,7 @@ def _explain_os_error(exc: OSError, root: Path) -> ZhqaError:
     return ZhqaError(f"Could not write the index in {root} ({exc.strerror}); the previous index is untouched.")
 
 
-class IndexStore:
+class IndexFolder:
     """The folder that holds an index: its generations, the pointer and the lock."""
 
     def __init__(self, root: Path) -> None:

@@ -48,7 +48,7 @@ def named_entities(tokens) -> list[str]:
     """The place, person and organisation names among a question's BM25 terms. An unknown
     two-character word is as often a fragment (多大, 这支) as a name, so unknown words count
     from three characters on."""
-    from .tokenize import is_name_like
+    from qa.text.tokenize import is_name_like
 
     return [t for t in dict.fromkeys(tokens) if is_name_like(t, min_unknown=3)]
 

@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 
-from .decode import NotText, decode_bytes
-from .errors import CorpusError
-from .metadata import find_date, find_source, find_title
-from .records import Document
+from qa.ingest.decode import NotText, decode_bytes
+from qa.errors import CorpusError
+from qa.ingest.metadata import find_date, find_source, find_title
+from qa.records import Document
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".text"}
 HTML_SUFFIXES = {".html", ".htm", ".xhtml"}

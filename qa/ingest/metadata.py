@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from . import boilerplate
+from qa.ingest import boilerplate as boilerplate
 
 _DATE_PATTERNS = (
     re.compile(r"(?P<y>(?:19|20)\d{2})\s*[-/.年]\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})"),

@@ -9,11 +9,11 @@ import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .clean import strip_glosses
-from .errors import BadQuestion, CorpusError
-from .normalize import normalize
-from .retrieve import make_query
-from .settings import MODES
+from qa.ingest.clean import strip_glosses
+from qa.errors import BadQuestion, CorpusError
+from qa.text.normalize import normalize
+from qa.question.query import make_query
+from qa.settings import MODES
 
 RANX_METRICS = {"recall@1": "hit_rate@1", "recall@5": "hit_rate@5", "recall@10": "hit_rate@10",
                 "mrr@10": "mrr@10", "ndcg@10": "ndcg@10"}

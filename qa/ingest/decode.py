@@ -5,7 +5,7 @@ from __future__ import annotations
 import codecs
 from dataclasses import dataclass
 
-from .charstats import commonness
+from qa.text.charstats import commonness
 
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"),

@@ -12,7 +12,7 @@ from embeddings.sparse_terms import B, K1  # one k1 and b for bm25s and Milvus's
 
 def name_aliases(doc_freq: dict[str, int]) -> dict[str, list[str]]:
     """pinyin → name-like words of the vocabulary (see tokenize.pinyin_terms)."""
-    from .tokenize import pinyin_terms
+    from qa.text.tokenize import pinyin_terms
 
     words = list(doc_freq)
     out: dict[str, list[str]] = {}

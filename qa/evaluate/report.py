@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from html import escape
 
-from .evaluate import METRICS, EvalReport, QuestionResult, worst
+from qa.evaluate.run import METRICS, EvalReport, QuestionResult, worst
 
 _COLOURS = {"hybrid": "#c0392b", "dense": "#2471a3", "bm25": "#229954"}
 FAILURES = 25  # worst questions listed per mode
