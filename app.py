@@ -25,14 +25,14 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no network at run 
 
 import gradio as gr  # noqa: E402
 
-from qa.web import render  # noqa: E402
-from qa.question.followup import resolve  # noqa: E402
 from qa.engine import QA  # noqa: E402
-from qa.evaluate import report as eval_report  # noqa: E402
 from qa.errors import ZhqaError  # noqa: E402
+from qa.evaluate import report as eval_report  # noqa: E402
 from qa.evaluate.run import evaluate, load_questions, modes_of  # noqa: E402
 from qa.ingest.load import SUFFIXES, load_corpus  # noqa: E402
+from qa.question.followup import resolve  # noqa: E402
 from qa.settings import MODES, Settings  # noqa: E402
+from qa.web import render  # noqa: E402
 
 try:
     import fcntl

@@ -5,10 +5,9 @@ The index type follows the corpus size (``choose_kind``), from ``qa bench``'s sc
 on a 2-core machine (README, "Performance"): exact search up to ``EXACT_LIMIT`` passages
 (one query on one thread: 4.7 ms at 100k, 55 ms at 1M), an inverted file over exact vectors
 (IVF-Flat, 4 sqrt(n) cells, 32 probed) beyond it: 0.75 ms at 1M with recall@10 0.997
-against exact search. HNSW searched as fast at 100k, but every index generation is built
-anew and HNSW's build is the slowest (10 s at 100k against IVF's 5 s; tens of minutes at
-1M on two cores), and it cannot remove ids. IVF-PQ (48 bytes a vector) cut memory 25x but
-kept recall@10 at 0.17-0.52 on these vectors, so it is measured, not used."""
+against exact search. HNSW and IVF-PQ are measured by
+``qa bench`` (qa/bench/scale.py), not used: HNSW's build is the slowest and it cannot remove
+ids; IVF-PQ kept recall@10 at 0.17-0.52 on these vectors."""
 from __future__ import annotations
 
 import math
@@ -25,8 +24,7 @@ faiss.omp_set_num_threads(1)
 
 EXACT_LIMIT = 200_000  # passages; exact search there takes about 10 ms on one core
 IVF_PROBE = 32  # cells probed per query: recall@10 0.997 against exact at 1M in qa bench
-KINDS = ("exact", "ivf", "ivfpq", "hnsw")
-PQ_BYTES = 48  # bytes per vector in IVF-PQ (384 dims / 48 = 8 per sub-quantiser)
+KINDS = ("exact", "ivf")
 
 
 def choose_kind(n: int) -> str:
@@ -41,30 +39,28 @@ def ivf_cells(n: int) -> int:
 
 def new_index(kind: str, dim: int, train: np.ndarray | None = None, cells: int = 0) -> faiss.Index:
     """An empty index of ``kind`` that takes our int64 ids; IVF gets ``cells`` cells trained
-    on ``train`` (a sample of the vectors to come). "hnsw" is for benchmarks only: it cannot
-    remove ids."""
+    on ``train`` (a sample of the vectors to come)."""
     if kind == "exact":
         # IndexIDMap2 keeps our passage ids and allows remove_ids().
         return faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
-    if kind in ("ivf", "ivfpq"):
+    if kind == "ivf":
         if train is None or len(train) == 0:
-            raise ValueError(f"an {kind} index needs training vectors")
+            raise ValueError("an ivf index needs training vectors")
         cells = max(1, min(cells or ivf_cells(len(train)), len(train) // 39))  # k-means wants >= 39 per cell
-        coarse = faiss.IndexFlatIP(dim)
-        if kind == "ivf":
-            index = faiss.IndexIVFFlat(coarse, dim, cells, faiss.METRIC_INNER_PRODUCT)
-        else:  # benchmarks only: 25x less memory, approximate distances
-            index = faiss.IndexIVFPQ(coarse, dim, cells, PQ_BYTES, 8, faiss.METRIC_INNER_PRODUCT)
+        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, cells, faiss.METRIC_INNER_PRODUCT)
         with threads(os.cpu_count() or 1):  # k-means over the sample uses every core
             index.train(np.ascontiguousarray(train, dtype=np.float32))
         index.nprobe = min(IVF_PROBE, cells)
         return index
-    if kind == "hnsw":
-        index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = 80
-        index.hnsw.efSearch = 64
-        return faiss.IndexIDMap(index)
     raise ValueError(f"unknown index kind {kind!r}; use one of {', '.join(KINDS)}")
+
+
+def training_sample(vectors: np.ndarray, cells: int) -> np.ndarray:
+    """A fixed sample of ``vectors`` to train ``cells`` IVF cells on: the same corpus gives
+    the same index."""
+    rng = np.random.default_rng(0)
+    size = min(len(vectors), 64 * cells)
+    return vectors[np.sort(rng.choice(len(vectors), size, replace=False))]
 
 
 class threads:
@@ -94,11 +90,8 @@ class VectorIndex:
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         dim = vectors.shape[1]
         kind = kind or choose_kind(len(vectors))
-        train, cells = None, ivf_cells(len(vectors))
-        if kind in ("ivf", "ivfpq"):
-            rng = np.random.default_rng(0)  # a fixed sample: the same corpus gives the same index
-            size = min(len(vectors), 64 * cells)
-            train = vectors[np.sort(rng.choice(len(vectors), size, replace=False))]
+        cells = ivf_cells(len(vectors))
+        train = training_sample(vectors, cells) if kind == "ivf" else None
         index = cls(dim, new_index(kind, dim, train, cells))
         with threads(os.cpu_count() or 1):
             index.add(ids, vectors)
@@ -106,18 +99,12 @@ class VectorIndex:
 
     @property
     def kind(self) -> str:
-        inner = faiss.downcast_index(self._index.index) if hasattr(self._index, "index") else self._index
-        if isinstance(self._index, faiss.IndexIVFPQ):
-            return "ivfpq"
-        if isinstance(inner, faiss.IndexIVF) or isinstance(self._index, faiss.IndexIVF):
-            return "ivf"
-        if isinstance(inner, faiss.IndexHNSW):
-            return "hnsw"
-        return "exact"
+        return "ivf" if isinstance(self._index, faiss.IndexIVF) else "exact"
 
     @property
-    def faiss_index(self) -> faiss.Index:
-        return self._index
+    def probes(self) -> int:
+        """Inverted-file cells searched per query (0 for exact search)."""
+        return int(self._index.nprobe) if isinstance(self._index, faiss.IndexIVF) else 0
 
     def count(self) -> int:
         return int(self._index.ntotal)

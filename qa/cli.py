@@ -34,7 +34,9 @@ def _settings(index_dir: str | None, model: str | None, store: str | None = None
 
 
 def _engine(settings: Settings):
-    from qa.engine import QA  # heavy imports wait until a command needs them: `qa --help` is instant
+    from qa.engine import (
+        QA,  # heavy imports wait until a command needs them: `qa --help` is instant
+    )
 
     return QA(settings)
 

@@ -9,20 +9,30 @@ from dataclasses import replace
 from pathlib import Path
 
 from embeddings.encoder import DEFAULT_MODEL, Encoder, EncoderError
-
-from qa import timing
 from qa.answer.snippets import answer
-from qa.errors import BadQuestion, CorpusError, IndexDamaged, IndexNotFound, ModelLoadError, ModelMismatch
+from qa.errors import (
+    BadQuestion,
+    CorpusError,
+    IndexDamaged,
+    IndexNotFound,
+    ModelLoadError,
+    ModelMismatch,
+)
 from qa.index.build import IndexReport, write_index
+from qa.index.folder import IndexData, IndexFolder, local_store
+from qa.index.store_target import (
+    StoreTarget,
+    check_matches,
+    resolve_store,
+    store_errors,
+)
 from qa.ingest.load import load_corpus
-from qa.records import Answer, Document
-from qa.retrieve.rerank import rerank
 from qa.question.followup import Resolved, resolve
 from qa.question.query import Query, make_query, with_name_aliases
+from qa.records import Answer, Document
+from qa.retrieve.rerank import rerank
 from qa.retrieve.search import Retriever
 from qa.settings import Settings, default_corpus
-from qa.index.folder import IndexData, IndexFolder, local_store
-from qa.index.store_target import StoreTarget, check_matches, resolve, store_errors
 from qa.timing import stage
 
 MAX_HISTORY = 10  # earlier questions a follow-up is resolved against
@@ -91,7 +101,7 @@ class QA:
 
     def target(self, manifest: dict | None) -> StoreTarget:
         """The passage store for this index: --store, else what the index records, else local."""
-        return resolve(self.settings.store, self.folder.root, manifest)
+        return resolve_store(self.settings.store, self.folder.root, manifest)
 
     def _search_store(self, data: IndexData):
         target = self.target(data.manifest)
@@ -209,8 +219,6 @@ class QA:
             with stage("encode"):
                 query_vector = self.encoder.encode_queries([query.normalized])[0]
         retriever = Retriever(data, self.encoder, self.settings, search)
-        if timing.active():  # qa bench: candidate searches count as their own stages
-            retriever.store = timing.TimedStore(retriever.store)
         memo: dict = {}  # sentence scores, shared by reranking and snippet selection
         with stage("fusion"), store_errors():  # candidates (minus the dense and bm25 stages), fusion, reranking
             if mode == "hybrid" and self.settings.rerank_weight > 0:

@@ -47,24 +47,3 @@ def recording():
 
 def active() -> bool:
     return _active.get() is not None
-
-
-class TimedStore:
-    """A passage store whose candidate searches count as the "dense" and "bm25" stages."""
-
-    _STAGES = {"dense_search": "dense", "keyword_search": "bm25", "keyword_scores": "bm25"}
-
-    def __init__(self, store) -> None:
-        self._store = store
-
-    def __getattr__(self, name: str):
-        value = getattr(self._store, name)
-        label = self._STAGES.get(name)
-        if label is None or not callable(value):
-            return value
-
-        def timed(*args, **kwargs):
-            with stage(label):
-                return value(*args, **kwargs)
-
-        return timed

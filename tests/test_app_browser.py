@@ -95,8 +95,8 @@ def _report_with(results_by_mode: dict, k: int = 3):
 def test_eval_report_pieces_are_escaped_and_link_failures():
     """The public pieces of qa.eval_report that render() and the Evaluate tab share."""
     from qa.evaluate import report as eval_report
-    from qa.web import render
     from qa.evaluate.run import METRICS, QuestionResult
+    from qa.web import render
 
     evil = "<img src=x onerror=alert(1)>${alert(2)}董健是谁"
     results = [QuestionResult("q<1>", evil, "factoid", ["d<1>.txt"], "董健", rank=None, top_doc="d2.txt", top_snippet="<b>x</b>"),

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from seed_ids import SEED_IDS
 
 from qa.ingest.chunk import passage_spans, sentences
 from qa.ingest.clean import clean
 from qa.text.normalize import normalize
-from seed_ids import SEED_IDS
 
 MAX_CHARS, OVERLAP = 300, 80  # the defaults of qa.settings.Settings
 

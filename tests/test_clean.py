@@ -7,10 +7,10 @@ import re
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from seed_ids import SEED_IDS
 
 from qa.ingest.clean import Cleaned, clean, strip_glosses
 from qa.ingest.mojibake import find_mojibake
-from seed_ids import SEED_IDS
 
 DOC002 = "002_55bd9ca71670d804.txt"
 

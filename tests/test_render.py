@@ -6,8 +6,8 @@ from html.parser import HTMLParser
 
 import pytest
 
-from qa.web import render as render
 from qa.records import Answer, Citation, Document, Hit, Passage, Snippet
+from qa.web import render as render
 
 EVIL = '<img src=x onerror=alert(1)><script>alert("x")</script>${alert(2)}{{value}}'
 DOC_TEXT = "标题：测试文章\n\n  第一段，没有什么。\n\n  韵达快递物流园发现初筛阳性人员。第二句在这里。\n结尾。"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 
-from qa.timing import TimedStore, active, recording, stage
+from qa.timing import active, recording, stage
 
 
 def test_nested_stages_are_not_counted_twice():
@@ -27,24 +27,6 @@ def test_nothing_is_recorded_outside_a_recording():
     with recording() as seconds:
         assert active()
     assert seconds == {} and not active()
-
-
-def test_timed_store_names_the_candidate_searches():
-    class Store:
-        def dense_search(self, *a):
-            time.sleep(0.01)
-            return "dense"
-
-        def keyword_search(self, *a):
-            return "bm25"
-
-        name = "local"
-
-    timed = TimedStore(Store())
-    with recording() as seconds:
-        assert timed.dense_search() == "dense" and timed.keyword_search() == "bm25"
-    assert timed.name == "local"
-    assert seconds["dense"] >= 0.009 and "bm25" in seconds
 
 
 def test_ask_records_every_stage(seeds_qa):

@@ -9,6 +9,7 @@ they cover, and by whether they can hold the kind of answer asked for (answer_ty
 from __future__ import annotations
 
 import math
+
 import numpy as np
 
 from qa.index.folder import IndexData

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.settings import Settings
 from qa.bench.stats import cores, rss_mb
+from qa.settings import Settings
 
 PROJECT = Path(__file__).resolve().parents[2]
 FULL_SIZES = [10_000, 100_000, 1_000_000]
@@ -51,14 +51,13 @@ def _milvus_lite_installed() -> bool:
 
 def run(config: BenchConfig, say=print) -> dict:
     from embeddings.encoder import Encoder
-
-    from qa.engine import QA
-    from qa.question.query import make_query
     from qa.bench.ask import bench_ask
     from qa.bench.indexing import bench_index
     from qa.bench.peers import bench_peers
     from qa.bench.scale import bench_bm25, bench_milvus_lite_rows, bench_vectors
     from qa.bench.startup import cli_first_answer, web_first_answer
+    from qa.engine import QA
+    from qa.question.query import make_query
 
     work = Path(config.work_dir or tempfile.mkdtemp(prefix="zhqa-bench-"))
     quick = config.quick

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 
+from qa.bench.stats import ms, stopwatch
 from qa.question.query import make_query
 from qa.timing import recording
-from qa.bench.stats import ms, stopwatch
 
 STAGES = ("normalise", "encode", "dense", "bm25", "fusion", "snippets")
 SETTLE_S = 0.5  # after torch, before timing our own path again

@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+from qa.bench.stats import stopwatch
 from qa.engine import QA
 from qa.index.build import prepare
 from qa.ingest.load import load_corpus
 from qa.settings import Settings
-from qa.bench.stats import stopwatch
 
 
 def bench_index(corpus: Path, work_dir: Path, qa_settings: Settings, encoder, torch_sample: int = 256) -> dict:

@@ -8,14 +8,59 @@ from __future__ import annotations
 
 import json
 
+import faiss
 import numpy as np
 
-from embeddings.faiss_store import VectorIndex, choose_kind, threads
-
-from qa.index.bm25 import Bm25Index
+from embeddings.faiss_store import (
+    IVF_PROBE,
+    KINDS,
+    VectorIndex,
+    choose_kind,
+    ivf_cells,
+    threads,
+    training_sample,
+)
 from qa.bench.stats import cores, ms, stopwatch
+from qa.index.bm25 import Bm25Index
 
 NOISE_COSINE = 0.9  # cosine of a synthetic vector to the real passage it was drawn from
+PQ_BYTES = 48  # bytes per vector in IVF-PQ (384 dims / 48 = 8 per sub-quantiser)
+
+
+def build_index(kind: str, ids: np.ndarray, vectors: np.ndarray) -> VectorIndex:
+    """The product's index kinds (exact, ivf) as the product builds them, and two it only
+    measures: IVF-PQ (25x less memory, approximate distances) and HNSW (fast search, slow
+    build, no removal)."""
+    if kind in KINDS:
+        return VectorIndex.build(ids, vectors, kind)
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    dim = vectors.shape[1]
+    if kind == "ivfpq":
+        train = training_sample(vectors, ivf_cells(len(vectors)))
+        cells = max(1, min(ivf_cells(len(vectors)), len(train) // 39))  # k-means wants >= 39 per cell
+        index = faiss.IndexIVFPQ(faiss.IndexFlatIP(dim), dim, cells, PQ_BYTES, 8, faiss.METRIC_INNER_PRODUCT)
+        with threads(cores()):
+            index.train(train)
+        index.nprobe = min(IVF_PROBE, cells)
+    elif kind == "hnsw":
+        graph = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+        graph.hnsw.efConstruction = 80
+        graph.hnsw.efSearch = 64
+        index = faiss.IndexIDMap(graph)
+    else:
+        raise ValueError(f"unknown index kind {kind!r}; use exact, ivf, ivfpq or hnsw")
+    built = VectorIndex(dim, index)
+    with threads(cores()):
+        built.add(ids, vectors)
+    return built
+
+
+def exact_truth(vectors: np.ndarray, queries: np.ndarray, k: int) -> np.ndarray:
+    """The exact top-``k`` rows of ``vectors`` for each query (all queries at once)."""
+    flat = faiss.IndexFlatIP(vectors.shape[1])
+    flat.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    with threads(cores()):
+        return flat.search(np.ascontiguousarray(queries, dtype=np.float32), k)[1]
 
 
 def synthetic_vectors(base: np.ndarray, n: int, seed: int = 0, chunk: int = 100_000) -> np.ndarray:
@@ -68,15 +113,12 @@ def bench_vectors(base: np.ndarray, queries: np.ndarray, sizes: list[int], kinds
             if kind == "hnsw" and n > hnsw_limit:
                 continue
             with stopwatch() as built:
-                index = VectorIndex.build(ids, vectors, kind)
+                index = build_index(kind, ids, vectors)
             times, found = _search(index, queries, k)
             if kind == "exact":
                 truth = found
             elif truth is None:
-                with threads(cores()):
-                    exact = VectorIndex.build(ids, vectors, "exact")
-                    _, truth = exact.faiss_index.search(queries, k)
-                del exact
+                truth = exact_truth(vectors, queries, k)
             row = {
                 "kind": "vectors", "passages": n, "index_type": kind, "chosen": kind == choose_kind(n),
                 "search_ms_p50": ms(times)["p50"], "search_ms_p95": ms(times)["p95"],
@@ -126,7 +168,7 @@ _MILVUS_CHILD = (
     "import json, sys\n"
     "import numpy as np\n"
     "from pathlib import Path\n"
-    "from embeddings.milvus_store import bench_milvus_lite\n"
+    "from qa.bench.milvus_lite import bench_milvus_lite\n"
     "data = np.load(sys.argv[1])\n"
     "row = bench_milvus_lite(data['vectors'], data['queries'], data['truth'], path=Path(sys.argv[2]), index_type=sys.argv[3])\n"
     "print(json.dumps(row))\n"
@@ -142,14 +184,12 @@ def bench_milvus_lite_rows(base: np.ndarray, queries: np.ndarray, n: int, work, 
     from pathlib import Path
 
     vectors = synthetic_vectors(base, n)  # the same seed, so the same vectors as bench_vectors
-    with threads(cores()):
-        exact = VectorIndex.build(np.arange(n, dtype=np.int64), vectors, "exact")
-        _, truth = exact.faiss_index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
+    truth = exact_truth(vectors, queries, k)
     work = Path(work)
     work.mkdir(parents=True, exist_ok=True)
     data = work / f"milvus-{n}.npz"
     np.savez(data, vectors=vectors, queries=queries, truth=truth)
-    del vectors, exact
+    del vectors
     rows = []
     for index_type in index_types:
         run = subprocess.run([sys.executable, "-c", _MILVUS_CHILD, str(data), str(work / f"milvus-{index_type}.db"), index_type],

@@ -9,11 +9,11 @@ import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from qa.ingest.clean import strip_glosses
 from qa.errors import BadQuestion, CorpusError
-from qa.text.normalize import normalize
+from qa.ingest.clean import strip_glosses
 from qa.question.query import make_query
 from qa.settings import MODES
+from qa.text.normalize import normalize
 
 RANX_METRICS = {"recall@1": "hit_rate@1", "recall@5": "hit_rate@5", "recall@10": "hit_rate@10",
                 "mrr@10": "mrr@10", "ndcg@10": "ndcg@10"}
@@ -176,7 +176,8 @@ def _relevant_pids(data, q: EvalQuestion) -> dict[str, int]:
 def _ranx_means(qrels: dict, run: dict) -> dict[str, float]:
     if not qrels:
         return {name: None for name in RANX_METRICS}
-    from ranx import Qrels, Run, evaluate as ranx_evaluate
+    from ranx import Qrels, Run
+    from ranx import evaluate as ranx_evaluate
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -190,7 +191,8 @@ def recall_curve(qrels: dict, run: dict, k: int) -> list[float]:
     """Recall@1..k (a relevant passage within the top i), with ranx."""
     if not run:
         return []
-    from ranx import Qrels, Run, evaluate as ranx_evaluate
+    from ranx import Qrels, Run
+    from ranx import evaluate as ranx_evaluate
 
     names = [f"hit_rate@{i}" for i in range(1, k + 1)]
     with warnings.catch_warnings():

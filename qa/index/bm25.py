@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from embeddings.sparse_terms import B, K1  # one k1 and b for bm25s and Milvus's BM25
+from embeddings.sparse_terms import K1, B  # one k1 and b for bm25s and Milvus's BM25
 
 
 def name_aliases(doc_freq: dict[str, int]) -> dict[str, list[str]]:

@@ -14,15 +14,14 @@ import numpy as np
 from embeddings.encoder import Encoder
 from embeddings.faiss_store import VectorIndex
 from embeddings.passage_store import LOCAL, StoredPassage
-
 from qa.index.bm25 import Bm25Index
+from qa.index.folder import FORMAT_VERSION, IndexData, IndexFolder
+from qa.index.store_target import StoreTarget
 from qa.ingest.chunk import passage_spans, sentences
 from qa.ingest.clean import clean, strip_glosses
-from qa.text.normalize import normalize
 from qa.records import Document, Passage
 from qa.settings import Settings
-from qa.index.store_target import StoreTarget
-from qa.index.folder import FORMAT_VERSION, IndexData, IndexFolder
+from qa.text.normalize import normalize
 from qa.text.tokenize import tokens as bm25_tokens
 
 ENCODE_BATCH = 256

@@ -17,9 +17,8 @@ import numpy as np
 
 from embeddings.faiss_store import VectorIndex
 from embeddings.local_store import LocalStore
-
-from qa.index.bm25 import Bm25Index
 from qa.errors import IndexDamaged, IndexLocked, IndexNotFound, ZhqaError
+from qa.index.bm25 import Bm25Index
 from qa.records import Document, Passage
 
 FORMAT_VERSION = 2

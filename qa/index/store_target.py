@@ -9,8 +9,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from embeddings.passage_store import LOCAL, StoreAddress, StoreError, WritableStore, parse_store_address
-
+from embeddings.passage_store import (
+    LOCAL,
+    StoreAddress,
+    StoreError,
+    WritableStore,
+    parse_store_address,
+)
 from qa.errors import ZhqaError
 
 
@@ -61,7 +66,7 @@ class StoreTarget:
         return self._opened  # type: ignore[return-value]
 
 
-def resolve(store: str | None, index_dir: Path, manifest: dict | None) -> StoreTarget:
+def resolve_store(store: str | None, index_dir: Path, manifest: dict | None) -> StoreTarget:
     """The store to use: ``store`` as given (``--store``), else the one the index records,
     else the local one. A Lite file is recorded by its absolute path."""
     recorded = (manifest or {}).get("store") or LOCAL

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 
-from qa.ingest.decode import NotText, decode_bytes
 from qa.errors import CorpusError
+from qa.ingest.decode import NotText, decode_bytes
 from qa.ingest.metadata import find_date, find_source, find_title
 from qa.records import Document
 

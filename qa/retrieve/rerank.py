@@ -8,10 +8,10 @@ from dataclasses import replace
 
 import numpy as np
 
-from qa.retrieve.sentences import sentence_candidates
-from qa.records import Hit
-from qa.question.query import Query
 from qa.index.folder import IndexData
+from qa.question.query import Query
+from qa.records import Hit
+from qa.retrieve.sentences import sentence_candidates
 
 
 def rerank(query: Query, hits: list[Hit], data: IndexData, query_vector: np.ndarray, weight: float,

@@ -6,12 +6,12 @@ from __future__ import annotations
 import numpy as np
 
 from embeddings.passage_store import KeywordQuery, PassageStore
-
 from qa.errors import BadQuestion
 from qa.index.folder import IndexData, local_store
 from qa.question.query import Query
 from qa.records import Citation, Hit
 from qa.settings import MODES, Settings
+from qa.timing import stage
 
 _DUPLICATE_JACCARD = 0.8
 
@@ -132,15 +132,18 @@ class Retriever:
         dense_rank: dict[int, int] = {}
         bm25_rank: dict[int, int] = {}
         if mode in ("hybrid", "dense"):
-            found = self.store.dense_search(query_vector, n_cand, doc_ids)
+            with stage("dense"):
+                found = self.store.dense_search(query_vector, n_cand, doc_ids)
             dense_rank = {int(r): i + 1 for i, r in enumerate(self._rows(found.pids))}
         if mode in ("hybrid", "bm25"):
-            found = self.store.keyword_search(keywords, n_cand, doc_ids)
+            with stage("bm25"):
+                found = self.store.keyword_search(keywords, n_cand, doc_ids)
             bm25_rank = {int(r): i + 1 for i, r in enumerate(self._rows(found.pids))}
         # BM25 of every candidate (a dense candidate may match some words too).
         candidates = np.array(sorted(set(dense_rank) | set(bm25_rank)), dtype=np.int64)
-        bm25_of = dict(zip(candidates.tolist(), self.store.keyword_scores(
-            keywords, np.array([data.passages[r].pid for r in candidates], dtype=np.int64)).tolist()))
+        with stage("bm25"):
+            scores = self.store.keyword_scores(keywords, np.array([data.passages[r].pid for r in candidates], dtype=np.int64))
+        bm25_of = dict(zip(candidates.tolist(), scores.tolist()))
 
         dense_of: dict[int, float] = {}  # dense evidence of the pool, reused for the hits
         if mode == "hybrid" and self.settings.fusion == "rrf":

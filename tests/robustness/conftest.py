@@ -7,7 +7,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from robust_helpers import HOSTILE_DOC, HOSTILE_TEXT, start_server, stop_server
 
 

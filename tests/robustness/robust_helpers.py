@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -19,7 +18,6 @@ import urllib.request
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-
 
 PROJECT = Path(__file__).resolve().parents[2]
 QINGXU = "清徐县是在哪里发现初筛阳性人员的？"

@@ -13,7 +13,6 @@ import sys
 import textwrap
 
 import pytest
-
 from robust_helpers import PROJECT, one_line
 
 

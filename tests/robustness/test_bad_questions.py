@@ -9,10 +9,9 @@ import subprocess
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from robust_helpers import HOSTILE_DOC, QINGXU, QINGXU_DOC, one_line
 
 from qa.errors import BadQuestion
-
-from robust_helpers import HOSTILE_DOC, QINGXU, QINGXU_DOC, one_line
 
 REFUSED = {
     "empty": "",

@@ -9,14 +9,12 @@ import os
 import resource
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from robust_helpers import QINGXU, QINGXU_DOC, one_line
 
 from qa.errors import IndexDamaged, ModelMismatch, ZhqaError
-
-from robust_helpers import QINGXU, QINGXU_DOC, one_line
 
 NEW_DOC = "新闻 稿.txt"
 NEW_FACT = "银杏湾社区今年新建了三座口袋公园，总面积约四千平方米。"

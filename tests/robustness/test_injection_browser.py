@@ -4,7 +4,6 @@ template syntax show as text; nothing runs, nothing loads, no link points at a s
 from __future__ import annotations
 
 import pytest
-
 from robust_helpers import HOSTILE_FACT, HOSTILE_QUESTION
 
 MARKDOWN_QUESTION = "[蓝湖镇](javascript:alert(5)) 的**吉祥物**是什么？ ![x](http://127.0.0.1:9/q.png) <b onmouseover=alert(6)>呢</b> ${alert(7)}"

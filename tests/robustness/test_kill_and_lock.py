@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from robust_helpers import QINGXU, QINGXU_DOC, lock_held, one_line, wait_for_text
 
 KILLS = 5

@@ -13,13 +13,13 @@ import unicodedata
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from qa.index.build import prepare
 from qa.ingest.chunk import sentences
 from qa.ingest.clean import clean
-from qa.index.build import prepare
 from qa.ingest.load import sha256_text
-from qa.text.normalize import normalize
 from qa.records import Document
 from qa.settings import Settings
+from qa.text.normalize import normalize
 
 HANZI = "的一是了我不人在他有这个上们来到时大地为子中你说生国年着就那和要她出也得里后自以会戰爭鄉韻達"
 PUNCT = "。！？，、；：“”‘’（）《》…!?.,;:"

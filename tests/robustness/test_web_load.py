@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from robust_helpers import HOSTILE_QUESTION, QINGXU
 
 CLIENTS = 20

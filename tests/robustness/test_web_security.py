@@ -12,7 +12,6 @@ import uuid
 from pathlib import Path
 
 import pytest
-
 from robust_helpers import PROJECT, QINGXU, http_get, start_server, stop_server
 
 pytestmark = pytest.mark.filterwarnings("ignore::Warning")
