@@ -17,6 +17,8 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+from .atomic import replacing
+
 # One query at a time: OpenMP's thread start-up costs more than the search itself. FAISS
 # parallelises over queries, so a single query runs on one thread in any case; this setting
 # (per thread) also keeps the main thread's batch work from claiming every core unasked.
@@ -130,9 +132,8 @@ class VectorIndex:
 
     def save(self, path: Path) -> None:
         """Write to a temporary file, then rename: a crash never leaves half an index."""
-        tmp = Path(f"{path}.tmp-{os.getpid()}")
-        faiss.write_index(self._index, str(tmp))
-        os.replace(tmp, path)
+        with replacing(path) as tmp:
+            faiss.write_index(self._index, str(tmp))
 
     @classmethod
     def load(cls, path: Path) -> "VectorIndex":

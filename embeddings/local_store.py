@@ -1,6 +1,6 @@
 """The default store: the index folder's own FAISS vectors (faiss_store.VectorIndex) and
 bm25s keyword index, searched in this process. It is written as part of each index
-generation (qa/store.py), so it has no write verbs of its own."""
+generation (qa/index/folder.py), so it has no write verbs of its own."""
 from __future__ import annotations
 
 from typing import Protocol

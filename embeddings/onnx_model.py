@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .atomic import replacing, write_text
+
 ONNX_FILE = "model.onnx"
 ONNX_DIR = "onnx"
 # Bump when the export changes (inputs, outputs, opset): older cached graphs are re-exported.
@@ -119,28 +121,21 @@ def ensure_onnx(folder: Path, load_model) -> Path:
             return self.inner(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
 
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}")
     example = model.tokenizer(["query: 例子"], return_tensors="pt")
     axes = {0: "batch", 1: "tokens"}
-    try:
-        with torch.no_grad(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the tracer's notes on Python control flow in the model
-            torch.onnx.export(
-                _TokenEmbeddings(transformer),
-                (example["input_ids"], example["attention_mask"]),
-                str(tmp),
-                input_names=["input_ids", "attention_mask"],
-                output_names=["token_embeddings"],
-                dynamic_axes={"input_ids": axes, "attention_mask": axes, "token_embeddings": axes},
-                opset_version=17,
-                dynamo=False,  # the TorchScript exporter: the dynamo one needs onnxscript
-            )
-        os.replace(tmp, target)  # write, then rename: a crash never leaves half a graph
-    finally:
-        tmp.unlink(missing_ok=True)
-    stamp_tmp = stamp_file.with_name(f"{stamp_file.name}.tmp-{os.getpid()}")
-    stamp_tmp.write_text(json.dumps(stamp), encoding="utf-8")
-    os.replace(stamp_tmp, stamp_file)
+    with replacing(target) as tmp, torch.no_grad(), warnings.catch_warnings():  # a crash never leaves half a graph
+        warnings.simplefilter("ignore")  # the tracer's notes on Python control flow in the model
+        torch.onnx.export(
+            _TokenEmbeddings(transformer),
+            (example["input_ids"], example["attention_mask"]),
+            str(tmp),
+            input_names=["input_ids", "attention_mask"],
+            output_names=["token_embeddings"],
+            dynamic_axes={"input_ids": axes, "attention_mask": axes, "token_embeddings": axes},
+            opset_version=17,
+            dynamo=False,  # the TorchScript exporter: the dynamo one needs onnxscript
+        )
+    write_text(stamp_file, json.dumps(stamp))
     return target
 
 

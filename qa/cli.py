@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from embeddings.atomic import write_text
 from qa.errors import ZhqaError
 from qa.settings import MODES, Settings
 
@@ -307,12 +308,9 @@ def eval_cmd(questions, corpus, mode, k, json_out, report_out, n_worst, index_di
 
 
 def _atomic_write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
+        write_text(path, text)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise ZhqaError(f"Cannot write {path} ({exc.strerror}); choose another path.") from exc
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from embeddings.encoder import DEFAULT_MODEL, Encoder, EncoderError
@@ -20,6 +20,7 @@ from qa.errors import (
 )
 from qa.index.build import IndexReport, write_index
 from qa.index.folder import IndexData, IndexFolder, local_store
+from qa.index.manifest import Manifest
 from qa.index.store_target import (
     StoreTarget,
     check_matches,
@@ -32,6 +33,7 @@ from qa.question.query import Query, make_query, with_name_aliases
 from qa.records import Answer, Document
 from qa.retrieve.rerank import rerank
 from qa.retrieve.search import Retriever
+from qa.retrieve.sentences import SentenceEvidence
 from qa.settings import Settings, default_corpus
 from qa.timing import stage
 
@@ -86,7 +88,7 @@ class QA:
     def _reload(self, generation: str) -> IndexData:
         with self._lock:
             data = self.folder.load()
-            model = data.manifest.get("model")
+            model = data.manifest.model
             if model != self.settings.model:
                 if self.settings.model != DEFAULT_MODEL and not Path(self.settings.model).expanduser().is_dir():
                     raise ModelLoadError(f"Model {self.settings.model!r} is not a folder on this machine; give the path of a "
@@ -99,7 +101,7 @@ class QA:
             self.problem = None
             return self._data
 
-    def target(self, manifest: dict | None) -> StoreTarget:
+    def target(self, manifest: Manifest | None) -> StoreTarget:
         """The passage store for this index: --store, else what the index records, else local."""
         return resolve_store(self.settings.store, self.folder.root, manifest)
 
@@ -108,7 +110,7 @@ class QA:
         check_matches(target, data.manifest, self.folder.root)
         if not target.remote:
             return local_store(data)
-        return target.open(int(data.manifest["dimension"]))
+        return target.open(data.manifest.dimension)
 
     def passage_store(self):
         """Where this index's passages are searched (LocalStore or MilvusStore)."""
@@ -219,16 +221,17 @@ class QA:
             with stage("encode"):
                 query_vector = self.encoder.encode_queries([query.normalized])[0]
         retriever = Retriever(data, self.encoder, self.settings, search)
-        memo: dict = {}  # sentence scores, shared by reranking and snippet selection
+        # Sentence scores, shared by reranking and snippet selection.
+        evidence = SentenceEvidence(query, data, query_vector if mode != "bm25" else None)
         with stage("fusion"), store_errors():  # candidates (minus the dense and bm25 stages), fusion, reranking
             if mode == "hybrid" and self.settings.rerank_weight > 0:
                 depth = max(k, self.settings.rerank_depth)
                 hits = retriever.search(query, k=depth, mode=mode, doc_ids=doc_ids, query_vector=query_vector)
-                hits = rerank(query, hits, data, query_vector, self.settings.rerank_weight, memo)[:k]
+                hits = rerank(hits, evidence, self.settings.rerank_weight)[:k]
             else:
                 hits = retriever.search(query, k=k, mode=mode, doc_ids=doc_ids, query_vector=query_vector)
         with stage("snippets"):
-            return answer(query, hits, data, self.settings.abstain_threshold, mode, query_vector, memo)
+            return answer(query, hits, data, self.settings.abstain_threshold, mode, evidence)
 
     def documents(self) -> list[Document]:
         return list(self.data().documents.values())
@@ -246,13 +249,13 @@ class QA:
             "store": where,
             "documents": len(data.documents),
             "passages": len(data.passages),
-            "model": manifest.get("model"),
-            "dimension": manifest.get("dimension"),
-            "chunking": manifest.get("chunking"),
-            "index_bytes": manifest.get("index_bytes"),
-            "built_at": manifest.get("built_at"),
-            "corpus_fingerprint": manifest.get("corpus_fingerprint"),
-            "versions": manifest.get("versions"),
+            "model": manifest.model,
+            "dimension": manifest.dimension,
+            "chunking": asdict(manifest.chunking),
+            "index_bytes": manifest.index_bytes,
+            "built_at": manifest.built_at,
+            "corpus_fingerprint": manifest.corpus_fingerprint,
+            "versions": manifest.versions,
             "document_list": [
                 {"id": d.id, "title": d.title, "source": d.source, "date": d.date, "passages": per_doc.get(d.id, 0)}
                 for d in data.documents.values()

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from embeddings.encoder import DEFAULT_MODEL
+from qa.index.manifest import Chunking
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MAX_QUESTION_CHARS = 2000
@@ -44,14 +45,14 @@ class Settings:
     sentence_weight: float = 0.5  # share of a passage's dense score that is its best sentence's
     dense_weight: float = 0.5
     bm25_weight: float = 0.5
-    # Hybrid mode re-scores its first rerank_depth passages by their best sentence (rerank.py).
+    # Hybrid mode re-scores its first rerank_depth passages by their best sentence (qa/retrieve/rerank.py).
     rerank_weight: float = 1.0
     rerank_depth: int = 10
-    # Below this confidence the answer is "the corpus has no answer" (see answer.py).
+    # Below this confidence the answer is "the corpus has no answer" (see qa/answer/snippets.py).
     abstain_threshold: float = 0.6
     lock_timeout: float = 600.0
     # Where passages are searched: None (what the index records, else local), "local",
-    # "milvus://HOST:PORT[/COLLECTION]" or "milvus-lite://PATH.db[#COLLECTION]" (qa/stores.py).
+    # "milvus://HOST:PORT[/COLLECTION]" or "milvus-lite://PATH.db[#COLLECTION]" (qa/index/store_target.py).
     store: str | None = None
 
     def __post_init__(self) -> None:
@@ -61,7 +62,6 @@ class Settings:
             raise ValueError("overlap_chars must be between 0 and max_chars - 1")
         object.__setattr__(self, "index_dir", Path(self.index_dir).expanduser())
 
-    def chunking(self) -> dict:
+    def chunking(self) -> Chunking:
         """The settings that decide what the passages are; the index records them."""
-        return {"max_chars": self.max_chars, "overlap_chars": self.overlap_chars, "title_in_passage": self.title_in_passage,
-                "terms": TERMS_VERSION}
+        return Chunking(self.max_chars, self.overlap_chars, self.title_in_passage, TERMS_VERSION)

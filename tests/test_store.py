@@ -36,7 +36,7 @@ def _same_index(a, b) -> None:
 
 def _copy(data, **manifest_updates):
     """The same IndexData with its own manifest (commit() records index_bytes in the manifest it writes)."""
-    return dataclasses.replace(data, manifest={**data.manifest, **manifest_updates})
+    return dataclasses.replace(data, manifest=dataclasses.replace(data.manifest, **manifest_updates))
 
 
 @pytest.fixture(scope="module")
@@ -66,8 +66,8 @@ def test_commit_then_load_round_trip(store, seeds_data):
     """What is committed loads back identical: documents, passages, tokens, vectors, FAISS and BM25 sizes."""
     loaded = store.load()
     _same_index(loaded, seeds_data)
-    assert len(loaded.passages) == seeds_data.manifest["passages"] and len(loaded.documents) == 5
-    assert loaded.manifest == {**seeds_data.manifest, "index_bytes": loaded.manifest["index_bytes"]}
+    assert len(loaded.passages) == seeds_data.manifest.passages and len(loaded.documents) == 5
+    assert loaded.manifest == dataclasses.replace(seeds_data.manifest, index_bytes=loaded.manifest.index_bytes)
     for p in loaded.passages:
         assert p.text == loaded.documents[p.doc_id].text[p.start:p.end]
 
@@ -86,11 +86,11 @@ def test_second_commit_replaces_generation_and_prunes(store, seeds_data):
     first = store.generation()
     assert _gens(store.root) == [first] == [_pointer(store.root)]
     with store.lock(timeout=5):
-        store.commit(_copy(seeds_data, note="second build"))
+        store.commit(_copy(seeds_data, built_at="second build"))
     second = store.generation()
     assert second != first
     assert _gens(store.root) == [second] == [_pointer(store.root)]
-    assert store.load().manifest["note"] == "second build"
+    assert store.load().manifest.built_at == "second build"
 
 
 @pytest.mark.parametrize("size", [0, 100, "half", "minus-one"])
@@ -134,13 +134,13 @@ def test_leftover_partial_generation_is_ignored_then_pruned(store, seeds_data):
     partial = store.root / "gen-99999999999999999999"
     partial.mkdir()
     (partial / "passages.jsonl").write_text('{"pid": 0, "doc_id": "x", "sta', encoding="utf-8")
-    (store.root / "CURRENT.tmp-12345").write_text(partial.name, encoding="utf-8")
+    (store.root / ".CURRENT.tmp-12345").write_text(partial.name, encoding="utf-8")
     assert store.generation() == current
     _same_index(store.load(), seeds_data)
     with store.lock(timeout=5):
         store.commit(_copy(seeds_data))
     assert _gens(store.root) == [store.generation()]
-    assert not partial.exists() and not (store.root / "CURRENT.tmp-12345").exists()
+    assert not partial.exists() and not (store.root / ".CURRENT.tmp-12345").exists()
 
 
 def test_failed_commit_keeps_the_previous_index(store, seeds_data, monkeypatch):

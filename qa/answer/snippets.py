@@ -4,19 +4,17 @@ evidence is too weak, an honest "the corpus has no answer to this".
 
 Sentences are scored by their own vectors (pooled from their passage's token embeddings
 at index time, so this costs no encoding at question time), by how much of the question
-they cover, and by whether they can hold the kind of answer asked for (answer_type.py).
+they cover, and by whether they can hold the kind of answer asked for (qa/retrieve/sentences.py).
 """
 from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from qa.index.folder import IndexData
 from qa.question.answer_type import missing_entities
 from qa.question.query import Query
 from qa.records import Answer, Citation, Hit, Snippet
-from qa.retrieve.sentences import SentenceCandidate, sentence_candidates
+from qa.retrieve.sentences import SentenceCandidate, SentenceEvidence
 from qa.text.normalize import normalize
 
 MAX_SNIPPETS = 3
@@ -47,15 +45,14 @@ def _cjk_share(text: str) -> float:
     return sum(1 for c in letters if "\u3400" <= c <= "\u9fff") / len(letters) if letters else 0.0
 
 
-def answer(query: Query, hits: list[Hit], data: IndexData, threshold: float, mode: str = "hybrid",
-           query_vector: np.ndarray | None = None, memo: dict | None = None) -> Answer:
-    """Choose the snippets for ``query`` from ``hits`` (best first); ``memo`` as in
-    sentence_candidates."""
-    cands = sorted(sentence_candidates(query, hits, data, query_vector if mode != "bm25" else None, memo=memo),
-                   key=lambda c: (-c.score, c.hit.rank, c.start))
+def answer(query: Query, hits: list[Hit], data: IndexData, threshold: float, mode: str,
+           evidence: SentenceEvidence) -> Answer:
+    """Choose the snippets for ``query`` from ``hits`` (best first), among the sentences
+    ``evidence`` scored."""
+    cands = sorted(evidence.candidates(hits), key=lambda c: (-c.score, c.hit.rank, c.start))
     best = cands[0] if cands else None
-    evidence = " ".join(normalize(h.citation.title) + " " + h.passage.match_text for h in hits)
-    missing = missing_entities(query.tokens, evidence)
+    retrieved = " ".join(normalize(h.citation.title) + " " + h.passage.match_text for h in hits)
+    missing = missing_entities(query.tokens, retrieved)
     if best is None or confidence(hits, best, _cjk_share(query.text), missing) < threshold:
         return Answer(query.text, False, (), tuple(hits), mode)
     chosen: list[SentenceCandidate] = []

@@ -7,6 +7,7 @@ import faiss
 import numpy as np
 
 from qa.bench.stats import ms, stopwatch
+from qa.errors import ZhqaError
 
 
 def _top(scores: np.ndarray, k: int) -> np.ndarray:
@@ -17,7 +18,11 @@ def _top(scores: np.ndarray, k: int) -> np.ndarray:
 
 def bench_peers(data, encoder, questions: list[str], query_tokens: list[list[str]], k: int = 10) -> dict:
     """``data`` is a loaded IndexData; questions are normalised question texts."""
-    from rank_bm25 import BM25Okapi
+    try:
+        from rank_bm25 import BM25Okapi
+    except ImportError:
+        raise ZhqaError("qa bench compares with rank_bm25, which is not installed; install it with "
+                        "`pip install -e \".[bench]\"`.") from None
 
     ours_bm25, peer_bm25, overlap = [], [], []
     peer = BM25Okapi(data.tokens)

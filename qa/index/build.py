@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from importlib import metadata as importlib_metadata
 
@@ -15,7 +15,8 @@ from embeddings.encoder import Encoder
 from embeddings.faiss_store import VectorIndex
 from embeddings.passage_store import LOCAL, StoredPassage
 from qa.index.bm25 import Bm25Index
-from qa.index.folder import FORMAT_VERSION, IndexData, IndexFolder
+from qa.index.folder import IndexData, IndexFolder
+from qa.index.manifest import FORMAT_VERSION, Manifest
 from qa.index.store_target import StoreTarget
 from qa.ingest.chunk import passage_spans, sentences
 from qa.ingest.clean import clean, strip_glosses
@@ -40,7 +41,7 @@ class IndexReport:
     up_to_date: bool = False
     seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
-    store: str = LOCAL  # where passages are searched (see qa/stores.py)
+    store: str = LOCAL  # where passages are searched (see qa/index/store_target.py)
     store_written: int = 0  # passages written to a remote store by this run
     store_deleted: int = 0
 
@@ -136,8 +137,8 @@ def assemble(
     progress: bool = False,
 ) -> IndexData:
     """An IndexData holding exactly ``documents``, reusing whatever ``previous`` already has."""
-    same_model = previous is not None and previous.manifest.get("model") == settings.model
-    same_chunks = same_model and previous.manifest.get("chunking") == settings.chunking()
+    same_model = previous is not None and previous.manifest.model == settings.model
+    same_chunks = same_model and previous.manifest.chunking == settings.chunking()
     old_rows: dict[str, list[int]] = {}
     if same_chunks:
         for row, p in enumerate(previous.passages):
@@ -210,17 +211,17 @@ def assemble(
     pids = np.array([p.pid for p in passages], dtype=np.int64)
     dense = VectorIndex.build(pids, vectors)  # exact or IVF, by corpus size (faiss_store.choose_kind)
     bm25 = Bm25Index.build(tokens, pids)
-    manifest = {
-        "format": FORMAT_VERSION,
-        "model": settings.model,
-        "dimension": encoder.dim,
-        "chunking": settings.chunking(),
-        "documents": len(documents),
-        "passages": len(passages),
-        "corpus_fingerprint": corpus_fingerprint(documents),
-        "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "versions": _versions(),
-    }
+    manifest = Manifest(
+        format=FORMAT_VERSION,
+        model=settings.model,
+        dimension=encoder.dim,
+        chunking=settings.chunking(),
+        documents=len(documents),
+        passages=len(passages),
+        corpus_fingerprint=corpus_fingerprint(documents),
+        built_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        versions=_versions(),
+    )
     stacked = np.concatenate(sentence_vectors) if passages else np.zeros((0, encoder.dim), dtype=np.float32)
     return IndexData(manifest, dict(documents), passages, tokens, hashes, vectors, dense, bm25,
                      sentences=sentence_spans, sentence_vectors=stacked.astype(np.float32))
@@ -248,10 +249,10 @@ def write_index(
     report.store = where
     if (
         previous is not None
-        and previous.manifest.get("model") == settings.model
-        and previous.manifest.get("chunking") == settings.chunking()
-        and previous.manifest.get("corpus_fingerprint") == corpus_fingerprint(documents)
-        and previous.manifest.get("store", LOCAL) == where
+        and previous.manifest.model == settings.model
+        and previous.manifest.chunking == settings.chunking()
+        and previous.manifest.corpus_fingerprint == corpus_fingerprint(documents)
+        and previous.manifest.store == where
     ):
         report.unchanged = len(documents)
         report.documents, report.passages = len(documents), len(previous.passages)
@@ -260,7 +261,7 @@ def write_index(
             # stopped before its commit, possibly with as many rows as the index has
             # passages). An incremental sync compares every id and content key and writes
             # only what differs: nothing, normally (about 0.1 s on the seeds).
-            remote = target.open(int(previous.manifest["dimension"]), create=True)
+            remote = target.open(previous.manifest.dimension, create=True)
             synced = remote.sync(stored_passages(previous, settings))
             report.store_written, report.store_deleted = synced.written, synced.deleted
             report.reused = len(previous.passages)
@@ -270,7 +271,7 @@ def write_index(
     encoder = encoder_factory()
     remote = target.open(encoder.dim, create=True) if target is not None and target.remote else None  # fail before embedding
     data = assemble(documents, previous, encoder, settings, report, progress)
-    data.manifest["store"] = where
+    data.manifest = replace(data.manifest, store=where)
     if remote is not None:
         synced = remote.sync(stored_passages(data, settings))
         report.store_written, report.store_deleted = synced.written, synced.deleted

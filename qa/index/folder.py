@@ -10,18 +10,19 @@ import os
 import shutil
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
+from embeddings.atomic import write_text
 from embeddings.faiss_store import VectorIndex
 from embeddings.local_store import LocalStore
 from qa.errors import IndexDamaged, IndexLocked, IndexNotFound, ZhqaError
 from qa.index.bm25 import Bm25Index
+from qa.index.manifest import Manifest
 from qa.records import Document, Passage
 
-FORMAT_VERSION = 2
 _POINTER = "CURRENT"
 _LOCK = ".lock"
 
@@ -41,11 +42,24 @@ class BoundedCache(dict):
 
 
 @dataclass
+class DerivedCache:
+    """What is derived from the loaded passages for speed and never written: the same
+    passages and sentences come back question after question. Each table forgets
+    everything past its limit, so a large corpus cannot grow it without bound."""
+
+    shingles: BoundedCache = field(default_factory=lambda: BoundedCache(50_000))  # row -> 4-gram shingles
+    near_duplicates: BoundedCache = field(default_factory=lambda: BoundedCache(200_000))  # (row, other row) -> bool
+    token_sets: BoundedCache = field(default_factory=lambda: BoundedCache(50_000))  # row -> frozenset of BM25 terms
+    # (doc id, start, end) -> (normalised text, character bigrams) of a sentence
+    sentence_texts: BoundedCache = field(default_factory=lambda: BoundedCache(200_000))
+
+
+@dataclass
 class IndexData:
     """Everything an index holds, in memory. ``passages[i]``, ``vectors[i]``,
     ``tokens[i]`` and ``hashes[i]`` describe the same passage."""
 
-    manifest: dict
+    manifest: Manifest
     documents: dict[str, Document]
     passages: list[Passage]
     tokens: list[list[str]]
@@ -59,7 +73,7 @@ class IndexData:
     sentence_vectors: np.ndarray | None = None
     row_of: dict[int, int] = field(default_factory=dict)
     sentence_start: np.ndarray | None = None
-    cache: "BoundedCache" = field(default_factory=lambda: BoundedCache(200_000))
+    cache: "DerivedCache" = field(default_factory=lambda: DerivedCache())
 
     def __post_init__(self) -> None:
         self.row_of = {p.pid: i for i, p in enumerate(self.passages)}
@@ -129,21 +143,20 @@ class IndexFolder:
         current = self.current_dir()
         return current.name if current else ""
 
-    def read_manifest(self) -> dict:
+    def read_manifest(self) -> Manifest:
         current = self.current_dir()
         if current is None:
             raise IndexNotFound(f"No index in {self.root}; build one with `qa index`.")
         try:
-            return json.loads((current / "manifest.json").read_text(encoding="utf-8"))
+            raw = json.loads((current / "manifest.json").read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as exc:
             raise IndexDamaged(f"The index manifest in {current} is missing or damaged; rebuild with `qa index`.") from exc
+        return Manifest.from_json(raw, str(self.root))
 
     def load(self) -> IndexData:
         manifest = self.read_manifest()
         current = self.current_dir()
         assert current is not None
-        if manifest.get("format") != FORMAT_VERSION:
-            raise IndexDamaged(f"The index in {self.root} has format {manifest.get('format')}, this zhqa reads {FORMAT_VERSION}; rebuild with `qa index`.")
         try:
             documents = {}
             for row in _read_jsonl(current / "documents.jsonl"):
@@ -212,15 +225,10 @@ class IndexFolder:
             data.dense.save(target / "dense.faiss")
             data.bm25.save(target / "bm25")
             size = sum(f.stat().st_size for f in target.rglob("*") if f.is_file())
-            manifest = dict(data.manifest, index_bytes=size)
-            (target / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1), encoding="utf-8")
+            manifest = replace(data.manifest, index_bytes=size)
+            (target / "manifest.json").write_text(json.dumps(manifest.to_json(), ensure_ascii=False, indent=1), encoding="utf-8")
             _fsync_dir(target)
-            tmp = self.root / f"{_POINTER}.tmp-{os.getpid()}"
-            with open(tmp, "w", encoding="utf-8") as fh:
-                fh.write(name)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.root / _POINTER)
+            write_text(self.root / _POINTER, name)
             _fsync_dir(self.root)
             data.manifest = manifest
         except OSError as exc:
@@ -234,5 +242,5 @@ class IndexFolder:
         for child in self.root.glob("gen-*"):
             if child.name != keep and child.is_dir():
                 shutil.rmtree(child, ignore_errors=True)
-        for child in self.root.glob(f"{_POINTER}.tmp-*"):
+        for child in self.root.glob(f".{_POINTER}.tmp-*"):
             child.unlink(missing_ok=True)

@@ -17,6 +17,7 @@ from embeddings.passage_store import (
     parse_store_address,
 )
 from qa.errors import ZhqaError
+from qa.index.manifest import Manifest
 
 
 class StoreUnavailable(ZhqaError):
@@ -66,10 +67,10 @@ class StoreTarget:
         return self._opened  # type: ignore[return-value]
 
 
-def resolve_store(store: str | None, index_dir: Path, manifest: dict | None) -> StoreTarget:
+def resolve_store(store: str | None, index_dir: Path, manifest: Manifest | None) -> StoreTarget:
     """The store to use: ``store`` as given (``--store``), else the one the index records,
     else the local one. A Lite file is recorded by its absolute path."""
-    recorded = (manifest or {}).get("store") or LOCAL
+    recorded = manifest.store if manifest is not None else LOCAL
     try:
         address = parse_store_address(store if store else recorded)
     except StoreError as exc:
@@ -81,9 +82,9 @@ def resolve_store(store: str | None, index_dir: Path, manifest: dict | None) -> 
     return StoreTarget(address)
 
 
-def check_matches(target: StoreTarget, manifest: dict, index_dir: Path) -> None:
+def check_matches(target: StoreTarget, manifest: Manifest, index_dir: Path) -> None:
     """An index built into one store cannot be searched in another."""
-    recorded = manifest.get("store") or LOCAL
+    recorded = manifest.store or LOCAL
     where = parse_store_address(recorded)
     if (where.kind, where.uri, where.collection) != (target.address.kind, target.address.uri, target.address.collection):
         raise StoreUnavailable(f"The index in {index_dir} is stored in {recorded}, not {target.text}; "

@@ -6,22 +6,16 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import numpy as np
-
-from qa.index.folder import IndexData
-from qa.question.query import Query
 from qa.records import Hit
-from qa.retrieve.sentences import sentence_candidates
+from qa.retrieve.sentences import SentenceEvidence
 
 
-def rerank(query: Query, hits: list[Hit], data: IndexData, query_vector: np.ndarray, weight: float,
-           memo: dict | None = None) -> list[Hit]:
-    """``hits`` reordered by their score plus ``weight`` times their best sentence's score
-    (``memo``: see sentence_candidates)."""
+def rerank(hits: list[Hit], evidence: SentenceEvidence, weight: float) -> list[Hit]:
+    """``hits`` reordered by their score plus ``weight`` times their best sentence's score."""
     if weight <= 0 or len(hits) < 2:
         return hits
     best: dict[int, float] = {}
-    for c in sentence_candidates(query, hits, data, query_vector, depth=len(hits), memo=memo):
+    for c in evidence.candidates(hits, depth=len(hits)):
         pid = c.hit.passage.pid
         best[pid] = max(best.get(pid, float("-inf")), c.score)
     scored = sorted(hits, key=lambda h: (-(h.score + weight * best.get(h.passage.pid, 0.0)), h.rank))

@@ -71,22 +71,21 @@ class Retriever:
         """Whether passage ``row`` nearly repeats passage ``other`` (a property of the two
         texts alone, so it is cached on the loaded index, as are their shingles)."""
         cache = self.data.cache
-        key = ("duplicate", row, other)
-        same = cache.get(key)
+        same = cache.near_duplicates.get((row, other))
         if same is None:
             shingles = []
             for r in (row, other):
-                sh = cache.get(("shingles", r))
+                sh = cache.shingles.get(r)
                 if sh is None:
-                    sh = cache[("shingles", r)] = _shingles(self.data.passages[r].match_text)
+                    sh = cache.shingles[r] = _shingles(self.data.passages[r].match_text)
                 shingles.append(sh)
-            same = cache[key] = _near_duplicate(shingles[0], shingles[1])
+            same = cache.near_duplicates[(row, other)] = _near_duplicate(shingles[0], shingles[1])
         return same
 
     def _token_set(self, row: int) -> frozenset[str]:
-        words = self.data.cache.get(("tokens", row))
+        words = self.data.cache.token_sets.get(row)
         if words is None:
-            words = self.data.cache[("tokens", row)] = frozenset(self.data.tokens[row])
+            words = self.data.cache.token_sets[row] = frozenset(self.data.tokens[row])
         return words
 
     def keyword_query(self, query: Query) -> KeywordQuery:

@@ -40,10 +40,10 @@ def _sentence_text(data: IndexData, doc, start: int, end: int) -> tuple[str, set
     """A sentence's normalised text and bigrams, cached on the loaded index: the same
     sentences come back question after question."""
     key = (doc.id, start, end)
-    cached = data.cache.get(key)
+    cached = data.cache.sentence_texts.get(key)
     if cached is None:
         text = normalize(strip_glosses(doc.text[start:end]))
-        cached = data.cache[key] = (text, _bigrams(text))
+        cached = data.cache.sentence_texts[key] = (text, _bigrams(text))
     return cached
 
 
@@ -61,40 +61,44 @@ def coverage(query: Query, weights: dict[str, float], text: str, grams: set[str]
     return 0.7 * word_cov + 0.3 * gram_cov
 
 
-def sentence_candidates(query: Query, hits: list[Hit], data: IndexData, query_vector: np.ndarray | None,
-                        depth: int = SNIPPET_PASSAGES, memo: dict | None = None) -> list[SentenceCandidate]:
-    """Every sentence of the first ``depth`` hits, scored as an answer to ``query``.
-    ``memo`` (one dict per question) keeps each passage's sentence scores, so reranking and
-    snippet selection score a sentence once."""
-    weights = {t: data.bm25.idf(t) for t in dict.fromkeys(query.tokens)}
-    kind = asked_type(query.normalized)
-    qgrams = _bigrams(query.normalized)
-    memo = {} if memo is None else memo
-    out = []
-    for hit_index, hit in enumerate(hits[:depth]):
-        row = data.row_of[hit.passage.pid]
-        scored = memo.get(row)
-        if scored is None:
-            scored = memo[row] = _score_sentences(query, weights, kind, qgrams, data, row, query_vector)
-        prior = 1.0 / (1.0 + hit_index)  # the retriever's own judgement, by rank
-        for s, e, sim, cov, fits in scored:
-            score = sim + 0.5 * cov + 0.1 * prior + (0.0 if fits else -0.1)
-            out.append(SentenceCandidate(s, e, score, sim, cov, fits, hit))
-    return out
+class SentenceEvidence:
+    """The sentences of one question's passages, scored as answers to it. Made once per
+    question: each passage's sentences are scored once, whether reranking or snippet
+    selection asks first. ``query_vector`` None (keyword-only mode) scores by words alone."""
 
+    def __init__(self, query: Query, data: IndexData, query_vector: np.ndarray | None) -> None:
+        self.query, self.data, self.query_vector = query, data, query_vector
+        self.weights = {t: data.bm25.idf(t) for t in dict.fromkeys(query.tokens)}
+        self.kind = asked_type(query.normalized)
+        self.qgrams = _bigrams(query.normalized)
+        self._scored: dict[int, list[tuple[int, int, float, float, bool]]] = {}  # passage row -> its sentences
 
-def _score_sentences(query: Query, weights: dict[str, float], kind, qgrams: set[str], data: IndexData, row: int,
-                     query_vector: np.ndarray | None) -> list[tuple[int, int, float, float, bool]]:
-    """(start, end, similarity, coverage, fits the answer type) of each sentence of one passage."""
-    passage = data.passages[row]
-    doc = data.documents[passage.doc_id]
-    spans = data.sentences[row]
-    sims = data.sentence_vectors_of(row) @ query_vector if query_vector is not None else np.zeros(len(spans))
-    total = sum(weights.values())
-    scored = []
-    for i, (s, e) in enumerate(spans):
-        if e - s < SHORT_SENTENCE and i + 1 < len(spans):
-            e = spans[i + 1][1]  # a heading or a fragment is shown with what follows it
-        text, grams = _sentence_text(data, doc, s, e)
-        scored.append((s, e, float(sims[i]), coverage(query, weights, text, grams, qgrams, total), can_answer(kind, text)))
-    return scored
+    def candidates(self, hits: list[Hit], depth: int = SNIPPET_PASSAGES) -> list[SentenceCandidate]:
+        """Every sentence of the first ``depth`` hits, scored."""
+        out = []
+        for hit_index, hit in enumerate(hits[:depth]):
+            row = self.data.row_of[hit.passage.pid]
+            scored = self._scored.get(row)
+            if scored is None:
+                scored = self._scored[row] = self._score_sentences(row)
+            prior = 1.0 / (1.0 + hit_index)  # the retriever's own judgement, by rank
+            for s, e, sim, cov, fits in scored:
+                score = sim + 0.5 * cov + 0.1 * prior + (0.0 if fits else -0.1)
+                out.append(SentenceCandidate(s, e, score, sim, cov, fits, hit))
+        return out
+
+    def _score_sentences(self, row: int) -> list[tuple[int, int, float, float, bool]]:
+        """(start, end, similarity, coverage, fits the answer type) of each sentence of one passage."""
+        data = self.data
+        doc = data.documents[data.passages[row].doc_id]
+        spans = data.sentences[row]
+        sims = data.sentence_vectors_of(row) @ self.query_vector if self.query_vector is not None else np.zeros(len(spans))
+        total = sum(self.weights.values())
+        scored = []
+        for i, (s, e) in enumerate(spans):
+            if e - s < SHORT_SENTENCE and i + 1 < len(spans):
+                e = spans[i + 1][1]  # a heading or a fragment is shown with what follows it
+            text, grams = _sentence_text(data, doc, s, e)
+            scored.append((s, e, float(sims[i]), coverage(self.query, self.weights, text, grams, self.qgrams, total),
+                           can_answer(self.kind, text)))
+        return scored
