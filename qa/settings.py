@@ -11,6 +11,7 @@ from qa.index.manifest import Chunking
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MAX_QUESTION_CHARS = 2000
 MODES = ("hybrid", "dense", "bm25")
+FUSIONS = ("weighted", "rrf")
 TERMS_VERSION = 3  # what BM25 terms a passage gets; a change re-chunks (vectors are reused)
 
 
@@ -60,6 +61,14 @@ class Settings:
             raise ValueError("max_chars must be at least 50")
         if not 0 <= self.overlap_chars < self.max_chars:
             raise ValueError("overlap_chars must be between 0 and max_chars - 1")
+        if self.fusion not in FUSIONS:
+            raise ValueError(f"fusion must be one of {', '.join(FUSIONS)}, not {self.fusion!r}")
+        if min(self.dense_weight, self.bm25_weight, self.rerank_weight, self.sentence_weight) < 0 or self.dense_weight + self.bm25_weight <= 0:
+            raise ValueError("fusion weights must be non-negative and dense_weight + bm25_weight positive")
+        if self.candidates < 1 or self.rerank_depth < 1 or self.rrf_k < 1:
+            raise ValueError("candidates, rerank_depth and rrf_k must be at least 1")
+        if not 0 <= self.abstain_threshold <= 1:
+            raise ValueError("abstain_threshold must be between 0 and 1")
         object.__setattr__(self, "index_dir", Path(self.index_dir).expanduser())
 
     def chunking(self) -> Chunking:
