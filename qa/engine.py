@@ -28,7 +28,8 @@ from qa.index.store_target import (
     store_errors,
 )
 from qa.ingest.load import load_corpus
-from qa.question.followup import Resolved, resolve
+from qa.question import followup
+from qa.question.followup import Resolved
 from qa.question.query import Query, make_query, with_name_aliases
 from qa.records import Answer, Document
 from qa.retrieve.rerank import rerank
@@ -187,18 +188,35 @@ class QA:
 
         ``history`` holds the earlier questions of the conversation, oldest first, as they
         were typed: a follow-up such as "他的妻子是做什么的？" after "董健是谁？" is asked as
-        "董健的妻子是做什么的？", and the answer says so (``Answer.asked``)."""
+        "董健的妻子是做什么的？", as typed, and after the earlier question (followup.readings);
+        the answer says which reading it answers (``Answer.asked``)."""
         with stage("normalise"):
             query = question if isinstance(question, Query) else make_query(question)
-            resolved = self.resolve_followup(query.text, history) if history else None
-            asked = make_query(resolved.query) if resolved is not None and resolved.rewritten else query
-        result = self.answer_query(asked, k=k, mode=mode, doc_ids=doc_ids)
-        return replace(result, question=query.text, asked=asked.text) if asked is not query else result
+            options = self.followup_readings(query.text, history) if history else ()
+        if len(options) <= 1:
+            return self.answer_query(query, k=k, mode=mode, doc_ids=doc_ids)
+        # A follow-up is asked in each of its readings; of those the corpus answers, the one
+        # whose first snippet scores best is kept (its sentence answers its reading best),
+        # else the first reading's honest no.
+        results = []
+        for reading in options:
+            asked = make_query(reading.query) if reading.rewritten else query
+            result = self.answer_query(asked, k=k, mode=mode, doc_ids=doc_ids)
+            results.append(replace(result, question=query.text, asked=asked.text) if asked is not query else result)
+        answered = [r for r in results if r.answered and r.snippets]
+        return max(answered, key=lambda r: r.snippets[0].score) if answered else results[0]
 
     def resolve_followup(self, question: str, history: Sequence[str]) -> Resolved:
         """What ``question`` means after ``history`` (earlier questions as typed, oldest
         first): each earlier question is resolved against those before it, so a chain of
         follow-ups keeps its subject."""
+        return followup.resolve(question, self._earlier(history), weight=self.data().bm25.idf)
+
+    def followup_readings(self, question: str, history: Sequence[str]) -> tuple[Resolved, ...]:
+        """The readings ``ask`` tries for ``question`` after ``history`` (followup.readings)."""
+        return followup.readings(question, self._earlier(history), weight=self.data().bm25.idf)
+
+    def _earlier(self, history: Sequence[str]) -> list[str]:
         if isinstance(history, str) or not all(isinstance(h, str) for h in history):
             raise BadQuestion("The history must be a list of the earlier questions, as text.")
         weight = self.data().bm25.idf
@@ -206,8 +224,8 @@ class QA:
         for text in list(history)[-MAX_HISTORY:]:
             text = text.strip()
             if text:
-                earlier.append(resolve(text, earlier, weight=weight).query)
-        return resolve(question, earlier, weight=weight)
+                earlier.append(followup.resolve(text, earlier, weight=weight).query)
+        return earlier
 
     def answer_query(self, query: Query, k: int = 5, mode: str = "hybrid", doc_ids: list[str] | None = None,
                      query_vector=None) -> Answer:
