@@ -95,6 +95,8 @@ def _print_report(report, as_json: bool) -> None:
         f"(added {len(report.added)}, updated {len(report.updated)}, removed {len(report.removed)}, "
         f"unchanged {report.unchanged}; {report.encoded} passages embedded, {report.reused} reused)."
     )
+    if report.not_indexed:
+        click.echo(f"Not indexed: {len(report.not_indexed)} (named in the warnings above).")
     if report.store != "local":
         click.echo(f"Store {report.store}: {report.store_written} passages written, {report.store_deleted} deleted.")
 
@@ -220,7 +222,9 @@ def info_cmd(show_docs, as_json, index_dir, store):
     click.echo(f"built:     {info['built_at']}")
     if show_docs:
         for d in info["document_list"]:
-            click.echo(f"  {d['id']}\t{d['passages']} passages\t{d['date'] or '-'}\t{d['source'] or '-'}\t{d['title']}")
+            share = d["kept"] / d["chars"] if d.get("chars") else 0.0
+            click.echo(f"  {d['id']}\t{d['passages']} passages\t{d.get('kept', 0):,}/{d.get('chars', 0):,} chars kept ({share:.0%})"
+                       f"\t{d['date'] or '-'}\t{d['source'] or '-'}\t{d['title']}")
 
 
 @main.command("remove")

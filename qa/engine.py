@@ -13,7 +13,7 @@ from embeddings.encoder import DEFAULT_MODEL, Encoder, EncoderError
 from qa import timing
 from qa.answer.snippets import answer
 from qa.errors import BadQuestion, CorpusError, IndexDamaged, IndexNotFound, ModelLoadError, ModelMismatch
-from qa.index.build import IndexReport, write_index
+from qa.index.build import IndexReport, covered, write_index
 from qa.ingest.load import load_corpus
 from qa.records import Answer, Document
 from qa.retrieve.rerank import rerank
@@ -119,7 +119,7 @@ class QA:
         """Make the index hold the documents under ``paths`` (default: the bundled seeds).
         With ``add``, keep the documents already indexed and add or update these."""
         loaded = load_corpus(list(paths) if paths else default_corpus())
-        report = IndexReport(warnings=list(loaded.warnings))
+        report = IndexReport(warnings=list(loaded.warnings), not_indexed=list(loaded.skipped))
         with self.folder.lock(self.settings.lock_timeout, on_wait):
             previous = self._previous()
             documents: dict[str, Document] = {}
@@ -231,8 +231,10 @@ class QA:
         with store_errors():
             where = self.passage_store().describe()
         per_doc: dict[str, int] = {}
+        spans: dict[str, list[tuple[int, int]]] = {}
         for p in data.passages:
             per_doc[p.doc_id] = per_doc.get(p.doc_id, 0) + 1
+            spans.setdefault(p.doc_id, []).append((p.start, p.end))
         return {
             "index_dir": str(self.folder.root),
             "store": where,
@@ -246,7 +248,8 @@ class QA:
             "corpus_fingerprint": manifest.get("corpus_fingerprint"),
             "versions": manifest.get("versions"),
             "document_list": [
-                {"id": d.id, "title": d.title, "source": d.source, "date": d.date, "passages": per_doc.get(d.id, 0)}
+                {"id": d.id, "title": d.title, "source": d.source, "date": d.date, "author": d.author,
+                 "passages": per_doc.get(d.id, 0), "chars": len(d.text), "kept": covered(spans.get(d.id, []))}
                 for d in data.documents.values()
             ],
         }

@@ -51,6 +51,7 @@ def _lines(text: str) -> list[tuple[int, int]]:
 
 def _dropped_lines(text: str, lines: list[tuple[int, int]], title: str) -> set[int]:
     dropped: set[int] = set()
+    soft: set[int] = set()  # dropped for what they resemble (a headline, a link), not for what they are
     norm_title = normalize(title) if title else ""
     seen: set[str] = set()
     nonblank = [i for i, (s, e) in enumerate(lines) if text[s:e].strip()]
@@ -63,8 +64,11 @@ def _dropped_lines(text: str, lines: list[tuple[int, int]], title: str) -> set[i
             break
         if boilerplate.is_boilerplate_line(line) or (pos < 12 and boilerplate.is_meta_line(line)):
             dropped.add(i)
+        elif boilerplate.byline(line):
+            dropped.add(i)  # "記者 王明": metadata (Document.author, .credits), not a passage
         elif norm_title and norm == norm_title:
             dropped.add(i)  # the headline, repeated as a caption
+            soft.add(i)
         elif len(norm) >= _DUPLICATE_MIN and norm in seen:
             dropped.add(i)  # the same paragraph again (pages that print the article twice)
         seen.add(norm)
@@ -75,8 +79,13 @@ def _dropped_lines(text: str, lines: list[tuple[int, int]], title: str) -> set[i
             run.append(i)
             continue
         if sum(1 for j in run if j not in dropped) and len(run) >= _LINK_RUN:
+            soft.update(j for j in run if j not in dropped)
             dropped.update(run)
         run = []
+    if soft and all(i in dropped for i in nonblank):
+        # Nothing would be left: a one-paragraph brief whose only line was taken for its
+        # headline, a short list that is the whole document. Its text is the article.
+        dropped -= soft
     return dropped
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from qa.ingest.decode import NotText, decode_bytes
 from qa.errors import CorpusError
-from qa.ingest.metadata import find_date, find_source, find_title
+from qa.ingest.metadata import find_byline, find_date, find_source, find_title
 from qa.records import Document
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".text"}
@@ -26,6 +26,13 @@ class LoadResult:
     documents: list[Document] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     duplicates: list[tuple[str, str]] = field(default_factory=list)  # (dropped id, kept id)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (file or line, why it gave no document)
+
+    def skip(self, where: str, why: str, message: str) -> None:
+        """Record a file (or .jsonl line) that gives no document: ``why`` in a few words
+        ("empty", "not text"), ``message`` the one-line warning."""
+        self.skipped.append((where, why))
+        self.warnings.append(message)
 
 
 def sha256_text(text: str) -> str:
@@ -78,8 +85,10 @@ def html_to_text(markup: str) -> tuple[str, str]:
     return text, parser.title.strip()  # convert_charrefs already decoded entities
 
 
-def _document(doc_id: str, text: str, path: str, title: str = "", source: str = "", date: str = "") -> Document:
+def _document(doc_id: str, text: str, path: str, title: str = "", source: str = "", date: str = "",
+              author: str = "", **extra) -> Document:
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
+    found_author, credits = find_byline(text)
     return Document(
         id=doc_id,
         text=text,
@@ -88,6 +97,9 @@ def _document(doc_id: str, text: str, path: str, title: str = "", source: str = 
         date=date or find_date(text),
         path=path,
         sha256=sha256_text(text),
+        author=author or found_author,
+        credits=credits,
+        **extra,
     )
 
 
@@ -100,15 +112,15 @@ def load_file(path: Path, result: LoadResult, doc_id: str | None = None) -> None
     try:
         data = path.read_bytes()
     except OSError as exc:
-        result.warnings.append(f"{path}: cannot be read ({exc.strerror}); skipped.")
+        result.skip(str(path), "unreadable", f"{path}: cannot be read ({exc.strerror}); skipped.")
         return
     if not data.strip():
-        result.warnings.append(f"{path}: empty file; skipped.")
+        result.skip(str(path), "empty", f"{path}: empty file; skipped.")
         return
     try:
         decoded = decode_bytes(data)
     except NotText as exc:
-        result.warnings.append(f"{path}: not a text file ({exc}); skipped.")
+        result.skip(str(path), "not text", f"{path}: not a text file ({exc}); skipped.")
         return
     if decoded.replaced:
         result.warnings.append(f"{path}: {decoded.replaced} undecodable bytes replaced; they are kept out of answers.")
@@ -116,7 +128,7 @@ def load_file(path: Path, result: LoadResult, doc_id: str | None = None) -> None
     if suffix in HTML_SUFFIXES:
         text, title = html_to_text(text)
     if not text.strip():
-        result.warnings.append(f"{path}: no text; skipped.")
+        result.skip(str(path), "no text", f"{path}: no text; skipped.")
         return
     result.documents.append(_document(doc_id or path.name, text, str(path), title=title))
 
@@ -126,7 +138,7 @@ def load_jsonl(path: Path, result: LoadResult) -> None:
     try:
         fh = open(path, "rb")
     except OSError as exc:
-        result.warnings.append(f"{path}: cannot be read ({exc.strerror}); skipped.")
+        result.skip(str(path), "unreadable", f"{path}: cannot be read ({exc.strerror}); skipped.")
         return
     with fh:
         for lineno, raw in enumerate(fh, 1):
@@ -135,21 +147,23 @@ def load_jsonl(path: Path, result: LoadResult) -> None:
             try:
                 record = json.loads(raw.decode("utf-8-sig"))
             except (UnicodeDecodeError, json.JSONDecodeError):
-                result.warnings.append(f"{path}:{lineno}: not valid JSON; line skipped.")
+                result.skip(f"{path}:{lineno}", "not JSON", f"{path}:{lineno}: not valid JSON; line skipped.")
                 continue
             if not isinstance(record, dict):
-                result.warnings.append(f"{path}:{lineno}: not a JSON object; line skipped.")
+                result.skip(f"{path}:{lineno}", "not a JSON object", f"{path}:{lineno}: not a JSON object; line skipped.")
                 continue
             doc_id, text = record.get("id"), record.get("text")
             if doc_id is None or not isinstance(text, str) or not text.strip():
-                result.warnings.append(f"{path}:{lineno}: needs an \"id\" and a non-empty \"text\"; line skipped.")
+                result.skip(f"{path}:{lineno}", "no id or text",
+                            f"{path}:{lineno}: needs an \"id\" and a non-empty \"text\"; line skipped.")
                 continue
             def field_str(name: str) -> str:
                 value = record.get(name)
                 return value.strip() if isinstance(value, str) else ""
 
             result.documents.append(
-                _document(str(doc_id), text, f"{path}:{lineno}", field_str("title"), field_str("source"), field_str("date"))
+                _document(str(doc_id), text, f"{path}:{lineno}", field_str("title"), field_str("source"), field_str("date"),
+                          field_str("author"))
             )
 
 

@@ -49,3 +49,29 @@ def find_title(text: str) -> str:
             return line
         break
     return ""
+
+
+_AUTHOR_FIELD = re.compile(r"(?:作者|記者|记者)\s*[:：]\s*(?P<names>[^\s|｜:：\[\]【】()（）]{2,20}(?:[ 、][^\s|｜:：\[\]【】()（）\d]{2,4})*)")
+
+
+def find_byline(text: str) -> tuple[str, str]:
+    """(author, credits) from the page's byline and credit lines: "記者 王明" gives the
+    author 王明; "新媒體工作室 出品" and "責編:田洲" are credits, kept as written. The
+    author field of a date/source line ("來源:太原晚報 作者: 司勇 2022年…") counts too."""
+    authors: list[str] = []
+    credits: list[str] = []
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    for pos, line in enumerate(lines):
+        fields = boilerplate.byline(line)
+        if fields:
+            for kind, names in fields:
+                if kind == "author":
+                    authors.extend(names)
+            if any(kind == "credit" for kind, _ in fields):
+                credits.append(line)
+        elif pos < _HEAD_LINES and boilerplate.is_meta_line(line):
+            m = _AUTHOR_FIELD.search(line)
+            if m:
+                authors.extend(n for n in re.split(r"[ 、]", m["names"]) if n)
+    author = " ".join(dict.fromkeys(authors))
+    return author, "；".join(dict.fromkeys(credits))
