@@ -7,10 +7,10 @@ import json
 import os
 import re
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from pathlib import Path
 
 from qa.ingest.decode import NotText, decode_bytes
+from qa.ingest.html import markup_date, page_meta, page_text
 from qa.errors import CorpusError
 from qa.ingest.metadata import find_byline, find_date, find_source, find_title
 from qa.records import Document
@@ -39,56 +39,17 @@ def sha256_text(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-class _HTMLText(HTMLParser):
-    """The visible text of an HTML page, one line per block element."""
-
-    _BLOCK = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "section", "article",
-              "header", "footer", "blockquote", "pre", "table", "ul", "ol", "dd", "dt", "title"}
-    _SKIP = {"script", "style", "noscript", "template", "svg", "head"}
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.title = ""
-        self._skip = 0
-        self._in_title = False
-
-    def handle_starttag(self, tag, attrs):
-        if tag == "title":
-            self._in_title = True
-        elif tag in self._SKIP:
-            self._skip += 1
-        if tag in self._BLOCK:
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag):
-        if tag == "title":
-            self._in_title = False
-        elif tag in self._SKIP and self._skip:
-            self._skip -= 1
-        if tag in self._BLOCK:
-            self.parts.append("\n")
-
-    def handle_data(self, data):
-        if self._in_title:
-            self.title += data
-        elif not self._skip:
-            self.parts.append(data)
-
-
 def html_to_text(markup: str) -> tuple[str, str]:
-    """(visible text, <title>) of an HTML page."""
-    parser = _HTMLText()
-    parser.feed(markup)
-    parser.close()
-    text = re.sub(r"[ \t\r\f\v]*\n[\s]*\n\s*", "\n\n", "".join(parser.parts)).strip()
-    return text, parser.title.strip()  # convert_charrefs already decoded entities
+    """(visible text, <title>) of an HTML page (see qa.ingest.html)."""
+    page = page_text(markup)
+    return page.text, page.title
 
 
 def _document(doc_id: str, text: str, path: str, title: str = "", source: str = "", date: str = "",
-              author: str = "", **extra) -> Document:
+              author: str = "", fallback_author: str = "", **extra) -> Document:
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
     found_author, credits = find_byline(text)
+    found_author = found_author or fallback_author
     return Document(
         id=doc_id,
         text=text,
@@ -114,23 +75,42 @@ def load_file(path: Path, result: LoadResult, doc_id: str | None = None) -> None
     except OSError as exc:
         result.skip(str(path), "unreadable", f"{path}: cannot be read ({exc.strerror}); skipped.")
         return
+    load_bytes(data, suffix, doc_id or path.name, str(path), result)
+
+
+def load_bytes(data: bytes, suffix: str, doc_id: str, where: str, result: LoadResult,
+               content_type: str = "", url: str = "") -> Document | None:
+    """Add the document in ``data`` (a file's or a fetched page's bytes, read as ``suffix``
+    says) to ``result`` and return it; what cannot be read is named in ``result.skipped``.
+    ``where`` names it in messages and is kept as its path."""
     if not data.strip():
-        result.skip(str(path), "empty", f"{path}: empty file; skipped.")
-        return
+        result.skip(where, "empty", f"{where}: empty file; skipped.")
+        return None
     try:
-        decoded = decode_bytes(data)
+        decoded = decode_bytes(data, content_type)
     except NotText as exc:
-        result.skip(str(path), "not text", f"{path}: not a text file ({exc}); skipped.")
-        return
+        result.skip(where, "not text", f"{where}: not a text file ({exc}); skipped.")
+        return None
     if decoded.replaced:
-        result.warnings.append(f"{path}: {decoded.replaced} undecodable bytes replaced; they are kept out of answers.")
-    text, title = decoded.text, ""
+        result.warnings.append(f"{where}: {decoded.replaced} undecodable bytes replaced; they are kept out of answers.")
     if suffix in HTML_SUFFIXES:
-        text, title = html_to_text(text)
-    if not text.strip():
-        result.skip(str(path), "no text", f"{path}: no text; skipped.")
-        return
-    result.documents.append(_document(doc_id or path.name, text, str(path), title=title))
+        markup = decoded.text
+        page = page_text(markup)
+        if not page.text.strip():
+            why = "only page chrome" if page.dropped else "no text"
+            result.skip(where, why, f"{where}: {why}; skipped.")
+            return None
+        meta = page_meta(markup)
+        text = page.text
+        doc = _document(doc_id, text, where, title=meta.title or page.title, source=find_source(text) or meta.outlet,
+                        date=find_date(text, lambda: markup_date(markup)), fallback_author=meta.author, url=url)
+    else:
+        if not decoded.text.strip():
+            result.skip(where, "no text", f"{where}: no text; skipped.")
+            return None
+        doc = _document(doc_id, decoded.text, where, url=url)
+    result.documents.append(doc)
+    return doc
 
 
 def load_jsonl(path: Path, result: LoadResult) -> None:

@@ -2,25 +2,45 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from qa.ingest import boilerplate as boilerplate
 
-_DATE_PATTERNS = (
-    re.compile(r"(?P<y>(?:19|20)\d{2})\s*[-/.年]\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})"),
-)
+_FULL_DATE = re.compile(r"(?<!\d)(?P<y>(?:19|20)\d{2})\s*[-/.年]\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})(?!\d)")
+_MONTH = re.compile(r"(?<!\d)(?P<y>(?:19|20)\d{2})\s*年\s*(?P<m>\d{1,2})\s*月(?!\s*\d)")
+# Words that say a date on the same line is when the piece was published.
+_PUBLISHED = re.compile(r"发表|發表|发布|發佈|發布|发稿|發稿|刊登|时间|時間|日期|更新|posted|published|updated", re.I)
 _SOURCE = re.compile(r"(?:来源|來源|稿源|出处|出處)\s*[:：]\s*(?P<src>[^\s|｜,，]+)")
 _HEAD_LINES = 12
 
 
-def find_date(text: str) -> str:
-    """The first full date in the page's head, as YYYY-MM-DD, or ""."""
-    head = "\n".join(text.splitlines()[:_HEAD_LINES])
-    for pattern in _DATE_PATTERNS:
-        m = pattern.search(head)
-        if m:
-            y, mo, d = int(m["y"]), int(m["m"]), int(m["d"])
-            if 1 <= mo <= 12 and 1 <= d <= 31:
-                return f"{y:04d}-{mo:02d}-{d:02d}"
+def _full(m: re.Match) -> str:
+    y, mo, d = int(m["y"]), int(m["m"]), int(m["d"])
+    return f"{y:04d}-{mo:02d}-{d:02d}" if 1 <= mo <= 12 and 1 <= d <= 31 else ""
+
+
+def find_date(text: str, from_markup: Callable[[], str] | None = None) -> str:
+    """The publication date a page states, as YYYY-MM-DD (YYYY-MM when it names only the
+    month), or "": the first full date in the page's head; else a date on a line that says
+    it is the publication's ("发表于 2004年12月27日", "本贴由…于2005年8月12日…发表"); else
+    what ``from_markup`` reads from the page's markup (htmldate); else a "1998年3月" in the
+    head."""
+    lines = text.splitlines()
+    head = "\n".join(lines[:_HEAD_LINES])
+    for m in _FULL_DATE.finditer(head):
+        if _full(m):
+            return _full(m)
+    for line in lines:
+        if len(line) <= 200 and _PUBLISHED.search(line):
+            for m in _FULL_DATE.finditer(line):
+                if _full(m):
+                    return _full(m)
+    found = from_markup() if from_markup is not None else ""
+    if found:
+        return found
+    m = _MONTH.search(head)
+    if m and 1 <= int(m["m"]) <= 12:
+        return f"{int(m['y']):04d}-{int(m['m']):02d}"
     return ""
 
 

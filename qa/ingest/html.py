@@ -1,0 +1,178 @@
+"""An HTML page → its visible text, one line per block, with the page chrome that markup
+gives away left out; and what the page's markup says about itself (headline, date, author,
+outlet).
+
+Left out, by general signals rather than phrase lists: what a browser does not show
+(scripts, styles, templates, <head>), what markup declares as not the article (<nav>,
+<aside>, forms, buttons, menus, iframes), and blocks that are mostly link text (lists of
+related articles, reply threads, share bars, tag clouds: a line at least half of whose
+characters are inside links)."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from lxml import etree
+from lxml import html as lxml_html
+
+_BLOCK = {"p", "div", "br", "li", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6", "section", "article", "header",
+          "footer", "blockquote", "pre", "table", "ul", "ol", "dl", "dd", "dt", "title", "center", "form", "hr",
+          "main", "figure", "figcaption", "caption", "address", "tbody", "thead", "tfoot"}
+_SKIP = {"script", "style", "noscript", "template", "svg", "head", "nav", "aside", "select", "option", "button",
+         "textarea", "iframe", "object", "embed", "input", "label", "menu", "map", "canvas"}
+LINK_DENSITY = 0.5  # a block with at least this share of its characters inside links is a list of links
+_XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
+
+
+@dataclass(frozen=True)
+class Page:
+    """The visible text of a page and its <title>; ``dropped`` counts the characters of
+    link-dense blocks left out."""
+
+    text: str
+    title: str
+    dropped: int = 0
+
+
+def _tree(markup: str):
+    markup = _XML_DECL.sub("", markup, count=1)  # lxml refuses a str that declares its encoding
+    try:
+        return lxml_html.document_fromstring(markup)
+    except (etree.ParserError, ValueError):
+        return None
+
+
+def _visible_chars(text: str) -> int:
+    return sum(1 for c in text if not c.isspace())
+
+
+def page_text(markup: str) -> Page:
+    """The visible text of an HTML page, one line per block; link-dense blocks left out."""
+    root = _tree(markup)
+    if root is None:
+        return Page("", "")
+    title_el = root.find(".//title")
+    title = " ".join((title_el.text_content() if title_el is not None else "").split())
+    lines: list[str] = []
+    pieces: list[str] = []
+    linked = 0
+    dropped = 0
+
+    def flush() -> None:
+        nonlocal linked, dropped
+        line = "".join(pieces)
+        total = _visible_chars(line)
+        if total and linked / total >= LINK_DENSITY:
+            dropped += total
+        elif line.strip():
+            lines.append(line)
+        pieces.clear()
+        linked = 0
+
+    skip = 0
+    links = 0
+    for event, el in etree.iterwalk(root, events=("start", "end")):
+        tag = el.tag if isinstance(el.tag, str) else ""
+        if event == "start":
+            if tag in _SKIP or not tag:
+                skip += 1
+                continue
+            if skip:
+                continue
+            if tag in _BLOCK:
+                flush()
+            if tag == "a":
+                links += 1
+            if el.text:
+                pieces.append(el.text)
+                if links:
+                    linked += _visible_chars(el.text)
+        else:
+            if tag in _SKIP or not tag:
+                skip -= 1
+            elif not skip:
+                if tag == "a":
+                    links -= 1
+                if tag in _BLOCK:
+                    flush()
+            if not skip and el.tail:
+                pieces.append(el.tail)
+                if links:
+                    linked += _visible_chars(el.tail)
+    flush()
+    text = "\n\n".join(re.sub(r"[ \t\r\f\v]*\n\s*", "\n", line).strip() for line in lines)
+    return Page(text.strip(), title, dropped)
+
+
+_TITLE_SEPARATORS = re.compile(r"\s*(?:_|\||｜|\s-\s|\s–\s|\s—\s|－|-{2,}|::)\s*")
+
+
+@dataclass(frozen=True)
+class PageMeta:
+    """What a page's markup says about itself ("" for what it does not say)."""
+
+    title: str = ""
+    outlet: str = ""
+    author: str = ""
+
+
+def _meta(root, *names: str) -> str:
+    for name in names:
+        for el in root.iterfind(".//meta"):
+            key = (el.get("property") or el.get("name") or el.get("itemprop") or "").strip().lower()
+            if key == name:
+                value = " ".join((el.get("content") or "").split())
+                if value:
+                    return value
+    return ""
+
+
+def headline(title: str, heads: list[str]) -> tuple[str, str]:
+    """(headline, site) from a <title> such as "…凝聚强大智慧和力量_巴彦淖尔市人民政府网": a
+    heading of the page that the title starts with, else the title's longest part between
+    site separators ("_", " - ", "|"); the site is the title's last other part."""
+    title = " ".join(title.split())
+    for head in heads:
+        head = " ".join(head.split())
+        if len(head) >= 4 and title.startswith(head) and len(head) < len(title):
+            rest = [p for p in _TITLE_SEPARATORS.split(title[len(head):]) if p.strip()]
+            return head, rest[-1] if rest else ""
+    parts = [p for p in _TITLE_SEPARATORS.split(title) if p.strip()]
+    if len(parts) <= 1:
+        return title, ""
+    best = max(parts, key=len)
+    others = [p for p in parts if p is not best]
+    return best, others[-1] if others else ""
+
+
+def page_meta(markup: str) -> PageMeta:
+    """Headline (without the site's suffix), outlet and author from a page's markup:
+    Open Graph and <meta> tags, its headings and its <title>."""
+    root = _tree(markup)
+    if root is None:
+        return PageMeta()
+    title_el = root.find(".//title")
+    title = title_el.text_content() if title_el is not None else ""
+    og_title = _meta(root, "og:title", "twitter:title", "headline")
+    heads = [og_title] + [" ".join(h.text_content().split()) for h in root.iterfind(".//h1")]
+    heads += [" ".join(h.text_content().split()) for h in root.iterfind(".//h2")]
+    head, site = headline(title, [h for h in heads if h])
+    if not head and og_title:
+        head = og_title
+    outlet = _meta(root, "og:site_name", "application-name") or site
+    author = _meta(root, "author", "article:author", "byl", "dc.creator")
+    if author.lower().startswith("http") or author == outlet:
+        author = ""  # a profile URL or the site's own name is not a byline
+    return PageMeta(head, outlet, author)
+
+
+def markup_date(markup: str) -> str:
+    """The publication date htmldate reads from the page (meta tags, <time>, the URL,
+    date patterns), as YYYY-MM-DD, or ""."""
+    try:
+        from htmldate import find_date
+
+        found = find_date(markup, extensive_search=True, original_date=True, outputformat="%Y-%m-%d")
+    except Exception:  # noqa: BLE001 - a page htmldate cannot read has no markup date
+        return ""
+    return found or ""
