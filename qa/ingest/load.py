@@ -11,6 +11,7 @@ from pathlib import Path
 
 from qa.ingest.decode import NotText, decode_bytes
 from qa.ingest.html import markup_date, page_meta, page_text
+from qa.ingest.office import Unreadable, read_docx, read_pdf
 from qa.errors import CorpusError
 from qa.ingest.metadata import find_byline, find_date, find_source, find_title
 from qa.records import Document
@@ -18,7 +19,9 @@ from qa.records import Document
 TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".text"}
 HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
 JSONL_SUFFIXES = {".jsonl", ".ndjson"}
-SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | JSONL_SUFFIXES
+PDF_SUFFIXES = {".pdf"}
+DOCX_SUFFIXES = {".docx"}
+SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | JSONL_SUFFIXES | PDF_SUFFIXES | DOCX_SUFFIXES
 
 
 @dataclass
@@ -86,6 +89,8 @@ def load_bytes(data: bytes, suffix: str, doc_id: str, where: str, result: LoadRe
     if not data.strip():
         result.skip(where, "empty", f"{where}: empty file; skipped.")
         return None
+    if suffix in PDF_SUFFIXES or suffix in DOCX_SUFFIXES:
+        return _load_office(data, suffix, doc_id, where, result, url)
     try:
         decoded = decode_bytes(data, content_type)
     except NotText as exc:
@@ -109,6 +114,27 @@ def load_bytes(data: bytes, suffix: str, doc_id: str, where: str, result: LoadRe
             result.skip(where, "no text", f"{where}: no text; skipped.")
             return None
         doc = _document(doc_id, decoded.text, where, url=url)
+    result.documents.append(doc)
+    return doc
+
+
+def _load_office(data: bytes, suffix: str, doc_id: str, where: str, result: LoadResult, url: str) -> Document | None:
+    try:
+        got = read_pdf(data) if suffix in PDF_SUFFIXES else read_docx(data)
+    except Unreadable as exc:
+        why = "no text layer" if "no text layer" in str(exc) else "unreadable"
+        result.skip(where, why, f"{where}: {exc}.")
+        return None
+    if got.note:
+        result.warnings.append(f"{where}: {got.note}.")
+    if not got.text.strip():
+        result.skip(where, "no text", f"{where}: no text; skipped.")
+        return None
+    # Titles that tools write by themselves ("Microsoft Word - 報告.docx") say nothing.
+    title = "" if re.search(r"\.(docx?|pdf)$|^Microsoft Word|^untitled$", got.title, re.I) else got.title
+    author = "" if got.author.lower() in ("python-docx", "administrator", "user", "microsoft office user") else got.author
+    doc = _document(doc_id, got.text, where, title=title, date=find_date(got.text) or got.date,
+                    fallback_author=author, url=url, pages=got.pages)
     result.documents.append(doc)
     return doc
 
@@ -166,7 +192,7 @@ def load_corpus(paths: list[Path]) -> LoadResult:
                 load_file(file, result)
         elif path.is_file():
             if path.suffix.lower() not in SUFFIXES:
-                result.warnings.append(f"{path}: not a .txt, .md, .html or .jsonl file; skipped.")
+                result.skip(str(path), "unsupported", f"{path}: not a .txt, .md, .html, .jsonl, .pdf or .docx file; skipped.")
                 continue
             load_file(path, result)
         else:
