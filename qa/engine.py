@@ -115,10 +115,13 @@ class QA:
             return None
 
     # -- writing ------------------------------------------------------------------------
-    def index(self, paths: list[Path] | None = None, add: bool = False, progress: bool = False, on_wait=None) -> IndexReport:
-        """Make the index hold the documents under ``paths`` (default: the bundled seeds).
-        With ``add``, keep the documents already indexed and add or update these."""
-        loaded = load_corpus(list(paths) if paths else default_corpus())
+    def index(self, paths: list[Path | str] | None = None, add: bool = False, progress: bool = False, on_wait=None,
+              allow_private_urls: bool = False) -> IndexReport:
+        """Make the index hold the documents under ``paths`` (default: the bundled seeds):
+        files, folders and http(s) URLs, whose fetched bytes are kept in the index folder's
+        ``fetched/``. With ``add``, keep the documents already indexed and add or update these."""
+        loaded = load_corpus(list(paths) if paths else default_corpus(), allow_private_urls=allow_private_urls,
+                             fetched_dir=self.folder.root / "fetched")
         report = IndexReport(warnings=list(loaded.warnings), not_indexed=list(loaded.skipped))
         with self.folder.lock(self.settings.lock_timeout, on_wait):
             previous = self._previous()
@@ -133,6 +136,8 @@ class QA:
                     continue
                 documents[doc.id] = doc
             if not loaded.documents and not add:
+                if loaded.skipped:
+                    raise CorpusError(f"Nothing could be indexed: {loaded.warnings[0]}")
                 raise CorpusError("No readable documents were found; give a folder of .txt/.md/.html files or a .jsonl corpus.")
             target = self.target(previous.manifest if previous is not None else None)
             with store_errors():

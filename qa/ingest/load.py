@@ -6,10 +6,11 @@ import hashlib
 import json
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from qa.ingest.decode import NotText, decode_bytes
+from qa.ingest.fetch import FetchError, fetch, is_url, source_file
 from qa.ingest.html import markup_date, page_meta, page_text
 from qa.ingest.office import Unreadable, read_docx, read_pdf
 from qa.errors import CorpusError
@@ -181,11 +182,36 @@ def _walk(folder: Path) -> list[Path]:
     return files
 
 
-def load_corpus(paths: list[Path]) -> LoadResult:
-    """Load every document under ``paths`` (files or folders). Two documents with the same
-    id, or the same text under two names, are kept once and the repeat is reported."""
+def load_url(url: str, result: LoadResult, allow_private: bool = False, fetched_dir: Path | None = None) -> Document | None:
+    """Fetch ``url`` (see qa.ingest.fetch) and add its document to ``result``: its id is the
+    URL as given, its citation carries the URL it was finally served from, and its bytes are
+    kept in ``fetched_dir`` as its source file. A refusal or failure is one warning."""
+    try:
+        fetched = fetch(url, allow_private=allow_private)
+    except FetchError as exc:
+        result.skip(url, "not fetched", f"{url}: {exc}.")
+        return None
+    doc = load_bytes(fetched.data, fetched.suffix, url, url, result, fetched.content_type, url=fetched.url)
+    if doc is not None and fetched_dir is not None:
+        try:
+            kept = source_file(Path(fetched_dir), fetched)
+        except OSError as exc:
+            result.warnings.append(f"{url}: the fetched page could not be kept ({exc.strerror}); it is indexed all the same.")
+        else:
+            result.documents[-1] = doc = replace(doc, path=str(kept))
+    return doc
+
+
+def load_corpus(paths: list[Path | str], allow_private_urls: bool = False, fetched_dir: Path | None = None) -> LoadResult:
+    """Load every document under ``paths``: files, folders, and http(s) URLs (fetched, their
+    bytes kept in ``fetched_dir``; private addresses only with ``allow_private_urls``). Two
+    documents with the same id, or the same text under two names, are kept once and the
+    repeat is reported."""
     result = LoadResult()
     for path in paths:
+        if is_url(str(path)):
+            load_url(str(path), result, allow_private_urls, fetched_dir)
+            continue
         path = Path(path)
         if path.is_dir():
             for file in _walk(path):
@@ -196,7 +222,7 @@ def load_corpus(paths: list[Path]) -> LoadResult:
                 continue
             load_file(path, result)
         else:
-            raise CorpusError(f"{path} does not exist; give a folder of .txt/.md/.html files or a .jsonl file.")
+            raise CorpusError(f"{path} does not exist; give a folder of .txt/.md/.html/.pdf/.docx files, a .jsonl file or an https:// address.")
     kept: list[Document] = []
     by_id: dict[str, Document] = {}
     by_sha: dict[str, Document] = {}
