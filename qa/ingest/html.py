@@ -15,11 +15,19 @@ from dataclasses import dataclass
 from lxml import etree
 from lxml import html as lxml_html
 
-_BLOCK = {"p", "div", "br", "li", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6", "section", "article", "header",
+_CELL = {"td", "th"}  # a table row is one line, its cells separated by tabs
+_BLOCK = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "section", "article", "header",
           "footer", "blockquote", "pre", "table", "ul", "ol", "dl", "dd", "dt", "title", "center", "form", "hr",
           "main", "figure", "figcaption", "caption", "address", "tbody", "thead", "tfoot"}
 _SKIP = {"script", "style", "noscript", "template", "svg", "head", "nav", "aside", "select", "option", "button",
          "textarea", "iframe", "object", "embed", "input", "label", "menu", "map", "canvas"}
+# Containers whose class or id names them as not the article (readability's "unlikely
+# candidates"), unless the same name also calls them the article's ("post-body", "main-content").
+_UNLIKELY = re.compile(r"comment|repl(?:y|ies)|footer|sidebar|side_?nav|leftmenu|rightmenu|navbar|nav\b|^nav|menu\b|breadcrumb|"
+                       r"crumb|share|social|related|recommend|copyright|sponsor|advert|banner|popup|login|pagination|pager",
+                       re.I)
+_MAYBE = re.compile(r"article|body|content|main|text|post|entry|story|detail", re.I)
+_UNLIKELY_MAX_SHARE = 0.95  # never drop a container holding this much of the page's text
 LINK_DENSITY = 0.5  # a block with at least this share of its characters inside links is a list of links
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
 
@@ -46,6 +54,25 @@ def _visible_chars(text: str) -> int:
     return sum(1 for c in text if not c.isspace())
 
 
+def _unlikely_containers(root) -> set:
+    """Elements whose class or id says they are comments, footers, menus, share bars or
+    related lists, unless they hold the page's <h1> or most of its text (a wrapper)."""
+    body = root.find("body")
+    total = _visible_chars(body.text_content()) if body is not None else 0
+    found = set()
+    for el in root.iter():
+        if not isinstance(el.tag, str) or el.tag in ("html", "body"):
+            continue
+        name = f"{el.get('class') or ''} {el.get('id') or ''}".strip()
+        if not name or not _UNLIKELY.search(name) or _MAYBE.search(name):
+            continue
+        if el.find(".//h1") is not None:
+            continue  # holds the headline: a wrapper, whatever its name
+        if total and _visible_chars(el.text_content()) < _UNLIKELY_MAX_SHARE * total:
+            found.add(el)
+    return found
+
+
 def page_text(markup: str) -> Page:
     """The visible text of an HTML page, one line per block; link-dense blocks left out."""
     root = _tree(markup)
@@ -69,10 +96,11 @@ def page_text(markup: str) -> Page:
         pieces.clear()
         linked = 0
 
+    unlikely = _unlikely_containers(root)
     skip = 0
     links = 0
     for event, el in etree.iterwalk(root, events=("start", "end")):
-        tag = el.tag if isinstance(el.tag, str) else ""
+        tag = el.tag if isinstance(el.tag, str) and el not in unlikely else ""
         if event == "start":
             if tag in _SKIP or not tag:
                 skip += 1
@@ -81,6 +109,8 @@ def page_text(markup: str) -> Page:
                 continue
             if tag in _BLOCK:
                 flush()
+            elif tag in _CELL and "".join(pieces).strip():
+                pieces.append("\t")
             if tag == "a":
                 links += 1
             if el.text:
