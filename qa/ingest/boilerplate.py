@@ -60,7 +60,7 @@ def _spaced(word: str) -> str:
 # Role words of bylines and credit lines, in both scripts. An author role names who wrote
 # the piece; a credit role names everyone else who made it.
 _AUTHOR_ROLES = ("作者", "记者", "記者", "本报记者", "本報記者", "实习记者", "實習記者", "特约记者", "特約記者",
-                 "通讯员", "通訊員", "撰文", "撰稿", "文字", "文")
+                 "通讯员", "通訊員", "撰文", "撰稿", "执笔人", "執筆人", "执笔", "執筆", "文字", "文")
 _CREDIT_ROLES = ("责任编辑", "責任編輯", "编辑", "編輯", "责编", "責編", "审核", "審核", "校对", "校對", "摄影", "攝影",
                  "图片", "圖片", "图", "圖", "视频", "視頻", "制作", "製作", "策划", "策劃", "监制", "監製", "统筹", "統籌",
                  "设计", "設計", "美编", "美編", "翻译", "翻譯", "供稿单位", "供稿單位", "出品")
@@ -89,7 +89,8 @@ def _field_byline(field: str) -> tuple[str, tuple[str, ...]] | None:
         role = re.sub(r"\s+", "", m["role"])
         if role in ("文", "图", "圖") and not re.match(r"^[\[\(（【]?\s*[文图圖]\s*[:：|｜丨/／]", field):
             return None  # "文化…", "图书…": a bare 文 or 图 needs its separator
-        names = _names(m["names"])
+        # "芊草凡凡 时间：2005-08-22": the names end where the line's next field starts
+        names = _names(re.split(r"\s+\S{1,6}[:：]", m["names"], maxsplit=1)[0])
         if not names or any(len(n) > 20 for n in names):
             return None
         return ("author" if _AUTHOR_ROLE.match(role) else "credit"), names

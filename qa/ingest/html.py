@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from lxml import etree
 from lxml import html as lxml_html
 
+from qa.ingest.metadata import plausible_author
+
 _CELL = {"td", "th"}  # a table row is one line, its cells separated by tabs
 _BLOCK = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "section", "article", "header",
           "footer", "blockquote", "pre", "table", "ul", "ol", "dl", "dd", "dt", "title", "center", "form", "hr",
@@ -190,9 +192,9 @@ def page_meta(markup: str) -> PageMeta:
     if not head and og_title:
         head = og_title
     outlet = _meta(root, "og:site_name", "application-name") or site
-    author = _meta(root, "author", "article:author", "byl", "dc.creator")
-    if author.lower().startswith("http") or author == outlet:
-        author = ""  # a profile URL or the site's own name is not a byline
+    author = plausible_author(_meta(root, "author", "article:author", "byl", "dc.creator"))
+    if author == outlet:
+        author = ""  # the site's own name is not a byline
     return PageMeta(head, outlet, author)
 
 

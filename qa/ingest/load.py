@@ -109,7 +109,8 @@ def load_bytes(data: bytes, suffix: str, doc_id: str, where: str, result: LoadRe
         meta = page_meta(markup)
         text = page.text
         doc = _document(doc_id, text, where, title=meta.title or page.title, source=find_source(text) or meta.outlet,
-                        date=find_date(text, lambda: markup_date(markup)), fallback_author=meta.author, url=url)
+                        date=find_date(text, lambda: markup_date(markup)), fallback_author=meta.author,
+                        url=url)
     else:
         if not decoded.text.strip():
             result.skip(where, "no text", f"{where}: no text; skipped.")

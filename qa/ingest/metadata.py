@@ -74,6 +74,23 @@ def find_title(text: str) -> str:
 _AUTHOR_FIELD = re.compile(r"(?:作者|記者|记者)\s*[:：]\s*(?P<names>[^\s|｜:：\[\]【】()（）]{2,20}(?:[ 、][^\s|｜:：\[\]【】()（）\d]{2,4})*)")
 
 
+_NAME = r"[\u3400-\u9fffA-Za-z·•][\u3400-\u9fffA-Za-z·•\s\u3000\xa0]{0,30}?"
+# Bylines inside prose or after an outlet's name: "…改造。（记者 胡晓蓉）", "新华网黑龙江频道 记者 伊琳 李清芬",
+# and forum posts: "ggjjzhzz 发表于 2005-9-15", "本贴由大卫于2005年8月12日…发表", "… 22:36:13 by duscha".
+_INLINE_AUTHOR = (
+    re.compile(r"[（(]\s*(?:本报|本報|实习|實習|特约|特約)?(?:记者|記者|通讯员|通訊員)[\s\u3000\xa0]*(?P<names>" + _NAME + r")\s*[）)]"),
+    re.compile(r"^.{0,24}?(?:记者|記者)[\s\u3000\xa0]+(?P<names>" + _NAME + r")\s*$"),
+    re.compile(r"^\s*(?P<names>[^\s:：]{2,20})\s+(?:发表于|發表於)\s*(?:19|20)\d\d"),
+    re.compile(r"本[贴帖貼]由(?P<names>[^\s于於]{2,12})[于於]\s*(?:19|20)\d\d"),
+    re.compile(r"\d{1,2}:\d{2}(?::\d{2})?\s+by\s+(?P<names>[A-Za-z0-9_\-\u3400-\u9fff]{2,20})", re.I),
+)
+
+
+def _plausible_names(text: str) -> list[str]:
+    names = [n for n in re.split(r"[\s\u3000\xa0、，,]+", text) if n]
+    return names if names and all(len(n) <= 12 and not re.search(r"\d|www|\.", n) for n in names) else []
+
+
 def find_byline(text: str) -> tuple[str, str]:
     """(author, credits) from the page's byline and credit lines: "記者 王明" gives the
     author 王明; "新媒體工作室 出品" and "責編:田洲" are credits, kept as written. The
@@ -93,5 +110,25 @@ def find_byline(text: str) -> tuple[str, str]:
             m = _AUTHOR_FIELD.search(line)
             if m:
                 authors.extend(n for n in re.split(r"[ 、]", m["names"]) if n)
+    if not authors:
+        for line in lines:
+            if len(line) > 400:
+                continue
+            for pattern in _INLINE_AUTHOR:
+                m = pattern.search(line)
+                if m and _plausible_names(m["names"]):
+                    authors.extend(_plausible_names(m["names"]))
+                    break
+            if authors:
+                break
     author = " ".join(dict.fromkeys(authors))
     return author, "；".join(dict.fromkeys(credits))
+
+
+def plausible_author(value: str) -> str:
+    """``value`` when it reads as people's names, else "" (pages put their site's name,
+    a URL or a CMS's credits in the author <meta>)."""
+    value = " ".join(value.split())
+    if not value or len(value) > 30 or re.search(r"https?:|www\.|\.(?:com|cn|net)|team|inc\b|[,;，；|]", value, re.I):
+        return ""
+    return value

@@ -30,6 +30,7 @@ class Extraction:
     body: str | None  # None: the page was not indexed
     date: str = ""  # YYYY-MM-DD or ""
     author: str = ""
+    credits: str = ""  # editors, photographers: the truth counts them as authors when no writer is named
 
 
 @dataclass
@@ -44,11 +45,13 @@ class Scores:
     dates_known: int = 0  # pages whose truth has a date
     authors: int = 0
     authors_known: int = 0
+    credited: int = 0  # the truth's author is the author or among the credits (an editor)
     seconds: float = 0.0
 
     def line(self, name: str) -> str:
         return (f"{name:12s} pages {self.indexed}/{self.pages}  recall {self.recall:.3f}  precision {self.precision:.3f}  "
-                f"dates {self.dates}/{self.dates_known}  authors {self.authors}/{self.authors_known}  {self.seconds:.1f}s")
+                f"dates {self.dates}/{self.dates_known}  authors {self.authors}/{self.authors_known} "
+                f"(with credits {self.credited})  {self.seconds:.1f}s")
 
 
 @dataclass
@@ -116,9 +119,10 @@ def ours(path: Path) -> Extraction:
         return Extraction(None)
     doc = result.documents[0]
     if not without_passages({doc.id: doc}, None, IndexReport()):
-        return Extraction(None, doc.date, doc.author)
+        return Extraction(None, doc.date, doc.author, doc.credits)
     cleaned = clean(doc.text, doc.title)
-    return Extraction("\n".join(cleaned.visible(doc.text, s, e) for s, e in cleaned.sections), doc.date, doc.author)
+    return Extraction("\n".join(cleaned.visible(doc.text, s, e) for s, e in cleaned.sections), doc.date, doc.author,
+                      doc.credits)
 
 
 def trafilatura_reading(path: Path) -> Extraction:
@@ -149,6 +153,7 @@ def _score(readings: dict[str, Extraction], folder: Path, names: list[str], seco
         if author_truth and not author_truth.upper().startswith("UNKN"):
             s.authors_known += 1
             s.authors += author_matches(got.author, author_truth)
+            s.credited += author_matches(f"{got.author} {got.credits}".strip(), author_truth)
     s.recall = sum(recalls) / max(1, len(names))
     s.precision = sum(precisions) / max(1, len(names))
     return s
