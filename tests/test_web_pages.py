@@ -105,7 +105,7 @@ def test_web_pages_measured_beside_trafilatura():
     print("\n" + report.text())
     ours, theirs = report.ours["all"], report.trafilatura["all"]
     assert ours.pages == ours.indexed == 69
-    assert ours.recall >= 0.96 and ours.precision >= 0.88
+    assert ours.recall >= 0.96 and ours.precision >= 0.90
     assert ours.dates >= 46 and ours.authors >= 20
     assert ours.recall > theirs.recall and ours.precision > theirs.precision and ours.dates > theirs.dates
     for half in ("tune", "report"):

@@ -30,7 +30,7 @@ _UNLIKELY = re.compile(r"comment|repl(?:y|ies)|footer|sidebar|side_?nav|leftmenu
                        re.I)
 _MAYBE = re.compile(r"article|body|content|main|text|post|entry|story|detail", re.I)
 _UNLIKELY_MAX_SHARE = 0.95  # never drop a container holding this much of the page's text
-LINK_DENSITY = 0.5  # a block with at least this share of its characters inside links is a list of links
+LINK_DENSITY = 0.3  # a block with at least this share of its characters inside links is a list of links
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
 
 
@@ -42,6 +42,7 @@ class Page:
     text: str
     title: str
     dropped: int = 0
+    linked: str = ""  # the link-dense lines left out ("发表于 … by <a>name</a>"), where bylines and dates may hide
 
 
 def _tree(markup: str):
@@ -83,6 +84,7 @@ def page_text(markup: str) -> Page:
     title_el = root.find(".//title")
     title = " ".join((title_el.text_content() if title_el is not None else "").split())
     lines: list[str] = []
+    link_lines: list[str] = []
     pieces: list[str] = []
     linked = 0
     dropped = 0
@@ -93,6 +95,7 @@ def page_text(markup: str) -> Page:
         total = _visible_chars(line)
         if total and linked / total >= LINK_DENSITY:
             dropped += total
+            link_lines.append(" ".join(line.split()))
         elif line.strip():
             lines.append(line)
         pieces.clear()
@@ -133,7 +136,7 @@ def page_text(markup: str) -> Page:
                     linked += _visible_chars(el.tail)
     flush()
     text = "\n\n".join(re.sub(r"[ \t\r\f\v]*\n\s*", "\n", line).strip() for line in lines)
-    return Page(text.strip(), title, dropped)
+    return Page(text.strip(), title, dropped, "\n".join(link_lines))
 
 
 _TITLE_SEPARATORS = re.compile(r"\s*(?:_|\||｜|\s-\s|\s–\s|\s—\s|－|-{2,}|::)\s*")

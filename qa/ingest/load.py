@@ -108,9 +108,11 @@ def load_bytes(data: bytes, suffix: str, doc_id: str, where: str, result: LoadRe
             return None
         meta = page_meta(markup)
         text = page.text
+        # Bylines and dates in link-dense lines ("发表于 … by <a>name</a>") are read after the
+        # page's own text has had its say.
+        date = find_date(text, lambda: find_date(page.linked, lambda: markup_date(markup), head=False))
         doc = _document(doc_id, text, where, title=meta.title or page.title, source=find_source(text) or meta.outlet,
-                        date=find_date(text, lambda: markup_date(markup)), fallback_author=meta.author,
-                        url=url)
+                        date=date, fallback_author=find_byline(page.linked)[0] or meta.author, url=url)
     else:
         if not decoded.text.strip():
             result.skip(where, "no text", f"{where}: no text; skipped.")

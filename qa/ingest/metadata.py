@@ -19,15 +19,16 @@ def _full(m: re.Match) -> str:
     return f"{y:04d}-{mo:02d}-{d:02d}" if 1 <= mo <= 12 and 1 <= d <= 31 else ""
 
 
-def find_date(text: str, from_markup: Callable[[], str] | None = None) -> str:
+def find_date(text: str, from_markup: Callable[[], str] | None = None, head: bool = True) -> str:
     """The publication date a page states, as YYYY-MM-DD (YYYY-MM when it names only the
     month), or "": the first full date in the page's head; else a date on a line that says
     it is the publication's ("发表于 2004年12月27日", "本贴由…于2005年8月12日…发表"); else
     what ``from_markup`` reads from the page's markup (htmldate); else a "1998年3月" in the
-    head."""
+    head. With ``head`` false only a line that says it holds the publication date counts
+    (for lines that may be lists of other articles)."""
     lines = text.splitlines()
-    head = "\n".join(lines[:_HEAD_LINES])
-    for m in _FULL_DATE.finditer(head):
+    top = "\n".join(lines[:_HEAD_LINES]) if head else ""
+    for m in _FULL_DATE.finditer(top):
         if _full(m):
             return _full(m)
     for line in lines:
@@ -38,7 +39,7 @@ def find_date(text: str, from_markup: Callable[[], str] | None = None) -> str:
     found = from_markup() if from_markup is not None else ""
     if found:
         return found
-    m = _MONTH.search(head)
+    m = _MONTH.search(top)
     if m and 1 <= int(m["m"]) <= 12:
         return f"{int(m['y']):04d}-{int(m['m']):02d}"
     return ""
