@@ -136,8 +136,8 @@ class QA:
                     continue
                 documents[doc.id] = doc
             if not loaded.documents and not add:
-                if loaded.skipped:
-                    raise CorpusError(f"Nothing could be indexed: {loaded.warnings[0]}")
+                if len(loaded.skipped) == 1:  # one file or URL: say why it failed
+                    raise CorpusError(f"No readable documents were found: {loaded.warnings[0]}")
                 raise CorpusError("No readable documents were found; give a folder of .txt/.md/.html files or a .jsonl corpus.")
             target = self.target(previous.manifest if previous is not None else None)
             with store_errors():
