@@ -18,7 +18,7 @@ from embeddings.passage_store import LOCAL, StoredPassage
 from qa.errors import CorpusError
 from qa.index.bm25 import Bm25Index
 from qa.ingest.chunk import passage_spans, sentences
-from qa.ingest.clean import clean, strip_glosses
+from qa.ingest.clean import CHROME_ONLY, clean, strip_glosses
 from qa.text.normalize import normalize
 from qa.records import Document, Passage
 from qa.settings import Settings
@@ -100,9 +100,6 @@ def covered(spans: list[tuple[int, int]]) -> int:
             total += end - start
             reach = end
     return total
-
-
-CHROME_ONLY = "only page chrome (navigation, link lists, bylines), no article text"
 
 
 def without_passages(documents: dict[str, Document], previous: IndexData | None, report: IndexReport) -> dict[str, Document]:

@@ -23,6 +23,10 @@ _LINK_RUN = 3  # this many link-like lines in a row are a list of links, not pro
 _DUPLICATE_MIN = 12  # lines at least this long are dropped when they repeat
 
 
+# Why a document with text yields no passage (IndexReport.not_indexed, load warnings).
+CHROME_ONLY = "only page chrome (navigation, link lists, bylines), no article text"
+
+
 @dataclass(frozen=True)
 class Cleaned:
     sections: tuple[tuple[int, int], ...]

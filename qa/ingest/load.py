@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from qa.ingest.clean import CHROME_ONLY
 from qa.ingest.decode import NotText, decode_bytes
 from qa.ingest.fetch import FetchError, fetch, is_url, source_file
 from qa.ingest.html import markup_date, page_meta, page_text
@@ -103,7 +104,7 @@ def load_bytes(data: bytes, suffix: str, doc_id: str, where: str, result: LoadRe
         markup = decoded.text
         page = page_text(markup)
         if not page.text.strip():
-            why = "only page chrome" if page.dropped else "no text"
+            why = CHROME_ONLY if page.dropped else "no text"
             result.skip(where, why, f"{where}: {why}; skipped.")
             return None
         meta = page_meta(markup)
