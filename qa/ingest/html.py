@@ -203,11 +203,12 @@ def page_meta(markup: str) -> PageMeta:
 
 def markup_date(markup: str) -> str:
     """The publication date htmldate reads from the page (meta tags, <time>, the URL,
-    date patterns), as YYYY-MM-DD, or ""."""
+    date patterns), as YYYY-MM-DD (YYYY when it found only a year), or ""."""
     try:
         from htmldate import find_date
 
         found = find_date(markup, extensive_search=True, original_date=True, outputformat="%Y-%m-%d")
     except Exception:  # noqa: BLE001 - a page htmldate cannot read has no markup date
         return ""
-    return found or ""
+    # htmldate fills a date it read as a year alone with January 1st: say only the year
+    return found[:4] if found and found.endswith("-01-01") else found or ""

@@ -37,6 +37,11 @@ def find_date(text: str, from_markup: Callable[[], str] | None = None, head: boo
                 if _full(m):
                     return _full(m)
     found = from_markup() if from_markup is not None else ""
+    if re.fullmatch(r"\d{4}", found):
+        # a year alone (htmldate found no month): a "1998年3月" of that year anywhere says more
+        for m in _MONTH.finditer(text):
+            if m["y"] == found and 1 <= int(m["m"]) <= 12:
+                return f"{found}-{int(m['m']):02d}"
     if found:
         return found
     m = _MONTH.search(top)
