@@ -18,7 +18,7 @@ from qa.errors import (
     ModelLoadError,
     ModelMismatch,
 )
-from qa.index.build import IndexReport, write_index
+from qa.index.build import IndexReport, covered, write_index
 from qa.index.folder import IndexData, IndexFolder, local_store
 from qa.index.manifest import Manifest
 from qa.index.store_target import (
@@ -128,11 +128,14 @@ class QA:
             return None
 
     # -- writing ------------------------------------------------------------------------
-    def index(self, paths: list[Path] | None = None, add: bool = False, progress: bool = False, on_wait=None) -> IndexReport:
-        """Make the index hold the documents under ``paths`` (default: the bundled seeds).
-        With ``add``, keep the documents already indexed and add or update these."""
-        loaded = load_corpus(list(paths) if paths else default_corpus())
-        report = IndexReport(warnings=list(loaded.warnings))
+    def index(self, paths: list[Path | str] | None = None, add: bool = False, progress: bool = False, on_wait=None,
+              allow_private_urls: bool = False) -> IndexReport:
+        """Make the index hold the documents under ``paths`` (default: the bundled seeds):
+        files, folders and http(s) URLs, whose fetched bytes are kept in the index folder's
+        ``fetched/``. With ``add``, keep the documents already indexed and add or update these."""
+        loaded = load_corpus(list(paths) if paths else default_corpus(), allow_private_urls=allow_private_urls,
+                             fetched_dir=self.folder.root / "fetched")
+        report = IndexReport(warnings=list(loaded.warnings), not_indexed=list(loaded.skipped))
         with self.folder.lock(self.settings.lock_timeout, on_wait):
             previous = self._previous()
             documents: dict[str, Document] = {}
@@ -146,6 +149,8 @@ class QA:
                     continue
                 documents[doc.id] = doc
             if not loaded.documents and not add:
+                if len(loaded.skipped) == 1:  # one file or URL: say why it failed
+                    raise CorpusError(f"No readable documents were found: {loaded.warnings[0]}")
                 raise CorpusError("No readable documents were found; give a folder of .txt/.md/.html files or a .jsonl corpus.")
             target = self.target(previous.manifest if previous is not None else None)
             with store_errors():
@@ -260,8 +265,10 @@ class QA:
         with store_errors():
             where = self.passage_store().describe()
         per_doc: dict[str, int] = {}
+        spans: dict[str, list[tuple[int, int]]] = {}
         for p in data.passages:
             per_doc[p.doc_id] = per_doc.get(p.doc_id, 0) + 1
+            spans.setdefault(p.doc_id, []).append((p.start, p.end))
         return {
             "index_dir": str(self.folder.root),
             "store": where,
@@ -275,7 +282,8 @@ class QA:
             "corpus_fingerprint": manifest.corpus_fingerprint,
             "versions": manifest.versions,
             "document_list": [
-                {"id": d.id, "title": d.title, "source": d.source, "date": d.date, "passages": per_doc.get(d.id, 0)}
+                {"id": d.id, "title": d.title, "source": d.source, "date": d.date, "author": d.author,
+                 "passages": per_doc.get(d.id, 0), "chars": len(d.text), "kept": covered(spans.get(d.id, []))}
                 for d in data.documents.values()
             ],
         }

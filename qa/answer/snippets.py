@@ -67,7 +67,7 @@ def answer(query: Query, hits: list[Hit], data: IndexData, threshold: float, mod
         doc = data.documents[c.hit.passage.doc_id]
         snippets.append(Snippet(
             text=doc.text[c.start : c.end],
-            citation=Citation(doc.id, doc.title, doc.source, doc.date, c.start, c.end),
+            citation=Citation.of(doc, c.start, c.end),
             score=c.score,
         ))
     return Answer(query.text, True, tuple(snippets), tuple(hits), mode)
