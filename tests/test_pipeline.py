@@ -90,8 +90,13 @@ def test_answer_json_contract(seeds_qa):
     out = seeds_qa.ask(QINGXU).to_json()
     assert set(out) == {"question", "answered", "snippets", "passages"}
     assert out["question"] == QINGXU and out["answered"] is True
+    base = {"text", "doc_id", "title", "start", "end", "score"}
+    for item in out["passages"]:
+        assert set(item) == base
+    for item in out["snippets"]:  # a citation adds author, url, page only when the document has them
+        assert base <= set(item) <= base | {"author", "url", "page"}
+        assert all(item[key] for key in set(item) - base)
     for item in out["snippets"] + out["passages"]:
-        assert set(item) == {"text", "doc_id", "title", "start", "end", "score"}
         assert isinstance(item["start"], int) and isinstance(item["end"], int) and isinstance(item["score"], float)
     assert len(out["passages"]) == 5
     json.dumps(out, ensure_ascii=False)  # serialisable as it is
