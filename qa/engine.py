@@ -17,7 +17,8 @@ from qa.index.build import IndexReport, write_index
 from qa.ingest.load import load_corpus
 from qa.records import Answer, Document
 from qa.retrieve.rerank import rerank
-from qa.question.followup import Resolved, resolve
+from qa.question.followup import Resolved
+from qa.question.followup import resolve as resolve_reference  # not store_target.resolve
 from qa.question.query import Query, make_query, with_name_aliases
 from qa.retrieve.search import Retriever
 from qa.settings import Settings, default_corpus
@@ -194,8 +195,8 @@ class QA:
         for text in list(history)[-MAX_HISTORY:]:
             text = text.strip()
             if text:
-                earlier.append(resolve(text, earlier, weight=weight).query)
-        return resolve(question, earlier, weight=weight)
+                earlier.append(resolve_reference(text, earlier, weight=weight).query)
+        return resolve_reference(question, earlier, weight=weight)
 
     def answer_query(self, query: Query, k: int = 5, mode: str = "hybrid", doc_ids: list[str] | None = None,
                      query_vector=None) -> Answer:
