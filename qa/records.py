@@ -4,10 +4,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+UPLOAD_NAMESPACE = "upload/"  # ids of documents added through the web chat begin so
+
 
 @dataclass(frozen=True)
 class Document:
-    """One article, its original text untouched, with what the page says about itself."""
+    """One article, its original text untouched, with what the page says about itself.
+
+    A document uploaded through the web chat has an id of its own namespace
+    (``upload/<sha256 prefix>/<name>``), so it can never replace an article of the corpus;
+    ``original_id`` keeps the id or file name it was uploaded with, ``uploaded_at`` (UTC,
+    ISO 8601) and ``uploaded_by`` (the login, under --auth) say when and by whom."""
 
     id: str
     text: str
@@ -16,6 +23,14 @@ class Document:
     date: str = ""
     path: str = ""
     sha256: str = ""
+    original_id: str = ""
+    uploaded_at: str = ""
+    uploaded_by: str = ""
+
+    @property
+    def uploaded(self) -> bool:
+        """Added through the web chat (and so removable there)."""
+        return bool(self.uploaded_at)
 
 
 @dataclass(frozen=True)

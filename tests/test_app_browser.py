@@ -47,17 +47,18 @@ def test_flags(monkeypatch):
 
 
 def test_uploads_are_saved_under_server_names(tmp_path):
-    app = pytest.importorskip("app")
+    from qa.web import uploads
+
     src = tmp_path / "in"
     src.mkdir()
     files = {"../../etc/evil name.txt": b"text", "a.jsonl": b'{"id": "x", "text": "y"}\n', "run.sh": b"#!/bin/sh\n",
-             "empty.md": b"", "big.html": b"x" * (app.MAX_FILE_BYTES + 1)}
+             "empty.md": b"", "big.html": b"x" * (uploads.MAX_FILE_BYTES + 1)}
     paths = []
     for name, data in files.items():
         path = src / name.replace("/", "_")
         path.write_bytes(data)
         paths.append(str(path))
-    saved, refused = app.save_uploads(paths, tmp_path / "uploads")
+    saved, refused = uploads.save_uploads(paths, tmp_path / "uploads")
     assert [Path(o).suffix for o, _ in saved] == [".txt", ".jsonl"]
     for _, path in saved:
         assert path.parent == tmp_path / "uploads"
@@ -69,10 +70,11 @@ def test_uploads_are_saved_under_server_names(tmp_path):
 def test_feedback_lines_are_appended_whole(tmp_path):
     import threading
 
-    app = pytest.importorskip("app")
-    log = app.FeedbackLog(tmp_path / "feedback.jsonl")
-    records = [{"n": i, "text": "董健" * 500} for i in range(40)]
-    threads = [threading.Thread(target=log.append, args=(r,)) for r in records]
+    from qa.web.feedback import FeedbackLog
+
+    log = FeedbackLog(tmp_path / "feedback.jsonl")
+    records = [{"session": f"s{i}", "answer": 1, "n": i, "text": "董健" * 500} for i in range(40)]
+    threads = [threading.Thread(target=log.rate, args=(r,)) for r in records]
     for t in threads:
         t.start()
     for t in threads:
