@@ -35,27 +35,21 @@ from qa.web.handlers import EVAL_UPLOADS, MAX_K  # noqa: E402
 from qa.web.login import LoginGuard  # noqa: E402
 from qa.web.uploads import MAX_FILE_MB, UPLOADS, add_documents, remove_upload  # noqa: E402
 
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 7860
+DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 7860
 FEEDBACK = "feedback.jsonl"
 EVAL_DIR = Path(__file__).resolve().parent / "eval"  # the project's question sets
 DEFAULT_EVAL = "seeds.jsonl"
 EVAL_K = 10
-# The queue, chosen on purpose (each listener has its own queue unless a concurrency_id
-# groups them). Questions (the chat and the /ask API share one group) take ~20-100 ms of
-# CPU, mostly encoding the query; more than a few at once on a small machine only makes
-# each slower, so ASK_CONCURRENCY run together and the rest wait their turn. Writing the
-# index (uploads) runs one at a time, as does an evaluation: both are minutes of CPU at
-# worst, and the writer lock would serialise uploads anyway. At most QUEUE_MAX_SIZE
-# events wait at once; past that Gradio answers "the queue is full" instead of letting a
-# flood grow memory and latency without bound.
+# The queue, chosen on purpose: a question (the chat and /ask share one group) takes ~20-100 ms
+# of CPU, so ASK_CONCURRENCY run together and the rest wait their turn; uploads and evaluations
+# run one at a time (minutes of CPU at worst; the writer lock serialises uploads anyway); past
+# QUEUE_MAX_SIZE waiting events Gradio answers "the queue is full" instead of growing memory.
 ASK_CONCURRENCY = 4
-WRITE_CONCURRENCY = 1
-EVAL_CONCURRENCY = 1
+WRITE_CONCURRENCY = EVAL_CONCURRENCY = 1
 QUEUE_MAX_SIZE = 256
 
 
-def _say(message: str) -> None:
+def _say(message: str) -> None:  # progress and problems of starting, on stderr
     print(message, file=sys.stderr, flush=True)
 
 
@@ -308,8 +302,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--read-only", action="store_true",
                         help="For public deployments: no uploads, no evaluation runs, no feedback (unless --feedback).")
     parser.add_argument("--feedback", action="store_true", help="Keep 👍/👎 ratings in feedback.jsonl even with --read-only.")
+    parser.add_argument("--ssl-certfile", default=None, help="Serve HTTPS with this certificate (PEM; with --ssl-keyfile).")
+    parser.add_argument("--ssl-keyfile", default=None, help="The private key (PEM) of --ssl-certfile.")
     parser.add_argument("--rebuild", action="store_true", help="Index the bundled seeds/ anew before starting (replaces the index).")
     args = parser.parse_args(argv)
+    if bool(args.ssl_certfile) != bool(args.ssl_keyfile):
+        parser.error("give --ssl-certfile and --ssl-keyfile together")
     if args.port is None:
         try:
             args.port = _port(env_port) if env_port else DEFAULT_PORT
@@ -337,10 +335,11 @@ def main(argv: list[str] | None = None) -> int:
             _say("(python app.py --rebuild indexes the bundled seeds/ anew.)")
         return 1
     app = build_app(qa, read_only=args.read_only, feedback=True if args.feedback else None)
-    _say(f"打开 Open http://{args.host}:{args.port}/" + ("  (login required)" if args.auth else "")
+    scheme = "https" if args.ssl_certfile else "http"
+    _say(f"打开 Open {scheme}://{args.host}:{args.port}/" + ("  (login required)" if args.auth else "")
          + ("  (read-only)" if args.read_only else ""))
     try:
-        launch(app, args.host, args.port, args.auth)
+        launch(app, args.host, args.port, args.auth, ssl_certfile=args.ssl_certfile, ssl_keyfile=args.ssl_keyfile)
     except OSError as exc:
         _say(f"error: cannot listen on {args.host}:{args.port} ({exc}); choose another --port.")
         return 1
