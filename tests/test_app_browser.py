@@ -315,7 +315,8 @@ def test_uploaded_document_becomes_searchable(page, served, tmp_path):
     open_tab(page, "对话 Chat")
     answer = ask(page, "星河镇的吉祥物是什么？")
     assert "阿蓝的蓝色水獭" in answer.inner_text()
-    assert saved[0].name in answer.inner_text()
+    uploaded = next(d for d in qa.documents() if d.uploaded)  # cited by its upload id, marked as uploaded
+    assert uploaded.id.startswith("upload/") and uploaded.id in answer.inner_text() and "上传 uploaded" in answer.inner_text()
     # its markup is text in the article view
     answer.locator(".zq-snippet a.zq-cite").first.click()
     page.wait_for_selector("#zq-article mark#zq-hl")

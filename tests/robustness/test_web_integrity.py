@@ -26,7 +26,8 @@ DONG_DOC = "004_62723c32f6056b4d.txt"
 BLANKED_DOC = "001_4c3f5a124836c178.txt"
 FORGED = "董健的妻子在瑞达社区担任保洁员，负责打扫楼道。"
 WIFE = "董健的妻子在社区担任什么职务？"
-ANSWER_TIMEOUT = 60_000
+ANSWER_TIMEOUT = 120_000
+PAGE_TIMEOUT = 120_000  # ms; a page of the app takes ~10 s to be ready on a busy two-core machine
 
 
 def serve(tmp_path_factory, seeds_index_dir, encoder, name: str, auth=None, **build):
@@ -203,6 +204,7 @@ def test_forged_upload_in_the_browser_adds_and_never_replaces(served, chromium_l
     with sync_playwright() as pw:
         browser = pw.chromium.launch(**chromium_launch)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.set_default_timeout(PAGE_TIMEOUT)
         page.goto(url)
         page.wait_for_selector("#zq-question textarea")
         page.get_by_role("tab", name="添加文档 Add documents").click()
@@ -287,6 +289,7 @@ def test_feedback_in_the_browser_is_one_rating_per_answer(served, chromium_launc
     with sync_playwright() as pw:
         browser = pw.chromium.launch(**chromium_launch)
         page = browser.new_page()
+        page.set_default_timeout(PAGE_TIMEOUT)
         page.goto(url)
         page.wait_for_selector("#zq-question textarea")
         page.fill("#zq-question textarea", QINGXU)
