@@ -187,6 +187,7 @@ def test_feedback_file_is_rotated_and_bounded(tmp_path):
 
 
 # -- uploads ----------------------------------------------------------------------------------
+@pytest.mark.slow  # the 71 seed questions, asked before and after the upload
 def test_an_upload_adds_and_never_replaces_a_seed_article(writable_qa, tmp_path, seed_docs):
     qa = writable_qa
     before = seed_answers(qa)
