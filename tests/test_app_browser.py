@@ -180,6 +180,7 @@ def page(browser, served):
     """A fresh chat session; ``page.dialogs`` collects any alert() that fires."""
     context = browser.new_context(viewport=VIEWPORT)
     pg = context.new_page()
+    pg.set_default_timeout(120_000)  # ms; a page takes ~10 s to be ready on a busy two-core machine
     pg.dialogs = []
     pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))
     pg.goto(served[0])
