@@ -27,6 +27,15 @@ class Document:
     uploaded_at: str = ""
     uploaded_by: str = ""
 
+    def row(self) -> dict:
+        """The row of documents.jsonl (read back as ``Document(**row)``): the upload fields
+        only when set, so an index without uploads is written as before they existed."""
+        row = dict(self.__dict__)
+        for name in ("original_id", "uploaded_at", "uploaded_by"):
+            if not row[name]:
+                del row[name]
+        return row
+
     @property
     def uploaded(self) -> bool:
         """Added through the web chat (and so removable there)."""
