@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, replace
+from datetime import datetime, timezone
 from pathlib import Path
 
 from embeddings.encoder import DEFAULT_MODEL, Encoder, EncoderError
@@ -27,18 +28,32 @@ from qa.index.store_target import (
     resolve_store,
     store_errors,
 )
-from qa.ingest.load import load_corpus
+from qa.ingest.load import JSONL_SUFFIXES, load_corpus, sha256_text
 from qa.question import followup
 from qa.question.followup import Resolved
 from qa.question.query import Query, make_query, with_name_aliases
-from qa.records import Answer, Document
+from qa.records import UPLOAD_NAMESPACE, Answer, Document
 from qa.retrieve.rerank import rerank
 from qa.retrieve.search import Retriever
 from qa.retrieve.sentences import SentenceEvidence
 from qa.settings import Settings, default_corpus
+from qa.text.wellformed import visible, well_formed
 from qa.timing import stage
 
 MAX_HISTORY = 10  # earlier questions a follow-up is resolved against
+MAX_NAME_CHARS = 200  # of an uploaded document's name, kept in its id
+
+
+def _as_upload(doc: Document, name: str, path: Path, when: str, uploader: str | None) -> Document:
+    """``doc`` (loaded from the uploaded file ``path``, shown to the user as ``name``) as
+    an upload: its own namespace, well-formed text, the original id kept."""
+    original = visible(doc.id if path.suffix.lower() in JSONL_SUFFIXES else name).strip()[:MAX_NAME_CHARS] or path.name
+    text = well_formed(doc.text)
+    sha = sha256_text(text)
+    title = doc.title if doc.title != doc.id else original  # the loader's fallback title is the server's file name
+    return replace(doc, id=f"{UPLOAD_NAMESPACE}{sha[:12]}/{original}", text=text, sha256=sha, title=visible(title).strip(),
+                   source=visible(doc.source).strip(), date=visible(doc.date).strip(), original_id=original,
+                   uploaded_at=when, uploaded_by=visible(uploader or "").strip()[:MAX_NAME_CHARS])
 
 
 class QA:
@@ -172,6 +187,58 @@ class QA:
                                    target=self.target(previous.manifest))
         self._install(data)
         return report
+
+    def add_uploads(self, paths: Sequence[Path], uploader: str | None = None, names: Mapping[str, str] | None = None,
+                    max_documents: int | None = None, max_chars: int | None = None) -> IndexReport:
+        """Add the documents of files uploaded through the web chat, never replacing one.
+
+        Each gets an id of the upload namespace, ``upload/<sha256 prefix>/<name>``, so no
+        upload can replace or remove an article it did not add: the name (the ``id`` of a
+        ``.jsonl`` line, else the file name as uploaded, from ``names`` by saved path) is
+        kept as ``original_id``. A document whose text is already indexed is not added
+        again. ``max_documents`` and ``max_chars`` bound all uploaded documents together."""
+        when = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        report = IndexReport()
+        uploads: list[Document] = []
+        for path in paths:  # one file at a time: each document knows the file it came from
+            path = Path(path)
+            loaded = load_corpus([path])
+            report.warnings += loaded.warnings
+            name = (names or {}).get(str(path), path.name)
+            for doc in loaded.documents:
+                uploads.append(_as_upload(doc, name, path, when, uploader))
+        with self.folder.lock(self.settings.lock_timeout):
+            previous = self.folder.load()
+            documents = dict(previous.documents)
+            indexed_text = {d.sha256: d.id for d in documents.values()}
+            for doc in uploads:
+                twin = indexed_text.get(doc.sha256)
+                if twin is not None:
+                    report.warnings.append(f"{doc.original_id}: same text as the indexed {twin!r}; not added again.")
+                    continue
+                documents[doc.id] = doc
+                indexed_text[doc.sha256] = doc.id
+            uploaded = [d for d in documents.values() if d.uploaded]
+            if max_documents is not None and len(uploaded) > max_documents:
+                raise CorpusError(f"The index would hold {len(uploaded)} uploaded documents, more than the {max_documents} "
+                                  "allowed; remove uploaded documents in the Corpus tab first.")
+            if max_chars is not None and sum(len(d.text) for d in uploaded) > max_chars:
+                raise CorpusError(f"Uploaded documents would hold more than {max_chars:,} characters in all; "
+                                  "remove uploaded documents in the Corpus tab first.")
+            with store_errors():
+                data = write_index(self.folder, documents, lambda: self.encoder, self.settings, report, previous,
+                                   target=self.target(previous.manifest))
+        self._install(data)
+        return report
+
+    def remove_uploads(self, doc_ids: Sequence[str]) -> IndexReport:
+        """Remove documents that were uploaded through the web chat, and only those."""
+        documents = self.data().documents
+        not_uploaded = [d for d in doc_ids if d not in documents or not documents[d].uploaded]
+        if not_uploaded:
+            raise CorpusError(f"Not an uploaded document: {', '.join(not_uploaded)}; only uploaded documents can be "
+                              "removed here (the operator removes corpus articles with `qa remove`).")
+        return self.remove(list(doc_ids))
 
     def _install(self, data: IndexData | None) -> None:
         with self._lock:

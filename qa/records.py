@@ -5,6 +5,8 @@ from __future__ import annotations
 from bisect import bisect_right
 from dataclasses import dataclass
 
+UPLOAD_NAMESPACE = "upload/"  # ids of documents added through the web chat begin so
+
 
 @dataclass(frozen=True)
 class Document:
@@ -14,7 +16,11 @@ class Document:
     which are metadata, not passages. ``url`` is where a fetched page came from.
     ``pages`` holds the offset in ``text`` where each page of a PDF starts (page 1 at
     ``pages[0]``); empty for documents without pages. Rows written by an older zhqa lack
-    these fields and load with their defaults."""
+    these fields and load with their defaults.
+    A document uploaded through the web chat has an id of its own namespace
+    (``upload/<sha256 prefix>/<name>``), so it can never replace an article of the corpus;
+    ``original_id`` keeps the id or file name it was uploaded with, ``uploaded_at`` (UTC,
+    ISO 8601) and ``uploaded_by`` (the login, under --auth) say when and by whom."""
 
     id: str
     text: str
@@ -27,6 +33,9 @@ class Document:
     credits: str = ""
     url: str = ""
     pages: tuple[int, ...] = ()
+    original_id: str = ""
+    uploaded_at: str = ""
+    uploaded_by: str = ""
 
     def __post_init__(self) -> None:
         # documents.jsonl stores tuples as JSON lists
@@ -38,6 +47,20 @@ class Document:
         if not self.pages:
             return None
         return max(1, bisect_right(self.pages, offset))
+
+    def row(self) -> dict:
+        """The row of documents.jsonl (read back as ``Document(**row)``): the upload fields
+        only when set, so an index without uploads is written as before they existed."""
+        row = dict(self.__dict__)
+        for name in ("original_id", "uploaded_at", "uploaded_by"):
+            if not row[name]:
+                del row[name]
+        return row
+
+    @property
+    def uploaded(self) -> bool:
+        """Added through the web chat (and so removable there)."""
+        return bool(self.uploaded_at)
 
 
 @dataclass(frozen=True)

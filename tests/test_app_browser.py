@@ -47,17 +47,18 @@ def test_flags(monkeypatch):
 
 
 def test_uploads_are_saved_under_server_names(tmp_path):
-    app = pytest.importorskip("app")
+    from qa.web import uploads
+
     src = tmp_path / "in"
     src.mkdir()
     files = {"../../etc/evil name.txt": b"text", "a.jsonl": b'{"id": "x", "text": "y"}\n', "run.sh": b"#!/bin/sh\n",
-             "empty.md": b"", "big.html": b"x" * (app.MAX_FILE_BYTES + 1)}
+             "empty.md": b"", "big.html": b"x" * (uploads.MAX_FILE_BYTES + 1)}
     paths = []
     for name, data in files.items():
         path = src / name.replace("/", "_")
         path.write_bytes(data)
         paths.append(str(path))
-    saved, refused = app.save_uploads(paths, tmp_path / "uploads")
+    saved, refused = uploads.save_uploads(paths, tmp_path / "uploads")
     assert [Path(o).suffix for o, _ in saved] == [".txt", ".jsonl"]
     for _, path in saved:
         assert path.parent == tmp_path / "uploads"
@@ -69,10 +70,11 @@ def test_uploads_are_saved_under_server_names(tmp_path):
 def test_feedback_lines_are_appended_whole(tmp_path):
     import threading
 
-    app = pytest.importorskip("app")
-    log = app.FeedbackLog(tmp_path / "feedback.jsonl")
-    records = [{"n": i, "text": "董健" * 500} for i in range(40)]
-    threads = [threading.Thread(target=log.append, args=(r,)) for r in records]
+    from qa.web.feedback import FeedbackLog
+
+    log = FeedbackLog(tmp_path / "feedback.jsonl")
+    records = [{"session": f"s{i}", "answer": 1, "n": i, "text": "董健" * 500} for i in range(40)]
+    threads = [threading.Thread(target=log.rate, args=(r,)) for r in records]
     for t in threads:
         t.start()
     for t in threads:
@@ -178,6 +180,7 @@ def page(browser, served):
     """A fresh chat session; ``page.dialogs`` collects any alert() that fires."""
     context = browser.new_context(viewport=VIEWPORT)
     pg = context.new_page()
+    pg.set_default_timeout(120_000)  # ms; a page takes ~10 s to be ready on a busy two-core machine
     pg.dialogs = []
     pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))
     pg.goto(served[0])
@@ -313,7 +316,8 @@ def test_uploaded_document_becomes_searchable(page, served, tmp_path):
     open_tab(page, "对话 Chat")
     answer = ask(page, "星河镇的吉祥物是什么？")
     assert "阿蓝的蓝色水獭" in answer.inner_text()
-    assert saved[0].name in answer.inner_text()
+    uploaded = next(d for d in qa.documents() if d.uploaded)  # cited by its upload id, marked as uploaded
+    assert uploaded.id.startswith("upload/") and uploaded.id in answer.inner_text() and "上传 uploaded" in answer.inner_text()
     # its markup is text in the article view
     answer.locator(".zq-snippet a.zq-cite").first.click()
     page.wait_for_selector("#zq-article mark#zq-hl")

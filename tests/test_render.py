@@ -206,8 +206,8 @@ def test_upload_report_escapes_file_names():
     from qa.index.build import IndexReport
 
     report = IndexReport(documents=6, passages=53, added=["20261122-x.txt"])
-    out = render.upload_report_html([(EVIL + ".txt", "20261122-x.txt")], [EVIL], [(EVIL, "a.txt")], report)
+    out = render.upload_report_html([(EVIL + ".txt", "20261122-x.txt")], [EVIL, f"{EVIL}: same text as the indexed 'a.txt'"], report)
     assert not _Tags(out).names() & {"img", "script"}
     assert "已索引 Indexed." in out and "新增 added 1" in out
     assert [render.parse_cite(a["href"]) for t, a in _Tags(out).tags if t == "a"] == [("corpus", "20261122-x.txt", None, None)]
-    assert "Nothing new" in render.upload_report_html([], [], [], IndexReport(documents=5, passages=52))
+    assert "Nothing new" in render.upload_report_html([], [], IndexReport(documents=5, passages=52))

@@ -214,7 +214,7 @@ class IndexFolder:
         target = self.root / name
         try:
             target.mkdir(parents=True)
-            _write_jsonl(target / "documents.jsonl", (d.__dict__ for d in data.documents.values()))
+            _write_jsonl(target / "documents.jsonl", (d.row() for d in data.documents.values()))
             _write_jsonl(target / "passages.jsonl", (
                 {"pid": p.pid, "doc_id": p.doc_id, "start": p.start, "end": p.end, "hash": h,
                  "match_text": p.match_text, "tokens": " ".join(t), "sentences": [list(x) for x in sents]}

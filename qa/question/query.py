@@ -10,10 +10,10 @@ from qa.errors import BadQuestion
 from qa.index.folder import IndexData
 from qa.settings import MAX_QUESTION_CHARS
 from qa.text.normalize import normalize
+from qa.text.wellformed import visible
 from qa.text.tokenize import latin_name_terms
 from qa.text.tokenize import tokens as bm25_tokens
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _TAG = re.compile(r"</?[A-Za-z][^<>]*>")
 # Markdown links and images keep their text, lose their target; bare URLs and script
 # schemes are not words anyone asks about.
@@ -34,7 +34,10 @@ def make_query(question: str) -> Query:
     """Validate and normalise a question; raise BadQuestion with what to do instead."""
     if not isinstance(question, str):
         raise BadQuestion("The question must be text; type a question in Chinese or English.")
-    text = _CONTROL.sub("", question).strip()
+    # Lone surrogates become U+FFFD (every later stage needs well-formed Unicode); control
+    # and format characters (bidi overrides such as U+202E, zero-width spaces) change how a
+    # question looks, never what it asks: dropped, so none is echoed back either.
+    text = visible(question).strip()
     if not text:
         raise BadQuestion("The question is empty; type a question, e.g. 清徐县是在哪里发现初筛阳性人员的？")
     if len(text) > MAX_QUESTION_CHARS:

@@ -130,10 +130,12 @@ def rewrite_note(original: str, query: str) -> str:
             f' <span class="zq-en">(understood from the conversation as above)</span></div>')
 
 
-def answer_html(answer: Answer, texts: Mapping[str, str], note: str = "") -> str:
+def answer_html(answer: Answer, texts: Mapping[str, str], note: str = "",
+                uploads: Mapping[str, Document] | None = None) -> str:
     """The chat message for an answer: the snippets, verbatim, each with its marker [n];
     then, for each, the source (title · outlet · date) and the passage with the snippet
-    marked. ``texts`` maps document ids to their text; ``note`` is ``rewrite_note``."""
+    marked. ``texts`` maps document ids to their text; ``note`` is ``rewrite_note``;
+    ``uploads`` holds the cited documents that were uploaded (marked as such)."""
     if not answer.answered or not answer.snippets:
         hint = ('<p class="zq-hint">最接近的段落列在侧栏「为何是这些段落」中。'
                 '<span class="zq-en"> The closest passages are in the sidebar, under “Why these passages”.</span></p>'
@@ -145,14 +147,15 @@ def answer_html(answer: Answer, texts: Mapping[str, str], note: str = "") -> str
         c = snip.citation
         lines.append(f'<p class="zq-snippet">{esc(snip.text)} '
                      f'{_cite_link(f"[{n}]", c.doc_id, c.start, c.end, "chat", title=c.title)}</p>')
-        sources.append(source_html(n, snip, answer.hits, texts.get(c.doc_id)))
+        sources.append(source_html(n, snip, answer.hits, texts.get(c.doc_id), (uploads or {}).get(c.doc_id)))
     return (f'<div class="zq-answer">{note}<div class="zq-snippets">{"".join(lines)}</div>'
             f'<div class="zq-sources"><div class="zq-sources-h">来源 Sources</div>{"".join(sources)}</div></div>')
 
 
-def source_html(n: int, snip: Snippet, hits: Sequence[Hit], doc_text: str | None) -> str:
+def source_html(n: int, snip: Snippet, hits: Sequence[Hit], doc_text: str | None, upload: Document | None = None) -> str:
     """One cited source under an answer: [n] title · outlet · date, the passage with the
-    cited sentence marked, and a link to the whole article."""
+    cited sentence marked, and a link to the whole article; an uploaded document says so,
+    with the id it was uploaded as."""
     c = snip.citation
     if doc_text is not None and doc_text[c.start : c.end] == snip.text:
         cs, ce = context_span(c.start, c.end, hits, c.doc_id, len(doc_text))
@@ -162,9 +165,19 @@ def source_html(n: int, snip: Snippet, hits: Sequence[Hit], doc_text: str | None
         body = f"<mark>{esc(snip.text, compact=True)}</mark>"
     head = f'{_cite_link(f"[{n}]", c.doc_id, c.start, c.end, "chat", title=c.title)} {_meta(c.title, c.source, c.date)}'
     link = _cite_link("查看原文 View article →", c.doc_id, c.start, c.end, "chat", cls="zq-open")
-    return (f'<div class="zq-source"><div class="zq-source-h">{head}</div>'
+    return (f'<div class="zq-source"><div class="zq-source-h">{head}{upload_badge(upload)}</div>'
             f'<div class="zq-passage">{body}</div><div class="zq-source-f">{link}'
             f' <span class="zq-docid">{esc(c.doc_id)} [{c.start}:{c.end}]</span></div></div>')
+
+
+def upload_badge(doc: Document | Mapping | None) -> str:
+    """上传 uploaded (as NAME, when, by whom): marks a document added through the web chat."""
+    get = (lambda k: getattr(doc, k, "")) if isinstance(doc, Document) else (lambda k: (doc or {}).get(k) or "")
+    if doc is None or not get("uploaded_at"):
+        return ""
+    who = f" · {esc(get('uploaded_by'))}" if get("uploaded_by") else ""
+    return (f' <span class="zq-badge zq-uploaded" title="{attr(get("original_id"))}">上传 uploaded'
+            f' · 原 id {esc(get("original_id"))} · {esc(get("uploaded_at"))}{who}</span>')
 
 
 def question_html(question: str) -> str:
@@ -236,15 +249,16 @@ def why_html(answer: Answer | None, asked: str = "") -> str:
 
 # -- the corpus --------------------------------------------------------------------------
 def corpus_html(documents: Sequence[Mapping]) -> str:
-    """The indexed articles (``QA.info()["document_list"]``): title, outlet, date,
-    passages, each with a link that opens it in full."""
+    """The indexed articles (rows of id, title, source, date, passages and, for an
+    upload, original_id, uploaded_at, uploaded_by): title, outlet, date, passages, each
+    with a link that opens it in full; uploaded ones marked."""
     if not documents:
         return '<div class="zq-hint"><p>索引中还没有文章。</p><p class="zq-en">The index holds no article yet.</p></div>'
     rows = []
     for i, d in enumerate(documents, 1):
         rows.append(
             f'<tr><td class="zq-num">{i}</td><td>{_cite_link(d.get("title") or d["id"], d["id"], None, None, "corpus", cls="zq-doc")}'
-            f'<div class="zq-docid">{esc(d["id"])}</div></td>'
+            f'<div class="zq-docid">{esc(d["id"])}</div>{upload_badge(d)}</td>'
             f'<td>{esc(d.get("source") or "–")}</td><td class="zq-nowrap">{esc(d.get("date") or "–")}</td>'
             f'<td class="zq-num">{int(d.get("passages") or 0)}</td></tr>')
     return ('<table class="zq-corpus"><thead><tr><th>#</th><th>标题 Title</th><th>来源 Outlet</th>'
@@ -258,24 +272,19 @@ def stats_html(info: Mapping) -> str:
 
 
 # -- uploads -----------------------------------------------------------------------------
-def upload_report_html(saved: Sequence[tuple[str, str]], problems: Sequence[str],
-                       duplicates: Sequence[tuple[str, str]], report) -> str:
+def upload_report_html(saved: Sequence[tuple[str, str]], problems: Sequence[str], report) -> str:
     """What an upload did: files kept (original name → the server's name), documents
-    added or updated (an IndexReport), files refused and why."""
+    added (an IndexReport), files and documents not indexed and why."""
     parts = []
     if report is not None:
-        done = "已索引 Indexed." if report.added or report.updated else "没有新文档 Nothing new was indexed."
-        parts.append(f'<p><b>{done}</b> 新增 added {len(report.added)} · 更新 updated {len(report.updated)} · '
+        done = "已索引 Indexed." if report.added else "没有新文档 Nothing new was indexed."
+        parts.append(f'<p><b>{done}</b> 新增 added {len(report.added)} · '
                      f'索引共 {report.documents} 篇文章 articles, {report.passages} 段 passages '
                      f'<span class="zq-en">({report.seconds:.1f} s)</span></p>')
-        ids = list(report.added) + list(report.updated)
-        if ids:
-            parts.append("<ul>" + "".join(f"<li>{_cite_link(i, i, None, None, 'corpus')}</li>" for i in ids) + "</ul>")
+        if report.added:
+            parts.append("<ul>" + "".join(f"<li>{_cite_link(i, i, None, None, 'corpus')}</li>" for i in report.added) + "</ul>")
     if saved:
         parts.append('<p class="zq-en">保存为 Saved as: ' + "; ".join(f"{esc(o)} → {esc(n)}" for o, n in saved) + "</p>")
-    if duplicates:
-        parts.append("<p>已在语料中 Already in the corpus:</p><ul>"
-                     + "".join(f"<li>{esc(o)} = {esc(i)}</li>" for o, i in duplicates) + "</ul>")
     if problems:
         parts.append("<p>未索引 Not indexed:</p><ul>" + "".join(f"<li>{esc(p)}</li>" for p in problems) + "</ul>")
     return f'<div class="zq-upload-report">{"".join(parts)}</div>'

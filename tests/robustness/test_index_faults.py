@@ -205,10 +205,11 @@ def test_read_only_index_refuses_writes_in_one_line_and_still_answers(qa_bin, cl
 
 
 def test_uploads_into_a_folder_that_cannot_be_made_are_refused_in_one_line(tmp_path):
-    app = pytest.importorskip("app")
+    from qa.web.uploads import save_uploads
+
     blocker = tmp_path / "index"
     blocker.write_text("a file where the index folder should be", encoding="utf-8")
     upload = tmp_path / "a.txt"
     upload.write_text("董健是社区民警。", encoding="utf-8")
-    saved, refused = app.save_uploads([str(upload)], blocker / "uploads")
+    saved, refused = save_uploads([str(upload)], blocker / "uploads")
     assert saved == [] and len(refused) == 1 and one_line(refused[0]) and "--index-dir" in refused[0]
