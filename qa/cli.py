@@ -322,6 +322,16 @@ def _atomic_write(path: Path, text: str) -> None:
         raise ZhqaError(f"Cannot write {path} ({exc.strerror}); choose another path.") from exc
 
 
+@main.command("train-reader", context_settings={"ignore_unknown_options": True, "allow_extra_args": True,
+                                                "help_option_names": []})
+@click.pass_context
+def train_reader_cmd(ctx):
+    """Train the extractive reader from ../shared and export it (qa/read/MODEL_CARD.md; --help for options)."""
+    from qa.read.train import main as train_main
+
+    raise SystemExit(train_main(list(ctx.args)))
+
+
 @main.command("bench")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), default=None, help="Write every figure to this JSON file.")
 @click.option("--quick", is_flag=True, help="A reduced run (seeds only, 10k-passage scale), under a minute.")

