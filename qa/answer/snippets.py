@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import math
 
+from qa.answer.spans import ReadSpan, best_span, sentence_around
 from qa.index.folder import IndexData
 from qa.question.answer_type import missing_entities
 from qa.question.query import Query
-from qa.records import Answer, Citation, Hit, Snippet
+from qa.records import Answer, AnswerSpan, Citation, Hit, Snippet
 from qa.retrieve.sentences import SentenceCandidate, SentenceEvidence
 from qa.text.normalize import normalize
 
@@ -46,28 +47,38 @@ def _cjk_share(text: str) -> float:
 
 
 def answer(query: Query, hits: list[Hit], data: IndexData, threshold: float, mode: str,
-           evidence: SentenceEvidence) -> Answer:
+           evidence: SentenceEvidence, spans: list[ReadSpan] | None = None) -> Answer:
     """Choose the snippets for ``query`` from ``hits`` (best first), among the sentences
-    ``evidence`` scored."""
+    ``evidence`` scored. With the reader's ``spans``, the answer is its best span and the
+    first snippet the sentence that holds it; further snippets are the best other sentences."""
     cands = sorted(evidence.candidates(hits), key=lambda c: (-c.score, c.hit.rank, c.start))
     best = cands[0] if cands else None
     retrieved = " ".join(normalize(h.citation.title) + " " + h.passage.match_text for h in hits)
     missing = missing_entities(query.tokens, retrieved)
     if best is None or confidence(hits, best, _cjk_share(query.text), missing) < threshold:
         return Answer(query.text, False, (), tuple(hits), mode)
-    chosen: list[SentenceCandidate] = []
+    chosen: list[tuple[str, int, int, float]] = []  # (doc id, start, end, score)
+    found = best_span(spans or [])
+    span = None
+    if found is not None:
+        doc = data.documents[found.hit.passage.doc_id]
+        start, end = sentence_around(data, found)
+        chosen.append((doc.id, start, end, found.score))
+        span = AnswerSpan(doc.text[found.start : found.end],
+                          Citation(doc.id, doc.title, doc.source, doc.date, found.start, found.end), found.score)
     for c in cands:
         if len(chosen) >= MAX_SNIPPETS or c.score < best.score - SECONDARY_MARGIN:
             break
-        if any(c.hit.passage.doc_id == o.hit.passage.doc_id and c.start < o.end and o.start < c.end for o in chosen):
+        doc_id = c.hit.passage.doc_id
+        if any(doc_id == o_doc and c.start < o_end and o_start < c.end for o_doc, o_start, o_end, _ in chosen):
             continue
-        chosen.append(c)
+        chosen.append((doc_id, c.start, c.end, c.score))
     snippets = []
-    for c in chosen:
-        doc = data.documents[c.hit.passage.doc_id]
+    for doc_id, start, end, score in chosen:
+        doc = data.documents[doc_id]
         snippets.append(Snippet(
-            text=doc.text[c.start : c.end],
-            citation=Citation(doc.id, doc.title, doc.source, doc.date, c.start, c.end),
-            score=c.score,
+            text=doc.text[start:end],
+            citation=Citation(doc.id, doc.title, doc.source, doc.date, start, end),
+            score=score,
         ))
-    return Answer(query.text, True, tuple(snippets), tuple(hits), mode)
+    return Answer(query.text, True, tuple(snippets), tuple(hits), mode, span=span)
