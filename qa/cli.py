@@ -98,6 +98,8 @@ def _print_report(report, as_json: bool) -> None:
         f"(added {len(report.added)}, updated {len(report.updated)}, removed {len(report.removed)}, "
         f"unchanged {report.unchanged}; {report.encoded} passages embedded, {report.reused} reused)."
     )
+    if report.not_indexed:
+        click.echo(f"Not indexed: {len(report.not_indexed)} (named in the warnings above).")
     if report.store != "local":
         click.echo(f"Store {report.store}: {report.store_written} passages written, {report.store_deleted} deleted.")
 
@@ -108,11 +110,12 @@ def _print_report(report, as_json: bool) -> None:
 @click.option("--max-chars", type=int, default=None, help="Longest passage, in characters (default 300).")
 @click.option("--overlap", "overlap_chars", type=int, default=None, help="Overlap between passages, in characters (default 80).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--allow-private-urls", is_flag=True, help="Also fetch URLs on this machine or a private network.")
 @index_dir_option
 @store_option
 @model_option
-def index_cmd(paths, add, max_chars, overlap_chars, as_json, index_dir, store, model):
-    """Index PATHS (folders of .txt/.md/.html, .jsonl corpora); default: the bundled seeds/.
+def index_cmd(paths, add, max_chars, overlap_chars, as_json, allow_private_urls, index_dir, store, model):
+    """Index PATHS (folders of .txt/.md/.html/.pdf/.docx, .jsonl corpora, https:// pages); default: the bundled seeds/.
 
     The index then holds exactly these documents, unless --add is given. Unchanged
     documents are not embedded again."""
@@ -121,8 +124,11 @@ def index_cmd(paths, add, max_chars, overlap_chars, as_json, index_dir, store, m
     except ValueError as exc:
         raise ZhqaError(f"{exc}.") from exc
     engine = _engine(settings)
-    report = engine.index([Path(p) for p in paths] or None, add=add, progress=sys.stderr.isatty() and not as_json,
-                          on_wait=lambda: _say("waiting for another indexer to finish…"))
+    from qa.ingest.fetch import is_url
+
+    report = engine.index([p if is_url(p) else Path(p) for p in paths] or None, add=add,
+                          progress=sys.stderr.isatty() and not as_json,
+                          on_wait=lambda: _say("waiting for another indexer to finish…"), allow_private_urls=allow_private_urls)
     _print_report(report, as_json)
 
 
@@ -223,7 +229,9 @@ def info_cmd(show_docs, as_json, index_dir, store):
     click.echo(f"built:     {info['built_at']}")
     if show_docs:
         for d in info["document_list"]:
-            click.echo(f"  {d['id']}\t{d['passages']} passages\t{d['date'] or '-'}\t{d['source'] or '-'}\t{d['title']}")
+            share = d["kept"] / d["chars"] if d.get("chars") else 0.0
+            click.echo(f"  {d['id']}\t{d['passages']} passages\t{d.get('kept', 0):,}/{d.get('chars', 0):,} chars kept ({share:.0%})"
+                       f"\t{d['date'] or '-'}\t{d['source'] or '-'}\t{d['title']}")
 
 
 @main.command("remove")

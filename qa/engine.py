@@ -19,7 +19,7 @@ from qa.errors import (
     ModelLoadError,
     ModelMismatch,
 )
-from qa.index.build import IndexReport, write_index
+from qa.index.build import IndexReport, covered, write_index
 from qa.index.folder import IndexData, IndexFolder, local_store
 from qa.index.manifest import Manifest
 from qa.index.store_target import (
@@ -29,7 +29,8 @@ from qa.index.store_target import (
     store_errors,
 )
 from qa.ingest.load import load_corpus
-from qa.question.followup import Resolved, resolve
+from qa.question import followup
+from qa.question.followup import Resolved
 from qa.question.query import Query, make_query, with_name_aliases
 from qa.records import Answer, Document
 from qa.retrieve.rerank import rerank
@@ -144,11 +145,14 @@ class QA:
             return None
 
     # -- writing ------------------------------------------------------------------------
-    def index(self, paths: list[Path] | None = None, add: bool = False, progress: bool = False, on_wait=None) -> IndexReport:
-        """Make the index hold the documents under ``paths`` (default: the bundled seeds).
-        With ``add``, keep the documents already indexed and add or update these."""
-        loaded = load_corpus(list(paths) if paths else default_corpus())
-        report = IndexReport(warnings=list(loaded.warnings))
+    def index(self, paths: list[Path | str] | None = None, add: bool = False, progress: bool = False, on_wait=None,
+              allow_private_urls: bool = False) -> IndexReport:
+        """Make the index hold the documents under ``paths`` (default: the bundled seeds):
+        files, folders and http(s) URLs, whose fetched bytes are kept in the index folder's
+        ``fetched/``. With ``add``, keep the documents already indexed and add or update these."""
+        loaded = load_corpus(list(paths) if paths else default_corpus(), allow_private_urls=allow_private_urls,
+                             fetched_dir=self.folder.root / "fetched")
+        report = IndexReport(warnings=list(loaded.warnings), not_indexed=list(loaded.skipped))
         with self.folder.lock(self.settings.lock_timeout, on_wait):
             previous = self._previous()
             documents: dict[str, Document] = {}
@@ -162,6 +166,8 @@ class QA:
                     continue
                 documents[doc.id] = doc
             if not loaded.documents and not add:
+                if len(loaded.skipped) == 1:  # one file or URL: say why it failed
+                    raise CorpusError(f"No readable documents were found: {loaded.warnings[0]}")
                 raise CorpusError("No readable documents were found; give a folder of .txt/.md/.html files or a .jsonl corpus.")
             target = self.target(previous.manifest if previous is not None else None)
             with store_errors():
@@ -204,18 +210,35 @@ class QA:
 
         ``history`` holds the earlier questions of the conversation, oldest first, as they
         were typed: a follow-up such as "他的妻子是做什么的？" after "董健是谁？" is asked as
-        "董健的妻子是做什么的？", and the answer says so (``Answer.asked``)."""
+        "董健的妻子是做什么的？", as typed, and after the earlier question (followup.readings);
+        the answer says which reading it answers (``Answer.asked``)."""
         with stage("normalise"):
             query = question if isinstance(question, Query) else make_query(question)
-            resolved = self.resolve_followup(query.text, history) if history else None
-            asked = make_query(resolved.query) if resolved is not None and resolved.rewritten else query
-        result = self.answer_query(asked, k=k, mode=mode, doc_ids=doc_ids)
-        return replace(result, question=query.text, asked=asked.text) if asked is not query else result
+            options = self.followup_readings(query.text, history) if history else ()
+        if len(options) <= 1:
+            return self.answer_query(query, k=k, mode=mode, doc_ids=doc_ids)
+        # A follow-up is asked in each of its readings; of those the corpus answers, the one
+        # whose first snippet scores best is kept (its sentence answers its reading best),
+        # else the first reading's honest no.
+        results = []
+        for reading in options:
+            asked = make_query(reading.query) if reading.rewritten else query
+            result = self.answer_query(asked, k=k, mode=mode, doc_ids=doc_ids)
+            results.append(replace(result, question=query.text, asked=asked.text) if asked is not query else result)
+        answered = [r for r in results if r.answered and r.snippets]
+        return max(answered, key=lambda r: r.snippets[0].score) if answered else results[0]
 
     def resolve_followup(self, question: str, history: Sequence[str]) -> Resolved:
         """What ``question`` means after ``history`` (earlier questions as typed, oldest
         first): each earlier question is resolved against those before it, so a chain of
         follow-ups keeps its subject."""
+        return followup.resolve(question, self._earlier(history), weight=self.data().bm25.idf)
+
+    def followup_readings(self, question: str, history: Sequence[str]) -> tuple[Resolved, ...]:
+        """The readings ``ask`` tries for ``question`` after ``history`` (followup.readings)."""
+        return followup.readings(question, self._earlier(history), weight=self.data().bm25.idf)
+
+    def _earlier(self, history: Sequence[str]) -> list[str]:
         if isinstance(history, str) or not all(isinstance(h, str) for h in history):
             raise BadQuestion("The history must be a list of the earlier questions, as text.")
         weight = self.data().bm25.idf
@@ -223,8 +246,8 @@ class QA:
         for text in list(history)[-MAX_HISTORY:]:
             text = text.strip()
             if text:
-                earlier.append(resolve(text, earlier, weight=weight).query)
-        return resolve(question, earlier, weight=weight)
+                earlier.append(followup.resolve(text, earlier, weight=weight).query)
+        return earlier
 
     def answer_query(self, query: Query, k: int = 5, mode: str = "hybrid", doc_ids: list[str] | None = None,
                      query_vector=None) -> Answer:
@@ -263,8 +286,10 @@ class QA:
         with store_errors():
             where = self.passage_store().describe()
         per_doc: dict[str, int] = {}
+        spans: dict[str, list[tuple[int, int]]] = {}
         for p in data.passages:
             per_doc[p.doc_id] = per_doc.get(p.doc_id, 0) + 1
+            spans.setdefault(p.doc_id, []).append((p.start, p.end))
         return {
             "index_dir": str(self.folder.root),
             "store": where,
@@ -278,7 +303,8 @@ class QA:
             "corpus_fingerprint": manifest.corpus_fingerprint,
             "versions": manifest.versions,
             "document_list": [
-                {"id": d.id, "title": d.title, "source": d.source, "date": d.date, "passages": per_doc.get(d.id, 0)}
+                {"id": d.id, "title": d.title, "source": d.source, "date": d.date, "author": d.author,
+                 "passages": per_doc.get(d.id, 0), "chars": len(d.text), "kept": covered(spans.get(d.id, []))}
                 for d in data.documents.values()
             ],
         }

@@ -2,12 +2,19 @@
 retrieve → answer. Each is frozen: a stage makes new records, it never edits old ones."""
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
 class Document:
-    """One article, its original text untouched, with what the page says about itself."""
+    """One article, its original text untouched, with what the page says about itself.
+
+    ``author`` and ``credits`` come from its byline lines ("記者 王明", "新媒體工作室 出品"),
+    which are metadata, not passages. ``url`` is where a fetched page came from.
+    ``pages`` holds the offset in ``text`` where each page of a PDF starts (page 1 at
+    ``pages[0]``); empty for documents without pages. Rows written by an older zhqa lack
+    these fields and load with their defaults."""
 
     id: str
     text: str
@@ -16,6 +23,21 @@ class Document:
     date: str = ""
     path: str = ""
     sha256: str = ""
+    author: str = ""
+    credits: str = ""
+    url: str = ""
+    pages: tuple[int, ...] = ()
+
+    def __post_init__(self) -> None:
+        # documents.jsonl stores tuples as JSON lists
+        if not isinstance(self.pages, tuple):
+            object.__setattr__(self, "pages", tuple(int(p) for p in self.pages))
+
+    def page_at(self, offset: int) -> int | None:
+        """The 1-based page holding character ``offset``, or None for a document without pages."""
+        if not self.pages:
+            return None
+        return max(1, bisect_right(self.pages, offset))
 
 
 @dataclass(frozen=True)
@@ -43,6 +65,14 @@ class Citation:
     date: str
     start: int
     end: int
+    author: str = ""
+    url: str = ""
+    page: int | None = None  # the PDF page where the span starts
+
+    @classmethod
+    def of(cls, doc: Document, start: int, end: int) -> "Citation":
+        """The citation of ``doc.text[start:end]``, with everything the document knows."""
+        return cls(doc.id, doc.title, doc.source, doc.date, start, end, doc.author, doc.url, doc.page_at(start))
 
 
 @dataclass(frozen=True)
@@ -113,6 +143,7 @@ class Answer:
                     "start": s.citation.start,
                     "end": s.citation.end,
                     "score": round(float(s.score), 6),
+                    **_extra(s.citation),
                 }
                 for s in self.snippets
             ],
@@ -128,3 +159,8 @@ class Answer:
                 for h in self.hits
             ],
         }
+
+
+def _extra(c: Citation) -> dict:
+    """The citation fields only some documents have (a byline, a URL, a PDF page)."""
+    return {k: v for k, v in (("author", c.author), ("url", c.url), ("page", c.page)) if v}

@@ -212,3 +212,13 @@ def test_clean_never_keeps_loss_markers_property(text):
     cleaned = clean(text)
     for bs, be in find_mojibake(text):
         assert not any(s < be and bs < e for s, e in cleaned.sections)
+
+
+def test_short_lines_between_prose_are_the_articles_own_but_not_at_its_edges():
+    """A list between two paragraphs (requirements, a table's rows) is article text; the same
+    kind of run after the last paragraph is a page's link list or footer."""
+    text = ("报考条件如下，请考生仔细阅读。\n热爱祖国\n身体健康\n年龄不超过45岁\n"
+            "报名时请携带身份证复印件和学历证书。\n网站首页\n联系我们\n友情链接\n")
+    sections = [text[s:e] for s, e in clean(text).sections]
+    assert sections == ["报考条件如下，请考生仔细阅读。\n热爱祖国\n身体健康\n年龄不超过45岁\n报名时请携带身份证复印件和学历证书。"]
+    assert clean(text, inner_runs=False).sections != clean(text).sections  # the old rule dropped the list too

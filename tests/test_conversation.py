@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from qa.question.followup import entities, key_terms, resolve
+from qa.errors import BadQuestion
+from qa.question.followup import entities, key_terms, readings, resolve
 
 
 @pytest.mark.parametrize(
@@ -78,7 +79,8 @@ def test_without_names_the_weightiest_terms_are_carried():
     weights = {"初筛": 3.0, "阳性": 2.5, "人员": 0.5, "发现": 1.0}
     resolved = resolve("它在哪里？", ["初筛阳性人员在哪里发现？"], weight=lambda t: weights.get(t, 0.0))
     assert resolved.carried == ("初筛", "阳性")
-    assert resolved.query == "初筛、阳性在哪里？"
+    # 它 may stand for any of them: they are put in front, not in its place
+    assert resolved.query == "初筛、阳性，它在哪里？"
     # a person pronoun is not replaced by mere terms: they are put in front
     assert resolve("他做了什么？", ["初筛阳性人员在哪里发现？"], weight=lambda t: weights.get(t, 0.0)).query == "初筛、阳性，他做了什么？"
 
@@ -95,3 +97,90 @@ def test_entities_and_key_terms():
 def test_resolve_is_pure():
     args = ("他的妻子是做什么的？", ("董健是谁？",))
     assert resolve(*args) == resolve(*args)
+
+
+@pytest.mark.parametrize(
+    ("question", "previous", "expected"),
+    [
+        # a name jieba cuts into characters (杨/文/燊) is still the name
+        ("他离家的时候儿子多大？", ["杨文燊是几零后？"], "杨文燊离家的时候儿子多大？"),
+        # 那個小隊 / 這些物資: the earlier question's longer noun with the same head
+        ("那個小隊有多少人？", ["應急小隊連續搬運了多久？"], "應急小隊有多少人？"),
+        ("這些物資堆放在哪裡？", ["4月13日深夜有多少車防疫物資運到清徐？"], "防疫物資堆放在哪裡？"),
+        # 那里 is the place with its noun (瑞达社区, not 瑞达)
+        ("那里有多少家商场超市？", ["瑞达社区分为几个小区？"], "瑞达社区有多少家商场超市？"),
+        # an ellipsis that repeats what follows the name replaces it too
+        ("那蔡路强的妻子呢？", ["张晗的妻子原来做什么工作？"], "蔡路强的妻子原来做什么工作？"),
+        # 他们 after 董健的妻子 is both of them
+        ("他们俩被称为什么？", ["董健的妻子是谁？"], "董健、妻子，他们俩被称为什么？"),
+    ],
+)
+def test_references_to_nouns_and_split_names(question, previous, expected):
+    assert resolve(question, previous).query == expected
+
+
+def test_a_thing_pronoun_is_never_replaced_by_a_list_of_terms():
+    # the earlier question names nobody: 它们 could be the 指挥部 or the 检查站点
+    resolved = resolve("为什么撤销它们？", ["2月下旬指挥部撤销了多少个检查站点？"])
+    assert resolved.query.endswith("，为什么撤销它们？") and resolved.reason == "pronoun"
+
+
+def test_readings_of_a_follow_up():
+    rewrite, typed, context = readings("他的妻子是做什么的？", ["董健是谁？"])
+    assert rewrite.query == "董健的妻子是做什么的？" and rewrite.reason == "pronoun"
+    assert typed.query == "他的妻子是做什么的？" and not typed.rewritten
+    assert context.query == "董健是谁？ 董健的妻子是做什么的？" and context.reason == "context"
+    # what a follow-up leaves unsaid is read after the earlier question
+    assert [r.query for r in readings("为什么要这样做？", ["转运送治民警要按照什么标准清洁消毒？"])] == [
+        "为什么要这样做？", "转运送治民警要按照什么标准清洁消毒？ 为什么要这样做？"]
+    # a question naming its own subject starts a new topic; no history, no context
+    assert [r.query for r in readings("清徐县是在哪里发现初筛阳性人员的？", ["董健是谁？"])] == ["清徐县是在哪里发现初筛阳性人员的？"]
+    assert [r.query for r in readings("他的妻子是做什么的？", [])] == ["他的妻子是做什么的？"]
+
+
+def test_ask_answers_a_follow_up_from_the_conversations_article(seeds_qa):
+    answer = seeds_qa.ask("他的妻子是做什么的？", history=["董健是谁？"])
+    assert answer.answered and answer.question == "他的妻子是做什么的？"
+    assert "董健" in answer.asked
+    assert answer.snippets[0].citation.doc_id == "004_62723c32f6056b4d.txt"
+    assert "居委会主任" in answer.snippets[0].text
+    with pytest.raises(BadQuestion, match="history must be a list"):
+        seeds_qa.ask("他的妻子是做什么的？", history="董健是谁？")
+
+
+@pytest.mark.slow
+def test_held_out_follow_ups(seeds_qa):
+    """The held-out conversations (eval/followups-heldout.jsonl, never tuned on): measured
+    29 of 36 last turns answered first, against 25 asked alone and 26 with the rewrite
+    before readings; allow two conversations' slack, and stay above asking alone."""
+    from pathlib import Path
+
+    from qa.evaluate.conversations import evaluate_conversations, load_conversations
+
+    conversations = load_conversations(Path(__file__).resolve().parent.parent / "eval" / "followups-heldout.jsonl")
+    assert len(conversations) >= 30
+    report = evaluate_conversations(seeds_qa, conversations)
+    print("\n" + report.table())
+    assert report.count("history") >= 27
+    assert report.count("history") > report.count("alone")
+    assert report.rate("history", "doc_hit") >= 0.9
+
+
+def test_conversation_files_hold_gold_answers_from_their_articles(seed_docs, tmp_path):
+    from pathlib import Path
+
+    from qa.errors import CorpusError
+    from qa.evaluate.conversations import _contains, load_conversations
+
+    folder = Path(__file__).resolve().parent.parent / "eval"
+    tune, held_out = (load_conversations(folder / f"followups-{name}.jsonl") for name in ("tune", "heldout"))
+    assert len(tune) >= 20 and len(held_out) >= 30
+    assert not {c.last.question for c in tune} & {c.last.question for c in held_out}
+    for conversation in tune + held_out:
+        assert len(conversation.turns) >= 2 and conversation.history == [t.question for t in conversation.turns[:-1]]
+        for turn in conversation.turns:
+            assert _contains(seed_docs[turn.doc].text, turn.answer), (conversation.id, turn)
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "x", "turns": [{"question": "董健是谁？", "doc": "d", "answer": "a"}]}\n', encoding="utf-8")
+    with pytest.raises(CorpusError, match="bad.jsonl:1"):
+        load_conversations(bad)

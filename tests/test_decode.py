@@ -119,3 +119,66 @@ def test_mostly_broken_utf8_is_not_text():
     """When broken bytes are more than a few, the data is refused instead of decoded to noise."""
     with pytest.raises(NotText):
         decode_bytes(b"\xff" * 50 + "中文".encode("utf-8"))
+
+
+# -- issue 15: a browser's order (declared charset, then detection) -------------------------
+
+PHRASE = "李楠介紹，全市共設立檢查站46個。"
+
+
+def _page(charset_tag: str, body: str, encoding: str) -> bytes:
+    encoding, _, errors = encoding.partition(":")
+    page = f"<html><head>{charset_tag}<title>t</title></head><body><p>{body}</p></body></html>"
+    return page.encode(encoding, errors or "strict")
+
+
+@pytest.mark.parametrize("tag", ['<meta charset="big5">', '<meta http-equiv="Content-Type" content="text/html; charset=BIG5">'])
+def test_declared_big5_is_read_as_big5(tag):
+    """A short traditional page whose bytes are also valid GB18030: the declaration decides."""
+    data = _page(tag, PHRASE, "big5")
+    data.decode("gb18030")  # the ambiguity the declaration settles
+    decoded = decode_bytes(data)
+    assert decoded.encoding == "big5hkscs" and decoded.declared == "big5" and PHRASE in decoded.text
+
+
+def test_xml_declaration_and_http_header_are_declarations():
+    data = f'<?xml version="1.0" encoding="GB2312"?><doc>{SIMPLIFIED[:60]}</doc>'.encode("gb2312")
+    assert decode_bytes(data).declared == "gb2312" and SIMPLIFIED[:60] in decode_bytes(data).text
+    body = PHRASE.encode("big5")
+    decoded = decode_bytes(body, content_type="text/plain; charset=big5")
+    assert decoded.text == PHRASE and decoded.declared == "big5"
+
+
+def test_utf8_page_declared_gb2312_is_read_as_utf8():
+    """A page saved as UTF-8 that still declares gb2312 (one of the web-pages set does)."""
+    decoded = decode_bytes(_page('<meta charset="gb2312">', SIMPLIFIED[:200], "utf-8"))
+    assert decoded.encoding == "utf-8" and SIMPLIFIED[:200] in decoded.text
+
+
+def test_chinese_page_declared_latin1_is_detected():
+    """iso-8859-1 decodes any bytes, so such a declaration never beats detection."""
+    decoded = decode_bytes(_page('<meta charset="iso-8859-1">', SIMPLIFIED[:200], "gb18030"))
+    assert decoded.encoding == "gb18030" and SIMPLIFIED[:200] in decoded.text
+
+
+@pytest.mark.parametrize("text,encoding,label", [(SIMPLIFIED, "gb2312", "gb2312"), (TRADITIONAL, "big5", "big5"),
+                                                  (SIMPLIFIED, "gb2312", "")])
+def test_legacy_page_with_broken_bytes_is_read(text, encoding, label):
+    """GB2312 and Big5 pages with a few broken bytes (declared or not) are read; each broken
+    byte is one U+FFFD, and the cleaner keeps it out of every section."""
+    from qa.ingest.clean import clean
+
+    # a byte no Chinese encoding starts a character with, twice, between characters
+    broken = text[:100] + "\udcff" + text[100:-30] + "\udcff" + text[-30:]
+    data = _page(f'<meta charset="{label}">' if label else "", broken, encoding + ":surrogateescape")
+    decoded = decode_bytes(data)
+    assert decoded.encoding in ("gb18030", "big5hkscs") and decoded.replaced == 2
+    assert text[:100] + "\ufffd" + text[100:-30] in decoded.text
+    cleaned = clean(decoded.text)
+    assert cleaned.sections and all("\ufffd" not in decoded.text[s:e] for s, e in cleaned.sections)
+
+
+def test_other_encodings_fall_back_to_charset_normalizer():
+    russian = "Москва — столица России, крупнейший по численности населения город страны. " * 4
+    decoded = decode_bytes(russian.encode("cp1251"))
+    assert decoded.text == russian

@@ -96,6 +96,7 @@ def test_messy_folder_warnings(messy_folder):
         f"{root / 'blank.txt'}: empty file; skipped.",
         f"{root / 'empty.txt'}: empty file; skipped.",
         f"{root / 'image.txt'}: not a text file (contains binary data); skipped.",
+        f"{root / 'notes.pdf'}: is not a readable PDF (damaged or not a PDF); export it again and index the new file.",
         f"{root / 'copy_b.txt'}: same text as 'copy_a.txt'; kept once.",
     ]
 
@@ -150,9 +151,10 @@ def test_single_file_path(messy_folder):
 
 def test_unsupported_file_given_directly(messy_folder):
     """A file of an unsupported type given directly is skipped with a warning."""
-    result = load_corpus([messy_folder / "notes.pdf"])
+    (messy_folder / "sheet.xlsx").write_bytes(b"PK\x03\x04 not a corpus file")
+    result = load_corpus([messy_folder / "sheet.xlsx"])
     assert result.documents == []
-    assert result.warnings == [f"{messy_folder / 'notes.pdf'}: not a .txt, .md, .html or .jsonl file; skipped."]
+    assert result.warnings == [f"{messy_folder / 'sheet.xlsx'}: not a .txt, .md, .html, .jsonl, .pdf or .docx file; skipped."]
 
 
 def test_crlf_is_normalised(tmp_path):

@@ -65,7 +65,7 @@ def answer(query: Query, hits: list[Hit], data: IndexData, threshold: float, mod
         start, end = sentence_around(data, found)
         chosen.append((doc.id, start, end, found.score))
         span = AnswerSpan(doc.text[found.start : found.end],
-                          Citation(doc.id, doc.title, doc.source, doc.date, found.start, found.end), found.score)
+                          Citation.of(doc, found.start, found.end), found.score)
     for c in cands:
         if len(chosen) >= MAX_SNIPPETS or c.score < best.score - SECONDARY_MARGIN:
             break
@@ -78,7 +78,7 @@ def answer(query: Query, hits: list[Hit], data: IndexData, threshold: float, mod
         doc = data.documents[doc_id]
         snippets.append(Snippet(
             text=doc.text[start:end],
-            citation=Citation(doc.id, doc.title, doc.source, doc.date, start, end),
+            citation=Citation.of(doc, start, end),
             score=score,
         ))
     return Answer(query.text, True, tuple(snippets), tuple(hits), mode, span=span)

@@ -10,9 +10,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from qa.errors import BadQuestion, CorpusError
+from qa.folds import fold_of
 from qa.ingest.clean import strip_glosses
 from qa.question.query import make_query
-from qa.read.data import em_score, f1_score, fold_of
+from qa.read.data import em_score, f1_score
 from qa.settings import MODES
 from qa.text.normalize import normalize
 
@@ -262,7 +263,7 @@ def worst(report: EvalReport, mode: str, n: int = 10) -> list[QuestionResult]:
 
 def split_questions(questions: list[EvalQuestion], data, split: str) -> list[EvalQuestion]:
     """The questions of one fold split, by document: a question is in "validation" when the
-    article of its first relevant document is in fold 0 of 5 (``qa.read.data.fold_of`` of its
+    article of its first relevant document is in fold 0 of 5 (``qa.folds.fold_of`` of its
     title, the split the reader was trained on), "train" otherwise; unanswerable questions
     by their own id. Documents not in the index go by their id."""
     if split == "all":

@@ -14,12 +14,13 @@ import numpy as np
 from embeddings.encoder import Encoder
 from embeddings.faiss_store import VectorIndex
 from embeddings.passage_store import LOCAL, StoredPassage
+from qa.errors import CorpusError
 from qa.index.bm25 import Bm25Index
 from qa.index.folder import IndexData, IndexFolder
 from qa.index.manifest import FORMAT_VERSION, Manifest
 from qa.index.store_target import StoreTarget
 from qa.ingest.chunk import passage_spans, sentences
-from qa.ingest.clean import clean, strip_glosses
+from qa.ingest.clean import CHROME_ONLY, clean, strip_glosses
 from qa.records import Document, Passage
 from qa.settings import Settings
 from qa.text.normalize import normalize
@@ -41,6 +42,9 @@ class IndexReport:
     up_to_date: bool = False
     seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
+    # Every file, .jsonl line or document that yields no passage, and why ("empty", "not
+    # text", "only page chrome"): never indexed, never counted as added.
+    not_indexed: list[tuple[str, str]] = field(default_factory=list)
     store: str = LOCAL  # where passages are searched (see qa/index/store_target.py)
     store_written: int = 0  # passages written to a remote store by this run
     store_deleted: int = 0
@@ -65,6 +69,7 @@ def prepare(doc: Document, settings: Settings) -> list[PreparedPassage]:
     known exactly (snippet selection scores sentences by their own vectors)."""
     cleaned = clean(doc.text, doc.title)
     head = passage_head(doc, settings)
+    byline = normalize(" ".join(x for x in (doc.author, doc.credits) if x))
     out = []
     for start, end in passage_spans(doc.text, cleaned.sections, settings.max_chars, settings.overlap_chars):
         spans = sentences(doc.text, start, end)
@@ -79,8 +84,37 @@ def prepare(doc: Document, settings: Settings) -> list[PreparedPassage]:
             pos += len(piece)
         match_text = "".join(pieces)
         embed_text = head + match_text
-        out.append(PreparedPassage(doc.id, start, end, match_text, embed_text, bm25_tokens(embed_text), spans, ranges))
+        # The byline is searchable by keyword ("王明写的报道") without weighing on every
+        # passage's vector.
+        tokens = bm25_tokens(embed_text + byline) if byline else bm25_tokens(embed_text)
+        out.append(PreparedPassage(doc.id, start, end, match_text, embed_text, tokens, spans, ranges))
     return out
+
+
+def covered(spans: list[tuple[int, int]]) -> int:
+    """Characters inside at least one of ``spans`` (passages overlap)."""
+    total, reach = 0, 0
+    for start, end in sorted(spans):
+        start = max(start, reach)
+        if end > start:
+            total += end - start
+            reach = end
+    return total
+
+
+def without_passages(documents: dict[str, Document], previous: IndexData | None, report: IndexReport) -> dict[str, Document]:
+    """``documents`` minus those that yield no passage, each named in ``report`` with why.
+    A document already indexed with the same text is known to have passages."""
+    kept: dict[str, Document] = {}
+    for doc_id, doc in documents.items():
+        old = previous.documents.get(doc_id) if previous is not None else None
+        if (old is not None and old.sha256 == doc.sha256) or clean(doc.text, doc.title).sections:
+            kept[doc_id] = doc
+            continue
+        why = CHROME_ONLY if doc.text.strip() else "empty"
+        report.not_indexed.append((doc.path or doc_id, why))
+        report.warnings.append(f"{doc.path or doc_id}: {why}; not indexed.")
+    return kept
 
 
 def passage_head(doc: Document, settings: Settings) -> str:
@@ -245,6 +279,11 @@ def write_index(
     (only new, changed and removed ones are written), then the local generation is
     committed; the local folder keeps what snippets and citations read."""
     started = time.perf_counter()
+    given = len(documents)
+    documents = without_passages(documents, previous, report)
+    if given and not documents:
+        named = "; ".join(f"{where}: {why}" for where, why in report.not_indexed[:3])
+        raise CorpusError(f"No document yields a passage ({named}); give files with article text.")
     where = target.text if target is not None else LOCAL
     report.store = where
     if (

@@ -50,3 +50,66 @@ def is_link_like(line: str) -> bool:
     line = line.strip()
     # Quoted speech ("“爸爸,你什麼時候回來啊?”") is prose, however short.
     return 0 < len(line) <= 40 and not _FULL_STOP.search(line) and not line.endswith(("”", "」", "』"))
+
+
+def _spaced(word: str) -> str:
+    # "撰 文", "編 輯": pages space out short role words
+    return r"\s*".join(word)
+
+
+# Role words of bylines and credit lines, in both scripts. An author role names who wrote
+# the piece; a credit role names everyone else who made it.
+_AUTHOR_ROLES = ("作者", "记者", "記者", "本报记者", "本報記者", "实习记者", "實習記者", "特约记者", "特約記者",
+                 "通讯员", "通訊員", "撰文", "撰稿", "执笔人", "執筆人", "执笔", "執筆", "文字", "文")
+_CREDIT_ROLES = ("责任编辑", "責任編輯", "编辑", "編輯", "责编", "責編", "审核", "審核", "校对", "校對", "摄影", "攝影",
+                 "图片", "圖片", "图", "圖", "视频", "視頻", "制作", "製作", "策划", "策劃", "监制", "監製", "统筹", "統籌",
+                 "设计", "設計", "美编", "美編", "翻译", "翻譯", "供稿单位", "供稿單位", "出品")
+_ROLE = "|".join(_spaced(r) for r in sorted(_AUTHOR_ROLES + _CREDIT_ROLES, key=len, reverse=True))
+_AUTHOR_ROLE = re.compile("^(?:" + "|".join(_spaced(r) for r in sorted(_AUTHOR_ROLES, key=len, reverse=True)) + ")$")
+# "記者 王明", "撰 文 | 查旦一", "（责编：田洲）", "文/张三": a role, a separator, names.
+_BYLINE = re.compile(r"^[\[\(（【]?\s*(?P<role>" + _ROLE + r")\s*(?:[:：|｜丨/／]\s*|\s+)(?P<names>[^\s:：].*?)\s*[\]\)）】]?$")
+# "新媒體工作室 出品", "XX中心制作": the maker, then the role.
+_MAKER = re.compile(r"^(?P<names>\S.{0,30}?)\s*(?:出品|制作|製作|供稿)$")
+_NAME_SPLIT = re.compile(r"[、，,;；]|\s{2,}")
+_BYLINE_MAX = 40
+
+
+def _names(text: str) -> tuple[str, ...]:
+    names = []
+    for part in _NAME_SPLIT.split(text):
+        words = part.split()
+        # "张三 李四" are two names, "小 楓" one name spaced out
+        names += words if len(words) > 1 and all(len(w) >= 2 for w in words) else [" ".join(words)]
+    return tuple(n for n in names if n)
+
+
+def _field_byline(field: str) -> tuple[str, tuple[str, ...]] | None:
+    m = _BYLINE.match(field)
+    if m:
+        role = re.sub(r"\s+", "", m["role"])
+        if role in ("文", "图", "圖") and not re.match(r"^[\[\(（【]?\s*[文图圖]\s*[:：|｜丨/／]", field):
+            return None  # "文化…", "图书…": a bare 文 or 图 needs its separator
+        # "芊草凡凡 时间：2005-08-22": the names end where the line's next field starts
+        names = _names(re.split(r"\s+\S{1,6}[:：]", m["names"], maxsplit=1)[0])
+        if not names or any(len(n) > 20 for n in names):
+            return None
+        return ("author" if _AUTHOR_ROLE.match(role) else "credit"), names
+    m = _MAKER.match(field)
+    if m and not _FULL_STOP.search(field):
+        return "credit", (m["names"].strip(),)
+    return None
+
+
+def byline(line: str) -> list[tuple[str, tuple[str, ...]]] | None:
+    """The (kind, names) of each field of a byline or credit line, kind "author" or
+    "credit" ("[供稿单位:X]   [责任编辑:Y]" has two); None when ``line`` is anything else
+    (a sentence that mentions a reporter is prose, not a byline)."""
+    line = line.strip()
+    if not line or len(line) > _BYLINE_MAX or re.search(r"[。！？!?]", line):
+        return None
+    fields = [f for f in re.split(r"(?<=[\]】）)])\s*(?=[\[【（(])|\s{2,}", line) if f.strip()]
+    for candidate in (fields, [line]) if len(fields) > 1 else ([line],):
+        found = [_field_byline(f) for f in candidate]
+        if all(found):
+            return found  # type: ignore[return-value]
+    return None

@@ -23,6 +23,10 @@ _LINK_RUN = 3  # this many link-like lines in a row are a list of links, not pro
 _DUPLICATE_MIN = 12  # lines at least this long are dropped when they repeat
 
 
+# Why a document with text yields no passage (IndexReport.not_indexed, load warnings).
+CHROME_ONLY = "only page chrome (navigation, link lists, bylines), no article text"
+
+
 @dataclass(frozen=True)
 class Cleaned:
     sections: tuple[tuple[int, int], ...]
@@ -49,8 +53,9 @@ def _lines(text: str) -> list[tuple[int, int]]:
     return [(m.start(), m.end()) for m in re.finditer(r"[^\n]+", text)]
 
 
-def _dropped_lines(text: str, lines: list[tuple[int, int]], title: str) -> set[int]:
+def _dropped_lines(text: str, lines: list[tuple[int, int]], title: str, inner_runs: bool = False) -> set[int]:
     dropped: set[int] = set()
+    soft: set[int] = set()  # dropped for what they resemble (a headline, a link), not for what they are
     norm_title = normalize(title) if title else ""
     seen: set[str] = set()
     nonblank = [i for i, (s, e) in enumerate(lines) if text[s:e].strip()]
@@ -63,20 +68,39 @@ def _dropped_lines(text: str, lines: list[tuple[int, int]], title: str) -> set[i
             break
         if boilerplate.is_boilerplate_line(line) or (pos < 12 and boilerplate.is_meta_line(line)):
             dropped.add(i)
+        elif boilerplate.byline(line):
+            dropped.add(i)  # "記者 王明": metadata (Document.author, .credits), not a passage
         elif norm_title and norm == norm_title:
             dropped.add(i)  # the headline, repeated as a caption
+            soft.add(i)
         elif len(norm) >= _DUPLICATE_MIN and norm in seen:
             dropped.add(i)  # the same paragraph again (pages that print the article twice)
         seen.add(norm)
-    # Runs of short lines that end no sentence: link lists, footers, bylines.
+    # Runs of short lines that end no sentence: link lists, footers, bylines. With
+    # ``inner_runs`` kept (a page whose links the markup already took out), a run between
+    # two stretches of prose is the article's own: a table, a list of requirements.
     run: list[int] = []
-    for i in nonblank + [None]:
+    runs: list[list[int]] = []
+    prose: list[int] = []  # positions in nonblank of lines that are prose
+    for pos, i in enumerate(nonblank + [None]):
         if i is not None and (i in dropped or boilerplate.is_link_like(text[lines[i][0]:lines[i][1]])):
-            run.append(i)
+            run.append(pos)
             continue
-        if sum(1 for j in run if j not in dropped) and len(run) >= _LINK_RUN:
-            dropped.update(run)
+        if i is not None:
+            prose.append(pos)
+        if sum(1 for j in run if nonblank[j] not in dropped) and len(run) >= _LINK_RUN:
+            runs.append(run)
         run = []
+    for run in runs:
+        if inner_runs and prose and prose[0] < run[0] and prose[-1] > run[-1]:
+            continue
+        lines_of_run = [nonblank[j] for j in run]
+        soft.update(j for j in lines_of_run if j not in dropped)
+        dropped.update(lines_of_run)
+    if soft and all(i in dropped for i in nonblank):
+        # Nothing would be left: a one-paragraph brief whose only line was taken for its
+        # headline, a short list that is the whole document. Its text is the article.
+        dropped -= soft
     return dropped
 
 
@@ -88,10 +112,10 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-def clean(text: str, title: str = "") -> Cleaned:
+def clean(text: str, title: str = "", inner_runs: bool = True) -> Cleaned:
     """Locate the article content of ``text`` (a page whose headline is ``title``)."""
     lines = _lines(text)
-    dropped = _dropped_lines(text, lines, title)
+    dropped = _dropped_lines(text, lines, title, inner_runs)
     sections: list[tuple[int, int]] = []
     current: list[int] | None = None
     for i, (s, e) in enumerate(lines):

@@ -2,25 +2,51 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from qa.ingest import boilerplate as boilerplate
 
-_DATE_PATTERNS = (
-    re.compile(r"(?P<y>(?:19|20)\d{2})\s*[-/.年]\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})"),
-)
+_FULL_DATE = re.compile(r"(?<!\d)(?P<y>(?:19|20)\d{2})\s*[-/.年]\s*(?P<m>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})(?!\d)")
+_MONTH = re.compile(r"(?<!\d)(?P<y>(?:19|20)\d{2})\s*年\s*(?P<m>\d{1,2})\s*月(?!\s*\d)")
+# Words that say a date on the same line is when the piece was published.
+_PUBLISHED = re.compile(r"发表|發表|发布|發佈|發布|发稿|發稿|刊登|时间|時間|日期|更新|posted|published|updated", re.I)
 _SOURCE = re.compile(r"(?:来源|來源|稿源|出处|出處)\s*[:：]\s*(?P<src>[^\s|｜,，]+)")
 _HEAD_LINES = 12
 
 
-def find_date(text: str) -> str:
-    """The first full date in the page's head, as YYYY-MM-DD, or ""."""
-    head = "\n".join(text.splitlines()[:_HEAD_LINES])
-    for pattern in _DATE_PATTERNS:
-        m = pattern.search(head)
-        if m:
-            y, mo, d = int(m["y"]), int(m["m"]), int(m["d"])
-            if 1 <= mo <= 12 and 1 <= d <= 31:
-                return f"{y:04d}-{mo:02d}-{d:02d}"
+def _full(m: re.Match) -> str:
+    y, mo, d = int(m["y"]), int(m["m"]), int(m["d"])
+    return f"{y:04d}-{mo:02d}-{d:02d}" if 1 <= mo <= 12 and 1 <= d <= 31 else ""
+
+
+def find_date(text: str, from_markup: Callable[[], str] | None = None, head: bool = True) -> str:
+    """The publication date a page states, as YYYY-MM-DD (YYYY-MM when it names only the
+    month), or "": the first full date in the page's head; else a date on a line that says
+    it is the publication's ("发表于 2004年12月27日", "本贴由…于2005年8月12日…发表"); else
+    what ``from_markup`` reads from the page's markup (htmldate); else a "1998年3月" in the
+    head. With ``head`` false only a line that says it holds the publication date counts
+    (for lines that may be lists of other articles)."""
+    lines = text.splitlines()
+    top = "\n".join(lines[:_HEAD_LINES]) if head else ""
+    for m in _FULL_DATE.finditer(top):
+        if _full(m):
+            return _full(m)
+    for line in lines:
+        if len(line) <= 200 and _PUBLISHED.search(line):
+            for m in _FULL_DATE.finditer(line):
+                if _full(m):
+                    return _full(m)
+    found = from_markup() if from_markup is not None else ""
+    if re.fullmatch(r"\d{4}", found):
+        # a year alone (htmldate found no month): a "1998年3月" of that year anywhere says more
+        for m in _MONTH.finditer(text):
+            if m["y"] == found and 1 <= int(m["m"]) <= 12:
+                return f"{found}-{int(m['m']):02d}"
+    if found:
+        return found
+    m = _MONTH.search(top)
+    if m and 1 <= int(m["m"]) <= 12:
+        return f"{int(m['y']):04d}-{int(m['m']):02d}"
     return ""
 
 
@@ -49,3 +75,66 @@ def find_title(text: str) -> str:
             return line
         break
     return ""
+
+
+_AUTHOR_FIELD = re.compile(r"(?:作者|記者|记者)\s*[:：]\s*(?P<names>[^\s|｜:：\[\]【】()（）]{2,20}(?:[ 、][^\s|｜:：\[\]【】()（）\d]{2,4})*)")
+
+
+_NAME = r"[\u3400-\u9fffA-Za-z·•][\u3400-\u9fffA-Za-z·•\s\u3000\xa0]{0,30}?"
+# Bylines inside prose or after an outlet's name: "…改造。（记者 胡晓蓉）", "新华网黑龙江频道 记者 伊琳 李清芬",
+# and forum posts: "ggjjzhzz 发表于 2005-9-15", "本贴由大卫于2005年8月12日…发表", "… 22:36:13 by duscha".
+_INLINE_AUTHOR = (
+    re.compile(r"[（(]\s*(?:本报|本報|实习|實習|特约|特約)?(?:记者|記者|通讯员|通訊員)[\s\u3000\xa0]*(?P<names>" + _NAME + r")\s*[）)]"),
+    re.compile(r"^.{0,24}?(?:记者|記者)[\s\u3000\xa0]+(?P<names>" + _NAME + r")\s*$"),
+    re.compile(r"^\s*(?P<names>[^\s:：]{2,20})\s+(?:发表于|發表於)\s*(?:19|20)\d\d"),
+    re.compile(r"本[贴帖貼]由(?P<names>[^\s于於]{2,12})[于於]\s*(?:19|20)\d\d"),
+    re.compile(r"\d{1,2}:\d{2}(?::\d{2})?\s+by\s+(?P<names>[A-Za-z0-9_\-\u3400-\u9fff]{2,20})", re.I),
+)
+
+
+def _plausible_names(text: str) -> list[str]:
+    names = [n for n in re.split(r"[\s\u3000\xa0、，,]+", text) if n]
+    return names if names and all(len(n) <= 12 and not re.search(r"\d|www|\.", n) for n in names) else []
+
+
+def find_byline(text: str) -> tuple[str, str]:
+    """(author, credits) from the page's byline and credit lines: "記者 王明" gives the
+    author 王明; "新媒體工作室 出品" and "責編:田洲" are credits, kept as written. The
+    author field of a date/source line ("來源:太原晚報 作者: 司勇 2022年…") counts too."""
+    authors: list[str] = []
+    credits: list[str] = []
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    for pos, line in enumerate(lines):
+        fields = boilerplate.byline(line)
+        if fields:
+            for kind, names in fields:
+                if kind == "author":
+                    authors.extend(names)
+            if any(kind == "credit" for kind, _ in fields):
+                credits.append(line)
+        elif pos < _HEAD_LINES and boilerplate.is_meta_line(line):
+            m = _AUTHOR_FIELD.search(line)
+            if m:
+                authors.extend(n for n in re.split(r"[ 、]", m["names"]) if n)
+    if not authors:
+        for line in lines:
+            if len(line) > 400:
+                continue
+            for pattern in _INLINE_AUTHOR:
+                m = pattern.search(line)
+                if m and _plausible_names(m["names"]):
+                    authors.extend(_plausible_names(m["names"]))
+                    break
+            if authors:
+                break
+    author = " ".join(dict.fromkeys(authors))
+    return author, "；".join(dict.fromkeys(credits))
+
+
+def plausible_author(value: str) -> str:
+    """``value`` when it reads as people's names, else "" (pages put their site's name,
+    a URL or a CMS's credits in the author <meta>)."""
+    value = " ".join(value.split())
+    if not value or len(value) > 30 or re.search(r"https?:|www\.|\.(?:com|cn|net)|team|inc\b|[,;，；|]", value, re.I):
+        return ""
+    return value

@@ -7,6 +7,11 @@ with the key terms of the latest earlier question that has some: the person, pla
 organisation names jieba's part-of-speech tagger finds in it (nr/ns/nt), or failing those
 its weightiest BM25 terms. A pure function: the same question and history always give the
 same rewrite, and nothing is asked of the index.
+
+``readings(question, previous)`` lists what the engine asks for a follow-up: the rewrite,
+the question as typed, and the question after the latest earlier one (the context a
+follow-up such as 为什么要这样做？ or 几点起来？ leaves unsaid). ``QA.ask`` asks each and keeps
+the answered one whose best sentence scores highest (see the README, "Follow-ups").
 """
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 
+from qa.settings import MAX_QUESTION_CHARS
 from qa.text.normalize import normalize, to_simplified
 from qa.text.tokenize import tokens as bm25_tokens
 
@@ -36,6 +42,9 @@ FEMALE_KIN = ("妻子", "夫人", "爱人", "老婆", "母亲", "妈妈", "女�
 MALE_KIN = ("丈夫", "老公", "父亲", "爸爸", "儿子", "哥哥", "弟弟", "爷爷", "外公")
 
 ENTITY_FLAGS = ("nr", "ns", "nt")  # person, place, organisation names (nr, nrfg, nrt …)
+# Words that are never part of a name: verbs, prepositions, particles, pronouns, conjunctions,
+# adverbs, numerals, measure words, directions, punctuation, modal particles.
+_FUNCTION_FLAGS = ("v", "p", "u", "r", "c", "d", "m", "q", "f", "x", "y", "e")
 SHORT_CHARS = 6  # a question of at most this many letters, with at most one search term, is "very short"
 MAX_CARRIED = 3
 LOOK_BACK = 3  # earlier questions searched for terms to carry, newest first
@@ -97,6 +106,27 @@ def _words(question: str) -> list[_Word]:
         word, flag = pair.word, pair.flag
         out.append(_Word(original[pos : pos + len(word)], word.casefold(), flag, pos, pos + len(word)))
         pos += len(word)
+    return _join_split_names(out)
+
+
+def _join_split_names(words: list[_Word]) -> list[_Word]:
+    """A name jieba does not know comes out as a surname and loose characters (杨/nr 文/ng
+    燊/zg): join a one-character nr word with the one or two one-character content words
+    after it, so the name is one nr word (杨文燊)."""
+    out: list[_Word] = []
+    i = 0
+    while i < len(words):
+        w = words[i]
+        j = i + 1
+        if w.flag == "nr" and len(w.text) == 1:
+            while (j < len(words) and j - i <= 2 and len(words[j].text) == 1 and _letters(words[j].text)
+                   and not words[j].flag.startswith(_FUNCTION_FLAGS)):
+                j += 1
+        if j - i >= 2:
+            w = _Word("".join(x.text for x in words[i:j]), "".join(x.simple for x in words[i:j]), "nr",
+                      w.start, words[j - 1].end)
+        out.append(w)
+        i = j
     return out
 
 
@@ -211,7 +241,7 @@ def _join(names: Sequence[str]) -> str:
 
 def _kin_phrase(earlier: str, pronoun: str, people: list[str]) -> str | None:
     """董健的妻子 in the earlier question, when 她 (or 他 for 丈夫 …) points at it."""
-    kin = FEMALE_KIN if pronoun in ("她", "她们") else MALE_KIN if pronoun in ("他", "他们") else ()
+    kin = FEMALE_KIN if pronoun in ("她", "她们") else MALE_KIN + FEMALE_KIN if pronoun == "他们" else MALE_KIN if pronoun == "他" else ()
     for name in people:
         for noun in kin:
             phrase = f"{name}的{noun}"
@@ -220,25 +250,68 @@ def _kin_phrase(earlier: str, pronoun: str, people: list[str]) -> str | None:
     return None
 
 
+def _noun_phrases(question: str) -> list[str]:
+    """Runs of nouns in ``question`` (as typed), longest first: 應急小隊, 疫情防控領導小組."""
+    runs, current = [], []
+    for w in _words(question):
+        if w.flag.startswith(("n", "vn", "j")) and w.simple not in _ALL_REFS:
+            current.append(w)
+            continue
+        if current:
+            runs.append(current)
+        current = []
+    if current:
+        runs.append(current)
+    phrases = ["".join(w.text for w in run) for run in runs]
+    return sorted(dict.fromkeys(p for p in phrases if _letters(p) >= 2), key=len, reverse=True)
+
+
+def _named_by_noun(noun: str, earlier: str) -> str | None:
+    """The longer noun phrase of ``earlier`` that ends with ``noun``: 那個小隊 after a
+    question about the 應急小隊 is the 應急小隊."""
+    simple = to_simplified(noun)
+    for phrase in _noun_phrases(earlier):
+        if len(phrase) > len(noun) and to_simplified(phrase).endswith(simple):
+            return phrase
+    return None
+
+
+def _place_phrase(place: str, earlier: str) -> str:
+    """The place with the noun that follows it in ``earlier``, when one does: 那里 after
+    a question about 瑞达社区 is 瑞达社区, not 瑞达."""
+    grown = [p for p in _noun_phrases(earlier) if p.startswith(place) and len(p) <= len(place) + 2]
+    return min(grown, key=len) if grown else place
+
+
 def _replace(question: str, refs, people: list[str], terms: list[str], places: list[str], earlier: str) -> str | None:
     """Put the names in place of the references; None when a reference cannot simply be
-    replaced (a determiner such as 这位 in 这位民警, or a person with no name to put),
-    which is handled by prefixing instead."""
+    replaced (a determiner such as 这位 in 这位民警, a person with no name to put, a 它 or
+    那里 when the earlier question names nothing), which is handled by prefixing instead."""
     out, pos = [], 0
+    words = {w.start: w for w in _words(question)}
     for start, end, kind, word in refs:
+        if start < pos:  # already replaced with the noun before it
+            continue
         if kind in ("person", "en_subject", "en_possessive") and not people:
             return None
         if kind == "determiner":
-            if word == "其" and people:
+            following = words.get(end)
+            phrase = _named_by_noun(following.text, earlier) if following is not None and following.flag.startswith("n") else None
+            if phrase is not None:  # 那個小隊 → 應急小隊
+                replacement, end = phrase, following.end
+            elif word == "其" and people:
                 replacement = _join(people) + "的"
             elif len(word) == 2 and word[0] in "该此" and any(n.endswith(word[1]) for n in places + people + terms):
                 replacement = next(n for n in places + people + terms if n.endswith(word[1]))  # 该县 → 清徐县
             else:
                 return None
         elif kind == "place":
-            replacement = _join(places or terms)
+            named = places or entities(earlier)  # jieba tags some places as people (清徐县/nr)
+            if not named:
+                return None
+            replacement = _join([_place_phrase(p, earlier) for p in named[:MAX_CARRIED]])
         elif kind == "thing":
-            replacement = _join(terms)
+            return None  # 它 may be any thing the earlier question mentions: carried in front instead
         elif kind == "en_possessive":
             replacement = _join(people) + "'s"
         else:
@@ -285,15 +358,46 @@ def resolve(question: str, previous: Sequence[str], weight: Callable[[str], floa
         new = entities(ellipsis)
         old = [t for t in terms if t in earlier]
         if new and old and ellipsis not in earlier:
-            return Resolved(question, earlier.replace(old[0], ellipsis, 1), (ellipsis,), "ellipsis")
+            # 张晗的妻子原来做什么工作？ + 那蔡路强的妻子呢？: what follows the new name (的妻子)
+            # also follows the old one, and is replaced with it
+            rest = ellipsis[len(new[0]):] if ellipsis.startswith(new[0]) else ""
+            target = old[0] + rest if rest and old[0] + rest in earlier else old[0]
+            return Resolved(question, earlier.replace(target, ellipsis, 1), (ellipsis,), "ellipsis")
         return prefixed("ellipsis") if not new else plain
     if short:
         return prefixed("short")
 
     people = _person_entities(earlier)[:MAX_CARRIED]
     places = [n for n in entities(earlier) if n not in people][:MAX_CARRIED]
+    plural = [r[3] for r in refs if r[3] in ("他们", "她们")]
+    kin = _kin_phrase(earlier, plural[0], people) if plural and len(people) == 1 else None
+    if kin is not None:
+        # 董健的妻子是谁？ + 他们俩被称为什么？: they are 董健 and his wife
+        terms = [people[0], kin[len(people[0]) + 1:]]
+        return prefixed("pronoun")
     rewritten = _replace(text, refs, people, terms, places, earlier)
     if rewritten is None:
         return prefixed("pronoun")
     carried = tuple(t for t in dict.fromkeys([*people, *places, *terms]) if t in rewritten and t not in text)
     return Resolved(question, rewritten, carried, "pronoun")
+
+
+def readings(question: str, previous: Sequence[str], weight: Callable[[str], float] | None = None) -> tuple[Resolved, ...]:
+    """The ways ``question`` can be read after ``previous`` (earlier questions as sent to
+    retrieval, oldest first): the rewrite (when the question leans on the conversation),
+    the question as typed, and the question after the latest earlier one (context for what
+    it leaves unsaid: 为什么要这样做？, 几点起来？, or a 那里 that stands for the earlier
+    answer). A question that names its own subject and leans on nothing gets no context
+    reading. The engine asks them all and keeps, of the answered ones, the one whose first
+    snippet scores best; when none is answered, the first one's honest no."""
+    text = question.strip()
+    first = resolve(question, previous, weight)
+    out = [first] if first.rewritten else []
+    out.append(Resolved(question, question))
+    latest = next((p.strip() for p in reversed(previous) if p.strip()), "")
+    # A question that names its own subject and leans on nothing starts a new topic.
+    stands_alone = not first.rewritten and bool(entities(text))
+    if (latest and _letters(text) and not stands_alone and latest != text
+            and len(latest) + len(first.query) < MAX_QUESTION_CHARS):
+        out.append(Resolved(question, f"{latest} {first.query.strip()}", (latest,), "context"))
+    return tuple(out)

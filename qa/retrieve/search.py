@@ -171,7 +171,7 @@ class Retriever:
             doc = data.documents[passage.doc_id]
             hits.append(Hit(
                 passage=passage,
-                citation=Citation(doc.id, doc.title, doc.source, doc.date, passage.start, passage.end),
+                citation=Citation.of(doc, passage.start, passage.end),
                 score=float(fused[r]),
                 rank=len(hits) + 1,
                 dense_score=dense_of[r] if r in dense_of else float(self.dense_evidence(np.array([r]), query_vector)[0]),
