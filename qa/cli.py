@@ -194,6 +194,8 @@ def chat_cmd(k, mode, index_dir, store, model):
 def _print_answer(result) -> None:
     if not result.answered:
         click.echo("The corpus has no answer to this question. (语料中没有这个问题的答案。)")
+    elif result.span is not None:
+        click.echo(click.style(f"答案 Answer: {result.span.text}", bold=True))
     for i, snippet in enumerate(result.snippets, 1):
         c = snippet.citation
         click.echo(f"[{i}] {snippet.text}")
