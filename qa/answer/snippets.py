@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from qa.answer.spans import ReadSpan, best_span, sentence_around
+from qa.answer.spans import ReadSpan, best_span, best_span_in, sentence_around
 from qa.index.folder import IndexData
 from qa.question.answer_type import missing_entities
 from qa.question.query import Query
@@ -20,6 +20,7 @@ from qa.text.normalize import normalize
 
 MAX_SNIPPETS = 3
 SECONDARY_MARGIN = 0.04  # further snippets must score within this of the best
+SPAN_POLICY = "sentence"  # "sentence": best sentence first, span inside it; "reader": the span picks the sentence
 
 
 def confidence(hits: list[Hit], best: SentenceCandidate | None, cjk_share: float, missing: list[str]) -> float:
@@ -58,14 +59,19 @@ def answer(query: Query, hits: list[Hit], data: IndexData, threshold: float, mod
     if best is None or confidence(hits, best, _cjk_share(query.text), missing) < threshold:
         return Answer(query.text, False, (), tuple(hits), mode)
     chosen: list[tuple[str, int, int, float]] = []  # (doc id, start, end, score)
-    found = best_span(spans or [])
     span = None
+    if spans and SPAN_POLICY == "reader":  # the reader's best span chooses the first sentence
+        found = best_span(spans)
+        if found is not None:
+            start, end = sentence_around(data, found)
+            chosen.append((found.hit.passage.doc_id, start, end, found.score))
+    elif spans:  # the best sentence stays first; the answer is the reader's best span inside it
+        found = best_span_in(spans, best.hit.passage.doc_id, best.start, best.end)
+    else:
+        found = None
     if found is not None:
         doc = data.documents[found.hit.passage.doc_id]
-        start, end = sentence_around(data, found)
-        chosen.append((doc.id, start, end, found.score))
-        span = AnswerSpan(doc.text[found.start : found.end],
-                          Citation.of(doc, found.start, found.end), found.score)
+        span = AnswerSpan(doc.text[found.start : found.end], Citation.of(doc, found.start, found.end), found.score)
     for c in cands:
         if len(chosen) >= MAX_SNIPPETS or c.score < best.score - SECONDARY_MARGIN:
             break

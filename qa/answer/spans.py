@@ -24,7 +24,7 @@ class ReadSpan(NamedTuple):
 
 def read_hits(reader, query: Query, hits: list[Hit], evidence: SentenceEvidence, passages: int,
               tokens: int) -> list[ReadSpan]:
-    """The best span of each of the first ``passages`` hits, as ``reader`` reads them."""
+    """The best spans of each of the first ``passages`` hits, as ``reader`` reads them."""
     top = hits[:passages]
     if not top:
         return []
@@ -38,10 +38,10 @@ def read_hits(reader, query: Query, hits: list[Hit], evidence: SentenceEvidence,
     readings = reader.read(query.text, [h.passage.text for h in top], max_tokens=tokens, focus=focus)
     out = []
     for hit, reading in zip(top, readings):
-        span = reading.best
-        if span is not None and span.end > span.start:
-            out.append(ReadSpan(hit, hit.passage.start + span.start, hit.passage.start + span.end, span.score,
-                                span.score - reading.no_answer))
+        for span in reading.spans:  # each passage's few best spans, best first
+            if span.end > span.start:
+                out.append(ReadSpan(hit, hit.passage.start + span.start, hit.passage.start + span.end, span.score,
+                                    span.score - reading.no_answer))
     return out
 
 
@@ -64,3 +64,9 @@ def sentence_around(data: IndexData, span: ReadSpan) -> tuple[int, int]:
     if end - start < SHORT_SENTENCE and last + 1 < len(spans):
         end = spans[last + 1][1]
     return min(start, span.start), max(end, span.end)
+
+
+def best_span_in(spans: list[ReadSpan], doc_id: str, start: int, end: int) -> ReadSpan | None:
+    """The reader's most probable span inside ``doc_id[start:end]`` (a chosen sentence)."""
+    inside = [s for s in spans if s.hit.passage.doc_id == doc_id and start <= s.start and s.end <= end]
+    return best_span(inside)
