@@ -194,6 +194,8 @@ def chat_cmd(k, mode, index_dir, store, model):
 def _print_answer(result) -> None:
     if not result.answered:
         click.echo("The corpus has no answer to this question. (语料中没有这个问题的答案。)")
+    elif result.span is not None:
+        click.echo(click.style(f"答案 Answer: {result.span.text}", bold=True))
     for i, snippet in enumerate(result.snippets, 1):
         c = snippet.citation
         click.echo(f"[{i}] {snippet.text}")
@@ -263,12 +265,15 @@ def corpus_index_dir(base: Path, corpus: Path) -> Path:
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), default=None, help="Write all results to this JSON file.")
 @click.option("--report", "report_out", type=click.Path(dir_okay=False), default=None, help="Write a self-contained HTML report.")
 @click.option("--worst", "n_worst", type=int, default=10, show_default=True, help="Failures to list.")
+@click.option("--split", type=click.Choice(["all", "train", "validation"]), default="all", show_default=True,
+              help="Only the questions of this fold split, by document (validation: fold 0 of 5).")
+@click.option("--reading", is_flag=True, help="Reading only: the reader given each question's own document; exact match and F1.")
 @index_dir_option
 @store_option
 @model_option
-def eval_cmd(questions, corpus, mode, k, json_out, report_out, n_worst, index_dir, store, model):
-    """Measure retrieval on QUESTIONS.jsonl (id, question, doc, answer[, type])."""
-    from qa.evaluate.run import METRICS, evaluate, load_questions, modes_of, worst
+def eval_cmd(questions, corpus, mode, k, json_out, report_out, n_worst, split, reading, index_dir, store, model):
+    """Measure retrieval and answers on QUESTIONS.jsonl (id, question, doc, answer[, answers, type])."""
+    from qa.evaluate.run import METRICS, evaluate, load_questions, modes_of, split_questions, worst
 
     qs = load_questions(Path(questions))
     settings = _settings(index_dir, model, store)
@@ -283,6 +288,19 @@ def eval_cmd(questions, corpus, mode, k, json_out, report_out, n_worst, index_di
             _say(f"indexed {corpus}: {report.documents} documents, {report.passages} passages")
     else:
         engine.ensure_index(progress=sys.stderr.isatty(), announce=_say)
+    qs = split_questions(qs, engine.data(), split)
+    if not qs:
+        raise ZhqaError(f"No question of {questions} is in the {split} split; choose another --split.")
+    if reading:
+        from qa.evaluate.reading import evaluate_reading
+
+        read = evaluate_reading(engine, qs)
+        click.echo(f"reading only ({split}): {read.questions} questions, exact_match {read.exact_match:.3f}, f1 {read.f1:.3f}, "
+                   f"answers {read.answer_chars:.1f} characters (gold {read.gold_chars:.1f})")
+        if json_out:
+            _atomic_write(Path(json_out), json.dumps(read.__dict__, ensure_ascii=False, indent=1))
+            click.echo(f"wrote {json_out}")
+        return
     result = evaluate(engine, qs, modes_of(mode), k=k, progress=sys.stderr.isatty())
     width = max(len(m) for m in METRICS)
     click.echo(f"{len(qs)} questions, k={k}, {result.seconds:.1f}s (encoding the questions {result.encode_seconds:.1f}s)")

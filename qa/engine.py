@@ -11,6 +11,7 @@ from pathlib import Path
 
 from embeddings.encoder import DEFAULT_MODEL, Encoder, EncoderError
 from qa.answer.snippets import answer
+from qa.answer.spans import read_hits
 from qa.errors import (
     BadQuestion,
     CorpusError,
@@ -64,6 +65,7 @@ class QA:
         self.settings = settings or Settings()
         self.folder = IndexFolder(self.settings.index_dir)
         self._encoder = encoder
+        self._reader = None
         self._data: IndexData | None = None
         self._search = None  # the PassageStore that goes with self._data
         self._generation = ""
@@ -81,6 +83,21 @@ class QA:
                 except EncoderError as exc:
                     raise ModelLoadError(str(exc)) from exc
             return self._encoder
+
+    @property
+    def reader(self):
+        """The extractive reader (qa/read), loaded on first need."""
+        with self._lock:
+            if self._reader is None:
+                from qa.read.reader import Reader, ReaderModelError
+
+                try:
+                    reader = Reader()
+                    reader.warm_up()
+                except ReaderModelError as exc:
+                    raise ModelLoadError(f"{exc} Reinstall zhqa, or ask without the reader (Settings(reader=False)).") from exc
+                self._reader = reader
+            return self._reader
 
     def data(self) -> IndexData:
         """The current index, reloaded only when a newer generation has been committed."""
@@ -320,8 +337,12 @@ class QA:
                 hits = rerank(hits, evidence, self.settings.rerank_weight)[:k]
             else:
                 hits = retriever.search(query, k=k, mode=mode, doc_ids=doc_ids, query_vector=query_vector)
+        spans = None
+        if self.settings.reader and hits:
+            with stage("read"):
+                spans = read_hits(self.reader, query, hits, evidence, self.settings.read_passages, self.settings.read_tokens)
         with stage("snippets"):
-            return answer(query, hits, data, self.settings.abstain_threshold, mode, evidence)
+            return answer(query, hits, data, self.settings.abstain_threshold, mode, evidence, spans)
 
     def documents(self) -> list[Document]:
         return list(self.data().documents.values())

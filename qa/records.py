@@ -123,9 +123,19 @@ class Snippet:
 
 
 @dataclass(frozen=True)
+class AnswerSpan:
+    """The answer itself, as the reader found it: a span of one article's original text
+    (``citation.start:citation.end``), always inside the first snippet."""
+
+    text: str
+    citation: Citation
+    score: float  # the reader's span score, log P(start) + log P(end)
+
+
+@dataclass(frozen=True)
 class Answer:
-    """What ``ask`` returns: the extracts (empty when the corpus has no answer) and the
-    passages they were chosen from."""
+    """What ``ask`` returns: the answer span and the extracts around it (none when the
+    corpus has no answer), and the passages they were chosen from."""
 
     question: str
     answered: bool
@@ -133,6 +143,7 @@ class Answer:
     hits: tuple[Hit, ...]
     mode: str = "hybrid"
     asked: str = ""  # what retrieval was asked, when a follow-up was rewritten ("" otherwise)
+    span: AnswerSpan | None = None  # None when unanswered or when no reader ran
 
     def to_json(self) -> dict:
         """The ``qa ask --json`` contract."""
@@ -140,6 +151,13 @@ class Answer:
             "question": self.question,
             **({"asked": self.asked} if self.asked and self.asked != self.question else {}),
             "answered": self.answered,
+            "answer": None if self.span is None else {
+                "text": self.span.text,
+                "doc_id": self.span.citation.doc_id,
+                "start": self.span.citation.start,
+                "end": self.span.citation.end,
+                "score": round(float(self.span.score), 6),
+            },
             "snippets": [
                 {
                     "text": s.text,

@@ -14,12 +14,13 @@ PROJECT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow
 
 REQUIRED = {
-    "ask": {"total_ms": ("p50", "p95"), "encode_ms": ("p50", "p95"), "plain_st_encode_ms": ("p50", "p95")},
+    "ask": {"total_ms": ("p50", "p95"), "encode_ms": ("p50", "p95"), "plain_st_encode_ms": ("p50", "p95"),
+            "read_ms": ("p50", "p95")},
     "index": ("pipeline_passages_per_s", "raw_encode_passages_per_s", "reindex_unchanged_s"),
     "startup": ("first_answer_s", "peak_rss_mb"),
     "peers": ("bm25_ours_ms_p50", "bm25_rank_bm25_ms_p50", "dense_ours_ms_p50", "dense_plain_flat_ms_p50"),
 }
-STAGES = ("normalise", "encode", "dense", "bm25", "fusion", "snippets")
+STAGES = ("normalise", "encode", "dense", "bm25", "fusion", "read", "snippets")
 SCALE = ("passages", "index_type", "search_ms_p50", "recall_at_10", "build_s", "memory_mb")
 
 

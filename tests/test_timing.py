@@ -32,5 +32,5 @@ def test_nothing_is_recorded_outside_a_recording():
 def test_ask_records_every_stage(seeds_qa):
     with recording() as seconds:
         seeds_qa.ask("董健的妻子是做什么的？")
-    assert set(seconds) == {"normalise", "encode", "dense", "bm25", "fusion", "snippets"}
+    assert set(seconds) == {"normalise", "encode", "dense", "bm25", "fusion", "read", "snippets"}
     assert all(v > 0 for v in seconds.values())

@@ -8,7 +8,7 @@ from qa.bench.stats import ms, stopwatch
 from qa.question.query import make_query
 from qa.timing import recording
 
-STAGES = ("normalise", "encode", "dense", "bm25", "fusion", "snippets")
+STAGES = ("normalise", "encode", "dense", "bm25", "fusion", "read", "snippets")
 SETTLE_S = 0.5  # after torch, before timing our own path again
 
 
@@ -51,6 +51,7 @@ def bench_ask(qa, questions: list[str], repeats: int = 3, warmup: int = 5) -> di
         "encode_ms": encode_ms,
         "plain_st_encode_ms": plain_ms,
         "stages_ms": {s: ms(v) for s, v in stages.items()},
+        "read_ms": ms(stages["read"]),  # the reader, inside total_ms
         "total_over_encode_p50": round(total_ms["p50"] / encode_ms["p50"], 3),
         "total_over_encode_p95": round(total_ms["p95"] / encode_ms["p95"], 3),
         "encode_speedup_vs_plain_st_p50": round(plain_ms["p50"] / encode_ms["p50"], 3),

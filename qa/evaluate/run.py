@@ -10,14 +10,17 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from qa.errors import BadQuestion, CorpusError
+from qa.folds import fold_of
 from qa.ingest.clean import strip_glosses
 from qa.question.query import make_query
+from qa.read.data import em_score, f1_score
 from qa.settings import MODES
 from qa.text.normalize import normalize
 
 RANX_METRICS = {"recall@1": "hit_rate@1", "recall@5": "hit_rate@5", "recall@10": "hit_rate@10",
                 "mrr@10": "mrr@10", "ndcg@10": "ndcg@10"}
-METRICS = list(RANX_METRICS) + ["answer@1", "abstain"]
+METRICS = list(RANX_METRICS) + ["answer@1", "exact_match", "f1", "abstain"]
+SPLITS = ("all", "train", "validation")
 ENCODE_BATCH = 128
 
 
@@ -28,6 +31,7 @@ class EvalQuestion:
     docs: tuple[str, ...] | None  # None: the corpus has no answer
     answer: str | None
     type: str | None = None
+    answers: tuple[str, ...] = ()  # every gold answer (the answer span is scored against the best)
 
 
 @dataclass
@@ -43,6 +47,9 @@ class QuestionResult:
     top_doc: str | None = None
     top_passage: str | None = None
     top_snippet: str | None = None
+    answer_text: str | None = None  # the reader's answer span
+    exact_match: float | None = None  # of the answer span (CMRC 2018 definition), answerable questions
+    f1: float | None = None
     error: str | None = None
 
 
@@ -80,7 +87,8 @@ def load_questions(path: Path) -> list[EvalQuestion]:
             row = json.loads(line)
             doc = row.get("doc")
             docs = None if doc is None else tuple(str(d) for d in doc) if isinstance(doc, list) else (str(doc),)
-            out.append(EvalQuestion(str(row["id"]), row["question"], docs, row.get("answer"), row.get("type")))
+            answers = tuple(str(a) for a in row.get("answers") or ([row["answer"]] if row.get("answer") else []))
+            out.append(EvalQuestion(str(row["id"]), row["question"], docs, row.get("answer"), row.get("type"), answers))
         except (json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
             raise CorpusError(f"{path}:{lineno} is not a question record (id, question, doc, answer); fix or remove that line.") from exc
     if not out:
@@ -143,6 +151,11 @@ def evaluate(engine, questions: list[EvalQuestion], modes: list[str], k: int = 1
                 r.top_doc, r.top_passage = ans.hits[0].passage.doc_id, ans.hits[0].passage.text
             if ans.snippets:
                 r.top_snippet = ans.snippets[0].text
+            if ans.span is not None:
+                r.answer_text = ans.span.text
+            if q.docs and q.answers:
+                predicted = ans.span.text if ans.answered and ans.span is not None else ""
+                r.exact_match, r.f1 = em_score(predicted, q.answers), f1_score(predicted, q.answers)
             if q.docs:
                 relevant = [h for h in ans.hits if h.passage.doc_id in q.docs and (not q.answer or _contains(h.passage.text, q.answer))]
                 r.rank = relevant[0].rank if relevant else None
@@ -208,6 +221,9 @@ def _metrics(qrels: dict, run: dict, results: list[QuestionResult]) -> dict:
     hits = [r.answer_hit for r in results if r.answer_hit is not None]
     unanswerable = [r for r in results if r.expected_docs is None]
     out["answer@1"] = round(sum(hits) / len(hits), 4) if hits else None
+    spans = [r for r in results if r.exact_match is not None]
+    out["exact_match"] = round(sum(r.exact_match for r in spans) / len(spans), 4) if spans else None
+    out["f1"] = round(sum(r.f1 for r in spans) / len(spans), 4) if spans else None
     out["abstain"] = round(sum(not r.answered for r in unanswerable) / len(unanswerable), 4) if unanswerable else None
     out["answerable"] = len([r for r in results if r.expected_docs])
     out["unanswerable"] = len(unanswerable)
@@ -243,6 +259,26 @@ def worst(report: EvalReport, mode: str, n: int = 10) -> list[QuestionResult]:
                     key=lambda r: (r.rank is not None, -(r.rank or 0)))
     wrongly = [r for r in results if r.expected_docs is None and r.answered]
     return (missed + wrongly)[:n]
+
+
+def split_questions(questions: list[EvalQuestion], data, split: str) -> list[EvalQuestion]:
+    """The questions of one fold split, by document: a question is in "validation" when the
+    article of its first relevant document is in fold 0 of 5 (``qa.folds.fold_of`` of its
+    title, the split the reader was trained on), "train" otherwise; unanswerable questions
+    by their own id. Documents not in the index go by their id."""
+    if split == "all":
+        return questions
+    if split not in SPLITS:
+        raise CorpusError(f"Unknown split {split!r}; use one of {', '.join(SPLITS)}.")
+
+    def key(q: EvalQuestion) -> str:
+        if not q.docs:
+            return q.id
+        doc = data.documents.get(q.docs[0])
+        return doc.title if doc is not None and doc.title else q.docs[0]
+
+    want_validation = split == "validation"
+    return [q for q in questions if (fold_of(key(q)) == 0) == want_validation]
 
 
 def modes_of(mode: str) -> list[str]:
