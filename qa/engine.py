@@ -11,7 +11,7 @@ from pathlib import Path
 
 from embeddings.encoder import DEFAULT_MODEL, Encoder, EncoderError
 from qa.answer.snippets import answer
-from qa.answer.spans import read_hits
+from qa.answer.spans import read_around
 from qa.errors import (
     BadQuestion,
     CorpusError,
@@ -337,12 +337,16 @@ class QA:
                 hits = rerank(hits, evidence, self.settings.rerank_weight)[:k]
             else:
                 hits = retriever.search(query, k=k, mode=mode, doc_ids=doc_ids, query_vector=query_vector)
-        spans = None
-        if self.settings.reader and hits:
-            with stage("read"):
-                spans = read_hits(self.reader, query, hits, evidence, self.settings.read_passages, self.settings.read_tokens)
+        read = None
+        if self.settings.reader:
+            reader, tokens = self.reader, self.settings.read_tokens
+
+            def read(hit, start, end):
+                with stage("read"):
+                    return read_around(reader, query, hit, start, end, tokens)
+
         with stage("snippets"):
-            return answer(query, hits, data, self.settings.abstain_threshold, mode, evidence, spans)
+            return answer(query, hits, data, self.settings.abstain_threshold, mode, evidence, read)
 
     def documents(self) -> list[Document]:
         return list(self.data().documents.values())

@@ -51,10 +51,9 @@ class Settings:
     rerank_depth: int = 10
     # Below this confidence the answer is "the corpus has no answer" (see qa/answer/snippets.py).
     abstain_threshold: float = 0.6
-    # The reader (qa/read) looks for the answer span in the first read_passages passages, one
-    # window of read_tokens tokens around each passage's best sentence; off: sentences only.
+    # The reader (qa/read) looks for the answer span inside the chosen sentence, through one
+    # window of read_tokens tokens around it; off: sentences only, no answer span.
     reader: bool = True
-    read_passages: int = 3
     read_tokens: int = 96
     lock_timeout: float = 600.0
     # Where passages are searched: None (what the index records, else local), "local",
@@ -72,8 +71,8 @@ class Settings:
             raise ValueError("fusion weights must be non-negative and dense_weight + bm25_weight positive")
         if self.candidates < 1 or self.rerank_depth < 1 or self.rrf_k < 1:
             raise ValueError("candidates, rerank_depth and rrf_k must be at least 1")
-        if self.read_passages < 1 or self.read_tokens < 16:
-            raise ValueError("read_passages must be at least 1 and read_tokens at least 16")
+        if self.read_tokens < 16:
+            raise ValueError("read_tokens must be at least 16")
         if not 0 <= self.abstain_threshold <= 1:
             raise ValueError("abstain_threshold must be between 0 and 1")
         object.__setattr__(self, "index_dir", Path(self.index_dir).expanduser())

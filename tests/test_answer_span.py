@@ -51,3 +51,25 @@ def test_without_the_reader_the_same_passages_and_no_span(seeds_qa, no_reader):
     assert without["answer"] is None
     assert with_reader["passages"] == without["passages"]
     assert with_reader["answered"] == without["answered"]
+
+
+def test_chat_shows_the_span_in_bold_inside_its_sentence(seeds_qa, seed_docs):
+    """The chat message holds the first snippet with the answer span, escaped, in <b class="zq-span">."""
+    from qa.web import render
+
+    answer = seeds_qa.ask(QINGXU)
+    html = render.answer_html(answer, {d: seed_docs[d].text for d in seed_docs})
+    assert f'<b class="zq-span">{render.esc(answer.span.text)}</b>' in html
+    assert html.count('class="zq-span"') == 1
+
+
+def test_span_markup_is_escaped():
+    """A span whose text holds markup is shown as text, bold, never as HTML."""
+    from qa.records import Answer, AnswerSpan, Citation, Snippet
+    from qa.web import render
+
+    text = "前文<script>alert(1)</script>后文。"
+    cite = Citation("d", "t", "", "", 0, len(text))
+    span = AnswerSpan("<script>alert(1)</script>", Citation("d", "t", "", "", 2, 27), -1.0)
+    html = render.answer_html(Answer("q", True, (Snippet(text, cite, 1.0),), (), span=span), {"d": text})
+    assert "<script>" not in html and '<b class="zq-span">&lt;script&gt;' in html

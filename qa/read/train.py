@@ -1,7 +1,7 @@
 """Train the extractive reader from the shared SQuAD-style sets, export it to ONNX, quantize
 it and write its settings with the validation numbers.
 
-    python -m qa.read.train --shared /work/shared --out qa/read/model --minutes 75
+    python -m qa.read.train --shared /work/shared --out qa/read/model --minutes 60
 
 Data: cmrc2018-trial, cmrc2018-dev-a, drcd-test, drcd-dev-a (``/work/shared/eval/*/squad.json``);
 validation = articles with ``fold_of(title) == 0``; nothing else is read.
@@ -411,7 +411,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[3] / "shared",
                         help="the shared data folder (default: ../shared beside the project)")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "model")
-    parser.add_argument("--minutes", type=float, default=75.0)
+    parser.add_argument("--minutes", type=float, default=60.0)
     parser.add_argument("--steps", type=int, default=None, help="fixed step count (overrides --minutes)")
     parser.add_argument("--layers", type=int, default=Settings.layers)
     parser.add_argument("--frozen-layers", type=int, default=Settings.frozen_layers)

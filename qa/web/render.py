@@ -145,11 +145,21 @@ def answer_html(answer: Answer, texts: Mapping[str, str], note: str = "",
     lines, sources = [], []
     for n, snip in enumerate(answer.snippets, 1):
         c = snip.citation
-        lines.append(f'<p class="zq-snippet">{esc(snip.text)} '
+        lines.append(f'<p class="zq-snippet">{_with_span(snip, answer.span if n == 1 else None)} '
                      f'{_cite_link(f"[{n}]", c.doc_id, c.start, c.end, "chat", title=c.title)}</p>')
         sources.append(source_html(n, snip, answer.hits, texts.get(c.doc_id), (uploads or {}).get(c.doc_id)))
     return (f'<div class="zq-answer">{note}<div class="zq-snippets">{"".join(lines)}</div>'
             f'<div class="zq-sources"><div class="zq-sources-h">来源 Sources</div>{"".join(sources)}</div></div>')
+
+
+def _with_span(snip: Snippet, span) -> str:
+    """The snippet's text, escaped, with the reader's answer span in bold where it lies
+    inside it (the answer is always shown within its cited sentence)."""
+    c = snip.citation
+    if span is None or span.citation.doc_id != c.doc_id or not (c.start <= span.citation.start < span.citation.end <= c.end):
+        return esc(snip.text)
+    a, b = span.citation.start - c.start, span.citation.end - c.start
+    return f'{esc(snip.text[:a])}<b class="zq-span">{esc(snip.text[a:b])}</b>{esc(snip.text[b:])}'
 
 
 def source_html(n: int, snip: Snippet, hits: Sequence[Hit], doc_text: str | None, upload: Document | None = None) -> str:
