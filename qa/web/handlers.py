@@ -218,7 +218,7 @@ def corpus_view(qa) -> CorpusView:
     def label(d):
         return f"{d['title'][:36]}{'…' if len(d['title']) > 36 else ''} · {d['date'] or d['id']}"
 
-    stats = {"documents": len(data.documents), "passages": len(data.passages), "model": data.manifest.get("model")}
+    stats = {"documents": len(data.documents), "passages": len(data.passages), "model": data.manifest.model}
     return CorpusView(render.corpus_html(rows), render.stats_html(stats), [(label(d), d["id"]) for d in rows],
                       [(f"{label(d)} · {d['uploaded_at']}", d["id"]) for d in rows if d["uploaded_at"]])
 
