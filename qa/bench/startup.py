@@ -60,7 +60,7 @@ def _free_port() -> int:
 def _ask_api(port: int, question: str, timeout: float = 5.0):
     """One call of the web chat's /ask endpoint over Gradio's REST protocol; None if not up."""
     base = f"http://127.0.0.1:{port}/gradio_api/call/ask"
-    body = json.dumps({"data": [question, "hybrid", 5]}).encode()
+    body = json.dumps({"data": [question, "hybrid", 5, []]}).encode()
     request = urllib.request.Request(base, data=body, headers={"Content-Type": "application/json"})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
