@@ -95,7 +95,7 @@ def _report_with(results_by_mode: dict, k: int = 3):
 
 
 def test_eval_report_pieces_are_escaped_and_link_failures():
-    """The public pieces of qa.eval_report that render() and the Evaluate tab share."""
+    """The public pieces of qa.evaluate.report that render() and the Evaluate tab share."""
     from qa.evaluate import report as eval_report
     from qa.evaluate.run import METRICS, QuestionResult
     from qa.web import render

@@ -1,4 +1,4 @@
-"""qa.ingest.clean / qa.mojibake: the article is located inside the page as spans of the original
+"""qa.ingest.clean / qa.ingest.mojibake: the article is located inside the page as spans of the original
 text; page chrome, mojibake runs and pinyin glosses stay out of what matching sees."""
 from __future__ import annotations
 

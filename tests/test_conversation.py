@@ -1,4 +1,4 @@
-"""Follow-up questions are rewritten with what the conversation was about (qa.conversation)."""
+"""Follow-up questions are rewritten with what the conversation was about (qa.question.followup)."""
 from __future__ import annotations
 
 import pytest

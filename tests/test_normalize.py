@@ -1,4 +1,4 @@
-"""qa.text.normalize / qa.tokenize: the form questions and passages are compared in."""
+"""qa.text.normalize / qa.text.tokenize: the form questions and passages are compared in."""
 from __future__ import annotations
 
 import pytest

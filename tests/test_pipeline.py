@@ -104,7 +104,7 @@ def test_answer_json_contract(seeds_qa):
 
 @pytest.fixture(scope="module")
 def eval_queries(seeds_qa):
-    """Every eval question validated, with its vector encoded in one batch (as qa.evaluate does)."""
+    """Every eval question validated, with its vector encoded in one batch (as qa.evaluate.run does)."""
     queries = [make_query(q["question"]) for q in EVAL]
     vectors = seeds_qa.encoder.encode_queries([q.normalized for q in queries])
     return list(zip(EVAL, queries, vectors))

@@ -1,4 +1,4 @@
-"""HTML of the web chat (qa.render): everything escaped, highlights at the right offsets."""
+"""HTML of the web chat (qa.web.render): everything escaped, highlights at the right offsets."""
 from __future__ import annotations
 
 import re

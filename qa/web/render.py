@@ -315,7 +315,7 @@ def eval_summary_html(report, source: str) -> str:
 
 
 def eval_section(title_zh: str, title_en: str, body: str, hint: str = "") -> str:
-    """A titled block of the Evaluate tab around ``body``, HTML made by ``qa.eval_report``
+    """A titled block of the Evaluate tab around ``body``, HTML made by ``qa.evaluate.report``
     (escaped there); ``hint`` is plain text."""
     note = f'<p class="zq-hint">{esc(hint)}</p>' if hint else ""
     return f'<div class="zq-eval-section"><h3>{esc(title_zh)} <span class="zq-en">{esc(title_en)}</span></h3>{note}{body}</div>'

@@ -155,7 +155,7 @@ BIG_SCRIPT = textwrap.dedent("""
     from qa.engine import QA
     from qa.settings import Settings
 
-    qa.indexer.ENCODE_BATCH = int(sys.argv[3])
+    qa.index.build.ENCODE_BATCH = int(sys.argv[3])
     engine = QA(Settings(index_dir=Path(sys.argv[2])))
     encoder = engine.encoder
     batches = []

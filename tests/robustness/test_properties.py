@@ -1,6 +1,6 @@
 """Property tests over hostile text for the three stages that must never lose or shift a
 character: the cleaner, the normaliser and the chunker, here as the indexer runs them
-together (qa.indexer.prepare). The single-stage properties live in tests/test_clean.py and
+together (qa.index.build.prepare). The single-stage properties live in tests/test_clean.py and
 tests/test_chunk.py; these add what only shows when the stages are composed: passage and
 sentence offsets map back to the original exactly, the matching text of each sentence sits
 exactly where the indexer says it does, no article text falls between passages, and no
