@@ -53,7 +53,7 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
     def handle_error(self, request, client_address):
-        pass  # a client that gave up (the timeout test) leaves a broken pipe behind: expected
+        """Stay quiet: a client that gave up (the timeout test) leaves a broken pipe behind, as expected."""
 
 
 @pytest.fixture(scope="module")

@@ -100,11 +100,10 @@ def decode_bytes(data: bytes, content_type: str = "") -> Decoded:
         raise NotText("contains binary data")
     label = declared_charset(data, content_type)
     declared = _codec(label) if label and label not in _WEAK else None
-    if declared:
-        try:
-            return Decoded(data.decode(declared), declared, declared=label)
-        except UnicodeDecodeError:
-            pass  # declared wrongly, or a few broken bytes: valid UTF-8 and detection come first
+    # A wrong declaration, or a few broken bytes, falls through: valid UTF-8 and detection come first.
+    text = _strict(data, declared) if declared else None
+    if text is not None:
+        return Decoded(text, declared, declared=label)
     try:
         return Decoded(data.decode("utf-8"), "utf-8", declared=label)
     except UnicodeDecodeError:
@@ -152,3 +151,11 @@ def _detect(data: bytes) -> tuple[str, str] | None:
     if best is None or best.chaos > 0.2 or best.coherence < 0.1:
         return None
     return best.encoding, str(best)
+
+
+def _strict(data: bytes, codec: str) -> str | None:
+    """``data`` decoded with ``codec`` if every byte is valid in it, else None."""
+    try:
+        return data.decode(codec)
+    except UnicodeDecodeError:
+        return None

