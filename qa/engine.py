@@ -8,8 +8,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, replace
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import NamedTuple
 
 from embeddings.encoder import DEFAULT_MODEL, Encoder, EncoderError
+from embeddings.passage_store import PassageStore
 from qa.answer.snippets import answer
 from qa.answer.spans import read_around
 from qa.errors import (
@@ -55,6 +57,13 @@ def _as_upload(doc: Document, name: str, path: Path, when: str, uploader: str | 
     return replace(doc, id=f"{UPLOAD_NAMESPACE}{sha[:12]}/{original}", text=text, sha256=sha, title=visible(title).strip(),
                    source=visible(doc.source).strip(), date=visible(doc.date).strip(), original_id=original,
                    uploaded_at=when, uploaded_by=visible(uploader or "").strip()[:MAX_NAME_CHARS])
+
+
+class LoadedIndex(NamedTuple):
+    """One generation of the index and the passage store searched with it."""
+
+    data: IndexData
+    store: PassageStore
 
 
 class QA:
@@ -147,9 +156,15 @@ class QA:
 
     def passage_store(self):
         """Where this index's passages are searched (LocalStore or MilvusStore)."""
+        return self.loaded().store
+
+    def loaded(self) -> LoadedIndex:
+        """The index now serving and where its passages are searched, as one pair: an
+        evaluation answers every question from this one generation even if an upload or
+        another process commits a newer one meanwhile."""
         with self._lock:
-            self.data()
-            return self._search
+            data = self.data()
+            return LoadedIndex(data, self._search)
 
     def _previous(self) -> IndexData | None:
         if not self.folder.exists():
@@ -317,11 +332,11 @@ class QA:
         return earlier
 
     def answer_query(self, query: Query, k: int = 5, mode: str = "hybrid", doc_ids: list[str] | None = None,
-                     query_vector=None) -> Answer:
+                     query_vector=None, index: LoadedIndex | None = None) -> Answer:
         """``ask`` for an already validated query, optionally with its vector precomputed
-        (evaluation encodes all questions in one batch)."""
-        with self._lock:
-            data, search = self.data(), self._search
+        (evaluation encodes all questions in one batch) and against a pinned ``index``
+        (``loaded()``) instead of the newest one."""
+        data, search = index or self.loaded()
         with stage("normalise"):
             query = with_name_aliases(query, data)
         if query_vector is None:

@@ -57,6 +57,70 @@ def test_metrics_agree_with_per_question_ranks(seed_report):
         assert block["metrics"]["abstain"] == pytest.approx(sum(not r.answered for r in unanswerable) / len(unanswerable), abs=1e-4)
 
 
+def test_ranks_are_read_off_the_run_ranx_scores():
+    """The run handed to ranx orders passages exactly as retrieved (no ties), and the
+    per-question rank is the first relevant position in that order."""
+    from types import SimpleNamespace
+
+    from qa.evaluate.run import first_relevant_rank, ranked_run
+
+    hits = [SimpleNamespace(passage=SimpleNamespace(pid=pid)) for pid in (7, 3, 12, 5)]
+    run = ranked_run(hits, k=10)
+    assert list(run) == ["7", "3", "12", "5"] and len(set(run.values())) == 4
+    assert sorted(run, key=run.get, reverse=True) == ["7", "3", "12", "5"]
+    assert first_relevant_rank(run, {"12": 1, "5": 1}) == 3
+    assert first_relevant_rank(run, {"99": 1}) is None and first_relevant_rank(run, {"missing": 1}) is None
+    assert ranked_run([], k=10) == {"-": 0.0}
+    assert list(ranked_run(hits, k=2)) == ["7", "3"]
+
+
+def test_an_evaluation_answers_from_one_index_generation(index_copy, encoder, tmp_path):
+    """A generation committed while an evaluation runs (an upload, another process) is not
+    mixed into it: every question is answered from the index loaded when it began."""
+    from qa.engine import QA
+    from qa.evaluate.run import evaluate, load_questions
+    from qa.settings import Settings
+
+    qa = QA(Settings(index_dir=index_copy), encoder=encoder)
+    questions = load_questions(SEED_QUESTIONS)[:6]
+    before = evaluate(qa, questions, ["hybrid"], k=10).to_json()
+    pinned = qa.loaded()
+    extra = tmp_path / "extra.jsonl"
+    extra.write_text(json.dumps({"id": "x", "text": "清徐县是在一座水獭馆发现初筛阳性人员的。"}, ensure_ascii=False) + "\n", encoding="utf-8")
+    calls = []
+    answer_query = qa.answer_query
+
+    def answer_then_reindex(*args, **kwargs):  # the first answer commits a new generation
+        calls.append(kwargs.get("index"))
+        if len(calls) == 1:
+            qa.index([PROJECT / "seeds", extra])
+        return answer_query(*args, **kwargs)
+
+    qa.answer_query = answer_then_reindex
+    during = evaluate(qa, questions, ["hybrid"], k=10).to_json()
+    assert qa.loaded().data is not pinned.data and len(qa.loaded().data.documents) == 6
+    assert all(index is not None and index.data is calls[0].data for index in calls)
+    assert len(calls[0].data.documents) == 5
+    assert during == before
+
+
+def test_evaluation_json_is_byte_identical_across_runs(seeds_index_dir, qa_bin, cli_env, tmp_path):
+    """`qa eval --mode all --json` twice, in two processes with different string hashing:
+    the same bytes (ranks, metrics, the paired comparison, every per-question field)."""
+    import subprocess
+
+    outputs = []
+    for seed in ("1", "2"):
+        out = tmp_path / f"run{seed}.json"
+        done = subprocess.run([qa_bin, "eval", str(SEED_QUESTIONS), "--mode", "all", "--index-dir", str(seeds_index_dir),
+                               "--json", str(out)], capture_output=True, text=True, env={**cli_env, "PYTHONHASHSEED": seed},
+                              timeout=600)
+        assert done.returncode == 0, done.stderr
+        outputs.append(out.read_bytes())
+    assert outputs[0] == outputs[1]
+    assert b'"per_question"' in outputs[0] and b"seconds" not in outputs[0]
+
+
 def test_hybrid_meets_the_seed_floor(seed_report):
     """On the seed set hybrid retrieval finds the answer passage first for most questions and beats each retriever alone."""
     hybrid, dense, bm25 = (seed_report.modes[m]["metrics"] for m in ("hybrid", "dense", "bm25"))

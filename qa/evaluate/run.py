@@ -63,8 +63,9 @@ class EvalReport:
     encode_seconds: float = 0.0  # of which: encoding the questions
 
     def to_json(self) -> dict:
-        out = {"questions": self.questions, "k": self.k, "seconds": round(self.seconds, 2),
-               "encode_seconds": round(self.encode_seconds, 2)}
+        # No timings: the same index and questions give byte-identical JSON (the seconds
+        # are printed and go in the HTML report).
+        out = {"questions": self.questions, "k": self.k}
         for mode, block in self.modes.items():
             out[mode] = {**block["metrics"], "by_type": block["by_type"], "recall_curve": block["curve"],
                          "per_question": [asdict(r) for r in block["results"]]}
@@ -115,7 +116,8 @@ def _progress(total: int, desc: str, enabled: bool):
 def evaluate(engine, questions: list[EvalQuestion], modes: list[str], k: int = 10, progress: bool = False) -> EvalReport:
     """Run every question in every mode against ``engine``'s index."""
     started = time.perf_counter()
-    data = engine.data()
+    index = engine.loaded()  # one generation for every question, whatever is committed meanwhile
+    data = index.data
     queries, vectors = {}, {}
     results: dict[str, list[QuestionResult]] = {m: [] for m in modes}
     for q in questions:
@@ -145,7 +147,7 @@ def evaluate(engine, questions: list[EvalQuestion], modes: list[str], k: int = 1
         for q in questions:
             if q.id not in queries:
                 continue
-            ans = engine.answer_query(queries[q.id], k=k, mode=mode, query_vector=vectors[q.id])
+            ans = engine.answer_query(queries[q.id], k=k, mode=mode, query_vector=vectors[q.id], index=index)
             r = QuestionResult(q.id, q.question, q.type, list(q.docs) if q.docs else None, q.answer, answered=ans.answered)
             if ans.hits:
                 r.top_doc, r.top_passage = ans.hits[0].passage.doc_id, ans.hits[0].passage.text
@@ -157,13 +159,15 @@ def evaluate(engine, questions: list[EvalQuestion], modes: list[str], k: int = 1
                 predicted = ans.span.text if ans.answered and ans.span is not None else ""
                 r.exact_match, r.f1 = em_score(predicted, q.answers), f1_score(predicted, q.answers)
             if q.docs:
-                relevant = [h for h in ans.hits if h.passage.doc_id in q.docs and (not q.answer or _contains(h.passage.text, q.answer))]
-                r.rank = relevant[0].rank if relevant else None
-                if q.answer:
-                    r.answer_hit = bool(ans.answered and ans.snippets and _contains(ans.snippets[0].text, q.answer))
-                runs[mode][q.id] = {str(h.passage.pid): float(k - h.rank + 1) for h in ans.hits} or {"-": 0.0}
                 if q.id not in qrels:
                     qrels[q.id] = _relevant_pids(data, q) or {"missing": 1}
+                if q.answer:
+                    r.answer_hit = bool(ans.answered and ans.snippets and _contains(ans.snippets[0].text, q.answer))
+                # ranx gets the retrieval order itself as scores (k for the first hit down to
+                # 1, no ties), and the rank reported per question is read off the same run
+                # with the same relevant set, so the two can never disagree.
+                runs[mode][q.id] = ranked_run(ans.hits, k)
+                r.rank = first_relevant_rank(runs[mode][q.id], qrels[q.id])
             results[mode].append(r)
             if bar is not None:
                 bar.update(1)
@@ -181,6 +185,17 @@ def evaluate(engine, questions: list[EvalQuestion], modes: list[str], k: int = 1
     return report
 
 
+def ranked_run(hits, k: int) -> dict[str, float]:
+    """One question's run for ranx: passage id → k + 1 - position (unique, best first)."""
+    return {str(h.passage.pid): float(k - i) for i, h in enumerate(hits[:k])} or {"-": 0.0}
+
+
+def first_relevant_rank(run: dict[str, float], relevant: dict[str, int]) -> int | None:
+    """Position (from 1) of the first relevant passage in ``run``, as ranx orders it."""
+    ordered = sorted(run, key=lambda pid: (-run[pid], pid))
+    return next((i for i, pid in enumerate(ordered, 1) if relevant.get(pid, 0) > 0), None)
+
+
 def _relevant_pids(data, q: EvalQuestion) -> dict[str, int]:
     wanted = set(q.docs or ())
     return {str(p.pid): 1 for p in data.passages if p.doc_id in wanted and (not q.answer or _contains(p.text, q.answer))}
@@ -196,7 +211,7 @@ def _ranx_means(qrels: dict, run: dict) -> dict[str, float]:
         warnings.simplefilter("ignore")
         scores = ranx_evaluate(Qrels(qrels), Run(run), list(RANX_METRICS.values()))
     if not isinstance(scores, dict):
-        scores = {list(RANX_METRICS.values())[0]: scores}
+        scores = {next(iter(RANX_METRICS.values())): scores}
     return {name: round(float(scores[ranx_name]), 4) for name, ranx_name in RANX_METRICS.items()}
 
 
