@@ -36,7 +36,8 @@ from qa.question import followup
 from qa.question.followup import Resolved
 from qa.question.query import Query, make_query, with_name_aliases
 from qa.records import UPLOAD_NAMESPACE, Answer, Document
-from qa.retrieve.rerank import rerank
+from qa.retrieve.fusion import load_model
+from qa.retrieve.rerank import learned_rerank, rerank
 from qa.retrieve.search import Retriever
 from qa.retrieve.sentences import SentenceEvidence
 from qa.settings import Settings, default_corpus
@@ -349,7 +350,10 @@ class QA:
             if mode == "hybrid" and self.settings.rerank_weight > 0:
                 depth = max(k, self.settings.rerank_depth)
                 hits = retriever.search(query, k=depth, mode=mode, doc_ids=doc_ids, query_vector=query_vector)
-                hits = rerank(hits, evidence, self.settings.rerank_weight)[:k]
+                if self.settings.fusion == "learned":
+                    hits = learned_rerank(hits, evidence, load_model(str(self.settings.fusion_model)).rerank)[:k]
+                else:
+                    hits = rerank(hits, evidence, self.settings.rerank_weight)[:k]
             else:
                 hits = retriever.search(query, k=k, mode=mode, doc_ids=doc_ids, query_vector=query_vector)
         read = None

@@ -7,11 +7,12 @@ from pathlib import Path
 
 from embeddings.encoder import DEFAULT_MODEL
 from qa.index.manifest import Chunking
+from qa.retrieve.fusion import MODEL_PATH as FUSION_MODEL
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MAX_QUESTION_CHARS = 2000
 MODES = ("hybrid", "dense", "bm25")
-FUSIONS = ("weighted", "rrf")
+FUSIONS = ("learned", "weighted", "rrf")
 TERMS_VERSION = 3  # what BM25 terms a passage gets; a change re-chunks (vectors are reused)
 
 
@@ -41,7 +42,10 @@ class Settings:
     title_in_passage: bool = True
     # Retrieval: candidates from each retriever, reciprocal-rank-fusion constant and weights.
     candidates: int = 50
-    fusion: str = "weighted"  # "weighted" (min-max normalised scores) or "rrf" (reciprocal rank fusion)
+    # "learned" (qa/retrieve/fusion.py: a ranker over candidate features, trained on the train
+    # folds), "weighted" (min-max normalised scores) or "rrf" (reciprocal rank fusion)
+    fusion: str = "learned"
+    fusion_model: Path = FUSION_MODEL
     rrf_k: int = 60
     sentence_weight: float = 0.5  # share of a passage's dense score that is its best sentence's
     dense_weight: float = 0.5

@@ -36,6 +36,18 @@ def test_seed_question_set_is_well_formed(seed_docs):
             assert normalize(q.answer) in normalize(seed_docs[q.docs[0]].text), q.id
 
 
+def test_held_out_seed_questions_are_well_formed(seed_docs):
+    """eval/seeds-heldout.jsonl: questions written from the articles alone, used for no
+    choice; each answer is in its article."""
+    from qa.evaluate.run import load_questions
+    from qa.text.normalize import normalize
+
+    questions = load_questions(PROJECT / "eval" / "seeds-heldout.jsonl")
+    assert len(questions) >= 25 and not {q.id for q in questions} & {q.id for q in load_questions(SEED_QUESTIONS)}
+    for q in questions:
+        assert normalize(q.answer) in normalize(seed_docs[q.docs[0]].text), q.id
+
+
 def test_every_metric_is_reported_per_mode(seed_report):
     """Each mode reports exactly the promised metric names, each a share in [0, 1]."""
     assert set(seed_report.modes) == {"hybrid", "dense", "bm25"}
@@ -131,11 +143,11 @@ def test_hybrid_meets_the_seed_floor(seed_report):
 
 def test_relevance_needs_the_answer_text(seeds_qa):
     """A passage of the right article counts only when it contains the answer (after script normalisation)."""
-    from qa.evaluate.run import EvalQuestion, _relevant_pids
+    from qa.evaluate.run import EvalQuestion, relevant_pids
 
     data = seeds_qa.data()
     q = EvalQuestion("x", "清徐县是在哪里发现初筛阳性人员的？", ("002_55bd9ca71670d804.txt",), "韵达快递物流园")
-    relevant = _relevant_pids(data, q)
+    relevant = relevant_pids(data, q)
     assert relevant
     for pid in relevant:
         assert "韻達快遞物流園" in data.passages[data.row_of[int(pid)]].text

@@ -160,7 +160,7 @@ def evaluate(engine, questions: list[EvalQuestion], modes: list[str], k: int = 1
                 r.exact_match, r.f1 = em_score(predicted, q.answers), f1_score(predicted, q.answers)
             if q.docs:
                 if q.id not in qrels:
-                    qrels[q.id] = _relevant_pids(data, q) or {"missing": 1}
+                    qrels[q.id] = relevant_pids(data, q) or {"missing": 1}
                 if q.answer:
                     r.answer_hit = bool(ans.answered and ans.snippets and _contains(ans.snippets[0].text, q.answer))
                 # ranx gets the retrieval order itself as scores (k for the first hit down to
@@ -196,7 +196,7 @@ def first_relevant_rank(run: dict[str, float], relevant: dict[str, int]) -> int 
     return next((i for i, pid in enumerate(ordered, 1) if relevant.get(pid, 0) > 0), None)
 
 
-def _relevant_pids(data, q: EvalQuestion) -> dict[str, int]:
+def relevant_pids(data, q: EvalQuestion) -> dict[str, int]:
     wanted = set(q.docs or ())
     return {str(p.pid): 1 for p in data.passages if p.doc_id in wanted and (not q.answer or _contains(p.text, q.answer))}
 
@@ -276,24 +276,25 @@ def worst(report: EvalReport, mode: str, n: int = 10) -> list[QuestionResult]:
     return (missed + wrongly)[:n]
 
 
+def question_fold(q: EvalQuestion, data) -> int:
+    """A question's fold (``qa.folds``), by document: that of the article of its first
+    relevant document (by title; by id when the index lacks it or it has no title);
+    an unanswerable question's by its own id."""
+    if not q.docs:
+        return fold_of(q.id)
+    doc = data.documents.get(q.docs[0])
+    return fold_of(doc.title if doc is not None and doc.title else q.docs[0])
+
+
 def split_questions(questions: list[EvalQuestion], data, split: str) -> list[EvalQuestion]:
-    """The questions of one fold split, by document: a question is in "validation" when the
-    article of its first relevant document is in fold 0 of 5 (``qa.folds.fold_of`` of its
-    title, the split the reader was trained on), "train" otherwise; unanswerable questions
-    by their own id. Documents not in the index go by their id."""
+    """The questions of one fold split, by document: a question is in "validation" when its
+    fold (``question_fold``) is 0 of 5, the split the reader was trained on, "train" otherwise."""
     if split == "all":
         return questions
     if split not in SPLITS:
         raise CorpusError(f"Unknown split {split!r}; use one of {', '.join(SPLITS)}.")
-
-    def key(q: EvalQuestion) -> str:
-        if not q.docs:
-            return q.id
-        doc = data.documents.get(q.docs[0])
-        return doc.title if doc is not None and doc.title else q.docs[0]
-
     want_validation = split == "validation"
-    return [q for q in questions if (fold_of(key(q)) == 0) == want_validation]
+    return [q for q in questions if (question_fold(q, data) == 0) == want_validation]
 
 
 def modes_of(mode: str) -> list[str]:

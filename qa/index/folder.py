@@ -52,6 +52,7 @@ class DerivedCache:
     token_sets: BoundedCache = field(default_factory=lambda: BoundedCache(50_000))  # row -> frozenset of BM25 terms
     # (doc id, start, end) -> (normalised text, character bigrams) of a sentence
     sentence_texts: BoundedCache = field(default_factory=lambda: BoundedCache(200_000))
+    titles: BoundedCache = field(default_factory=lambda: BoundedCache(50_000))  # doc id -> normalised title
 
 
 @dataclass

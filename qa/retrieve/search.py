@@ -10,7 +10,9 @@ from qa.errors import BadQuestion
 from qa.index.folder import IndexData, local_store
 from qa.question.query import Query
 from qa.records import Citation, Hit
+from qa.retrieve.fusion import FusionModel, QuestionKind, fusion_features, load_model
 from qa.settings import MODES, Settings
+from qa.text.normalize import normalize
 from qa.timing import stage
 
 _DUPLICATE_JACCARD = 0.8
@@ -54,8 +56,10 @@ def _near_duplicate(a: set[str], b: set[str]) -> bool:
 class Retriever:
     """Searches one loaded index with one encoder."""
 
-    def __init__(self, data: IndexData, encoder, settings: Settings, store: PassageStore | None = None) -> None:
+    def __init__(self, data: IndexData, encoder, settings: Settings, store: PassageStore | None = None,
+                 model: FusionModel | None = None) -> None:
         self.data = data
+        self.model = model  # learned fusion's model; None: the one Settings.fusion_model names
         self.encoder = encoder
         self.settings = settings
         # Where candidates come from (FAISS + bm25s here, or Milvus); everything after
@@ -91,21 +95,76 @@ class Retriever:
     def keyword_query(self, query: Query) -> KeywordQuery:
         return KeywordQuery(query.tokens, {t: self.data.bm25.idf(t) for t in dict.fromkeys(query.tokens) if self.data.bm25.knows(t)})
 
-    def dense_evidence(self, rows: np.ndarray, query_vector: np.ndarray) -> np.ndarray:
-        """Dense score of each passage: its own cosine, blended with its best sentence's
-        (a passage whose one sentence matches the question closely is a good passage)."""
+    def dense_parts(self, rows: np.ndarray, query_vector: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each passage's own cosine with the question, and its best sentence's."""
         passage = self.data.vectors[rows] @ query_vector
-        weight = self.settings.sentence_weight
-        if weight <= 0 or len(rows) == 0:
-            return passage
+        if len(rows) == 0:
+            return passage, passage
         starts, ends = self.data.sentence_start[rows], self.data.sentence_start[rows + 1]
         lengths = ends - starts
         offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])  # where each passage's run begins
         # Row indices of every sentence of every passage, without a Python loop.
         index = np.repeat(starts - offsets, lengths) + np.arange(int(lengths.sum()))
         sims = self.data.sentence_vectors[index] @ query_vector
-        best = np.maximum.reduceat(sims, offsets)
+        return passage, np.maximum.reduceat(sims, offsets)
+
+    def dense_evidence(self, rows: np.ndarray, query_vector: np.ndarray) -> np.ndarray:
+        """Dense score of each passage: its own cosine, blended with its best sentence's
+        (a passage whose one sentence matches the question closely is a good passage)."""
+        weight = self.settings.sentence_weight
+        if weight <= 0 or len(rows) == 0:
+            return self.data.vectors[rows] @ query_vector
+        passage, best = self.dense_parts(rows, query_vector)
         return (1 - weight) * passage + weight * best
+
+    def _title_text(self, doc_id: str) -> str:
+        title = self.data.cache.titles.get(doc_id)
+        if title is None:
+            title = self.data.cache.titles[doc_id] = normalize(self.data.documents[doc_id].title or "")
+        return title
+
+    def pool_features(self, query: Query, keywords: KeywordQuery, pool: np.ndarray, query_vector: np.ndarray,
+                      bm25_pool: np.ndarray, dense_rank: dict[int, int], bm25_rank: dict[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        """Learned fusion's features of every candidate (qa/retrieve/fusion.py), and the
+        candidates' dense evidence (reused for the hits)."""
+        passage, best = self.dense_parts(pool, query_vector)
+        weight = self.settings.sentence_weight
+        evidence = (1 - weight) * passage + weight * best
+        weights = {t: max(w, 0.0) for t, w in keywords.idf.items()}
+        total = sum(weights.values())
+        rows = pool.tolist()
+        if total > 0:
+            terms = np.array([sum(w for t, w in weights.items() if t in self._token_set(r)) / total for r in rows])
+            titles = [self._title_text(self.data.passages[r].doc_id) for r in rows]
+            title_terms = np.array([sum(w for t, w in weights.items() if t in title) / total for title in titles])
+        else:
+            terms = title_terms = np.zeros(len(rows))
+        kind = QuestionKind.of(query.text, len(weights))
+        x = fusion_features(evidence, passage, best, bm25_pool, [dense_rank.get(r) for r in rows], [bm25_rank.get(r) for r in rows],
+                            terms, title_terms, kind)
+        return x, evidence
+
+    def candidate_pool(self, query: Query, n: int, mode: str, doc_ids: list[str] | None, query_vector: np.ndarray
+                       ) -> tuple[KeywordQuery, np.ndarray, dict[int, int], dict[int, int], dict[int, float]]:
+        """The candidates a mode fuses: the rows of the first ``n`` dense and/or BM25
+        matches (sorted), each retriever's rank of them, and the BM25 score of every one."""
+        keywords = self.keyword_query(query)
+        dense_rank: dict[int, int] = {}
+        bm25_rank: dict[int, int] = {}
+        if mode in ("hybrid", "dense"):
+            with stage("dense"):
+                found = self.store.dense_search(query_vector, n, doc_ids)
+            dense_rank = {int(r): i + 1 for i, r in enumerate(self._rows(found.pids))}
+        if mode in ("hybrid", "bm25"):
+            with stage("bm25"):
+                found = self.store.keyword_search(keywords, n, doc_ids)
+            bm25_rank = {int(r): i + 1 for i, r in enumerate(self._rows(found.pids))}
+        # BM25 of every candidate (a dense candidate may match some words too).
+        candidates = np.array(sorted(set(dense_rank) | set(bm25_rank)), dtype=np.int64)
+        with stage("bm25"):
+            scores = self.store.keyword_scores(keywords, np.array([self.data.passages[r].pid for r in candidates], dtype=np.int64))
+        bm25_of = dict(zip(candidates.tolist(), scores.tolist()))
+        return keywords, candidates, dense_rank, bm25_rank, bm25_of
 
     def search(
         self,
@@ -127,26 +186,17 @@ class Retriever:
         if query_vector is None:
             query_vector = self.encoder.encode_queries([f"{query.normalized}"])[0]
 
-        keywords = self.keyword_query(query)
-        dense_rank: dict[int, int] = {}
-        bm25_rank: dict[int, int] = {}
-        if mode in ("hybrid", "dense"):
-            with stage("dense"):
-                found = self.store.dense_search(query_vector, n_cand, doc_ids)
-            dense_rank = {int(r): i + 1 for i, r in enumerate(self._rows(found.pids))}
-        if mode in ("hybrid", "bm25"):
-            with stage("bm25"):
-                found = self.store.keyword_search(keywords, n_cand, doc_ids)
-            bm25_rank = {int(r): i + 1 for i, r in enumerate(self._rows(found.pids))}
-        # BM25 of every candidate (a dense candidate may match some words too).
-        candidates = np.array(sorted(set(dense_rank) | set(bm25_rank)), dtype=np.int64)
-        with stage("bm25"):
-            scores = self.store.keyword_scores(keywords, np.array([data.passages[r].pid for r in candidates], dtype=np.int64))
-        bm25_of = dict(zip(candidates.tolist(), scores.tolist()))
-
+        keywords, candidates, dense_rank, bm25_rank, bm25_of = self.candidate_pool(query, n_cand, mode, doc_ids, query_vector)
         dense_of: dict[int, float] = {}  # dense evidence of the pool, reused for the hits
         if mode == "hybrid" and self.settings.fusion == "rrf":
             fused = rrf([(self.settings.dense_weight, dense_rank), (self.settings.bm25_weight, bm25_rank)], self.settings.rrf_k)
+        elif mode == "hybrid" and self.settings.fusion == "learned":
+            pool = candidates
+            bm25_pool = np.array([bm25_of[r] for r in pool.tolist()], dtype=np.float64)
+            x, evidence = self.pool_features(query, keywords, pool, query_vector, bm25_pool, dense_rank, bm25_rank)
+            dense_of = dict(zip(pool.tolist(), evidence.tolist()))
+            model = self.model or load_model(str(self.settings.fusion_model))
+            fused = dict(zip(pool.tolist(), model.fusion.score(x).tolist()))
         elif mode == "hybrid":
             pool = candidates
             bm25_pool = np.array([bm25_of[r] for r in pool.tolist()], dtype=np.float32)
