@@ -130,7 +130,13 @@ def test_remove_then_add_back_writes_only_that_document(lite_copy, seeds_qa, mon
     assert added.added == [QINGXU_DOC] and added.encoded == n_doc
     assert added.store_written == n_doc and added.store_deleted == 0
     assert lite_copy.passage_store().count() == total
-    assert lite_copy.ask(QINGXU, k=5).to_json() == seeds_qa.ask(QINGXU, k=5).to_json()
+    # The same answer as before. The re-added passages' BM25 vectors were computed beside
+    # vectors kept from before (AVGDL_TOLERANCE above), so a BM25 score may differ in its
+    # last float32 bits; the learned fusion carries that into the hit's score.
+    again, before = lite_copy.ask(QINGXU, k=5), seeds_qa.ask(QINGXU, k=5)
+    assert again.to_json() == before.to_json() or (
+        [s.citation for s in again.snippets] == [s.citation for s in before.snippets] and again.span == before.span
+        and _same_allowing_ties(_ranked(before), _ranked(again)))
 
 
 def test_a_shift_in_mean_passage_length_rewrites_bm25_vectors_and_answers_stay_the_same(lite_copy, index_copy, encoder):
@@ -222,7 +228,13 @@ def test_an_add_stopped_before_its_commit_is_repaired_by_the_next_index(lite_cop
     repaired = lite_copy.index()
     assert not repaired.up_to_date and repaired.encoded == 0
     assert repaired.store_written == n_doc and repaired.store_deleted == n_doc
-    assert lite_copy.ask(QINGXU, k=5).to_json() == seeds_qa.ask(QINGXU, k=5).to_json()
+    # The same answer as before. The re-added passages' BM25 vectors were computed beside
+    # vectors kept from before (AVGDL_TOLERANCE above), so a BM25 score may differ in its
+    # last float32 bits; the learned fusion carries that into the hit's score.
+    again, before = lite_copy.ask(QINGXU, k=5), seeds_qa.ask(QINGXU, k=5)
+    assert again.to_json() == before.to_json() or (
+        [s.citation for s in again.snippets] == [s.citation for s in before.snippets] and again.span == before.span
+        and _same_allowing_ties(_ranked(before), _ranked(again)))
     again = lite_copy.index()
     assert again.up_to_date and again.store_written == again.store_deleted == 0
 
