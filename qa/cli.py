@@ -267,13 +267,22 @@ def corpus_index_dir(base: Path, corpus: Path) -> Path:
 @click.option("--worst", "n_worst", type=int, default=10, show_default=True, help="Failures to list.")
 @click.option("--split", type=click.Choice(["all", "train", "validation"]), default="all", show_default=True,
               help="Only the questions of this fold split, by document (validation: fold 0 of 5).")
+@click.option("--per-fold", is_flag=True, help="Also report Recall@1, MRR@10 and answer@1 for each of the 5 folds, with mean and spread.")
 @click.option("--reading", is_flag=True, help="Reading only: the reader given each question's own document; exact match and F1.")
 @index_dir_option
 @store_option
 @model_option
-def eval_cmd(questions, corpus, mode, k, json_out, report_out, n_worst, split, reading, index_dir, store, model):
+def eval_cmd(questions, corpus, mode, k, json_out, report_out, n_worst, split, per_fold, reading, index_dir, store, model):
     """Measure retrieval and answers on QUESTIONS.jsonl (id, question, doc, answer[, answers, type])."""
-    from qa.evaluate.run import METRICS, evaluate, load_questions, modes_of, split_questions, worst
+    from qa.evaluate.run import (
+        METRICS,
+        by_fold,
+        evaluate,
+        load_questions,
+        modes_of,
+        split_questions,
+        worst,
+    )
 
     qs = load_questions(Path(questions))
     settings = _settings(index_dir, model, store)
@@ -316,6 +325,14 @@ def eval_cmd(questions, corpus, mode, k, json_out, report_out, n_worst, split, r
             for t, v in block["by_type"].items():
                 cells = "  ".join(f"{name}={'–' if v.get(name) is None else format(v.get(name), '.2f')}" for name in ("recall@1", "recall@5", "answer@1", "abstain"))
                 click.echo(f"  {t:<14} n={v['count']:<4} {cells}")
+    if per_fold:
+        result.folds = by_fold(result, qs, engine.data())
+        for m, block in result.folds.items():
+            click.echo(f"\nby fold ({m}; folds by article, qa/folds.py):")
+            for f, row in block["folds"].items():
+                answer = "–" if row["answer@1"] is None else f"{row['answer@1']:.3f}"
+                click.echo(f"  fold {f}  n={row['questions']:<5} recall@1={row['recall@1']:.3f}  mrr@10={row['mrr@10']:.3f}  answer@1={answer}")
+            click.echo("  mean    " + "  ".join(f"{name}={v['mean']:.3f}±{v['sd']:.3f}" for name, v in block["mean"].items()))
     failures = worst(result, modes_of(mode)[0], n_worst)
     if failures:
         click.echo(f"\nworst questions ({modes_of(mode)[0]}):")

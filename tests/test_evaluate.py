@@ -69,6 +69,25 @@ def test_metrics_agree_with_per_question_ranks(seed_report):
         assert block["metrics"]["abstain"] == pytest.approx(sum(not r.answered for r in unanswerable) / len(unanswerable), abs=1e-4)
 
 
+def test_per_fold_numbers_add_up(seed_report, seeds_qa):
+    """--per-fold: every answerable question in exactly one fold; each fold's Recall@1 is its
+    share of first-ranked questions; the mean is the folds' mean."""
+    from qa.evaluate.run import by_fold, load_questions, question_fold
+
+    questions = load_questions(SEED_QUESTIONS)
+    folds = by_fold(seed_report, questions, seeds_qa.data())
+    assert set(folds) == {"hybrid", "dense", "bm25"}
+    data = seeds_qa.data()
+    for mode, block in folds.items():
+        results = {r.id: r for r in seed_report.modes[mode]["results"] if r.expected_docs}
+        assert sum(row["questions"] for row in block["folds"].values()) == len(results)
+        for f, row in block["folds"].items():
+            ids = [q.id for q in questions if q.docs and question_fold(q, data) == int(f)]
+            assert row["recall@1"] == pytest.approx(sum(results[i].rank == 1 for i in ids) / len(ids), abs=1e-4)
+        values = [row["recall@1"] for row in block["folds"].values()]
+        assert block["mean"]["recall@1"]["mean"] == pytest.approx(sum(values) / len(values), abs=1e-4)
+
+
 def test_ranks_are_read_off_the_run_ranx_scores():
     """The run handed to ranx orders passages exactly as retrieved (no ties), and the
     per-question rank is the first relevant position in that order."""

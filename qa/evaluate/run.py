@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from qa.errors import BadQuestion, CorpusError
-from qa.folds import fold_of
+from qa.folds import FOLDS, fold_of
 from qa.ingest.clean import strip_glosses
 from qa.question.query import make_query
 from qa.read.data import em_score, f1_score
@@ -59,6 +59,7 @@ class EvalReport:
     k: int
     modes: dict[str, dict] = field(default_factory=dict)  # mode → {"metrics", "by_type", "results"}
     comparison: str | None = None
+    folds: dict[str, dict] = field(default_factory=dict)  # mode -> by_fold(); empty unless asked for
     seconds: float = 0.0
     encode_seconds: float = 0.0  # of which: encoding the questions
 
@@ -69,6 +70,8 @@ class EvalReport:
         for mode, block in self.modes.items():
             out[mode] = {**block["metrics"], "by_type": block["by_type"], "recall_curve": block["curve"],
                          "per_question": [asdict(r) for r in block["results"]]}
+            if mode in self.folds:
+                out[mode]["by_fold"] = self.folds[mode]
         if self.comparison:
             out["comparison"] = self.comparison
         return out
@@ -295,6 +298,33 @@ def split_questions(questions: list[EvalQuestion], data, split: str) -> list[Eva
         raise CorpusError(f"Unknown split {split!r}; use one of {', '.join(SPLITS)}.")
     want_validation = split == "validation"
     return [q for q in questions if (question_fold(q, data) == 0) == want_validation]
+
+
+def by_fold(report: EvalReport, questions: list[EvalQuestion], data) -> dict[str, dict]:
+    """Per mode, each fold's (``question_fold``) Recall@1, MRR@10 and answer@1 over its
+    answerable questions, then their mean and standard deviation over the folds: how much a
+    number moves from one fifth of the articles to the next."""
+    fold = {q.id: question_fold(q, data) for q in questions}
+    out = {}
+    for mode, block in report.modes.items():
+        rows = {}
+        for f in range(FOLDS):
+            rs = [r for r in block["results"] if r.expected_docs and fold.get(r.id) == f and r.error is None]
+            if not rs:
+                continue
+            hits = [r.answer_hit for r in rs if r.answer_hit is not None]
+            rows[str(f)] = {"questions": len(rs), "recall@1": round(sum(r.rank == 1 for r in rs) / len(rs), 4),
+                            "mrr@10": round(sum(1.0 / r.rank for r in rs if r.rank and r.rank <= 10) / len(rs), 4),
+                            "answer@1": round(sum(hits) / len(hits), 4) if hits else None}
+        summary = {}
+        for name in ("recall@1", "mrr@10", "answer@1"):
+            values = [row[name] for row in rows.values() if row[name] is not None]
+            if values:
+                mean = sum(values) / len(values)
+                sd = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5 if len(values) > 1 else 0.0
+                summary[name] = {"mean": round(mean, 4), "sd": round(sd, 4)}
+        out[mode] = {"folds": rows, "mean": summary}
+    return out
 
 
 def modes_of(mode: str) -> list[str]:
