@@ -12,6 +12,7 @@ import click
 
 from embeddings.atomic import write_text
 from qa.errors import ZhqaError
+from qa.index.folder import corpus_index_dir
 from qa.settings import MODES, Settings
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
@@ -245,16 +246,6 @@ def remove_cmd(doc_ids, index_dir, store):
     engine = _engine(_settings(index_dir, None, store))
     report = engine.remove(list(doc_ids))
     click.echo(f"Removed {len(report.removed)} documents; {report.documents} documents, {report.passages} passages remain.")
-
-
-def corpus_index_dir(base: Path, corpus: Path) -> Path:
-    """Where an evaluation corpus gets its own cached index, beside the main one."""
-    import hashlib
-    import re
-
-    resolved = corpus.resolve()
-    slug = re.sub(r"[^\w.-]+", "-", f"{resolved.parent.name}-{resolved.stem}").strip("-")[:60]
-    return base / "corpora" / f"{slug}-{hashlib.sha1(str(resolved).encode()).hexdigest()[:8]}"
 
 
 @main.command("eval")

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import hashlib
 import json
 import os
+import re
 import shutil
 import time
 from contextlib import contextmanager
@@ -245,3 +247,10 @@ class IndexFolder:
                 shutil.rmtree(child, ignore_errors=True)
         for child in self.root.glob(f".{_POINTER}.tmp-*"):
             child.unlink(missing_ok=True)
+
+
+def corpus_index_dir(base: Path, corpus: Path) -> Path:
+    """Where an evaluation corpus gets its own cached index, beside the main one."""
+    resolved = corpus.resolve()
+    slug = re.sub(r"[^\w.-]+", "-", f"{resolved.parent.name}-{resolved.stem}").strip("-")[:60]
+    return base / "corpora" / f"{slug}-{hashlib.sha1(str(resolved).encode()).hexdigest()[:8]}"

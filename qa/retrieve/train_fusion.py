@@ -30,6 +30,7 @@ from qa.evaluate.run import (
     relevant_pids,
 )
 from qa.folds import FOLDS, fold_of
+from qa.index.folder import corpus_index_dir
 from qa.question.query import make_query, with_name_aliases
 from qa.retrieve.fusion import (
     FUSION_FEATURES,
@@ -86,8 +87,6 @@ class Visible:
 
 
 def open_sets(shared: Path, base: Path, names: tuple[str, ...]) -> list[Visible]:
-    from qa.cli import corpus_index_dir
-
     out = []
     settings = Settings(index_dir=base / "seeds-fusion", reader=False)
     sets = [("seeds", PROJECT_ROOT / "seeds", PROJECT_ROOT / "eval" / "seeds.jsonl")]
