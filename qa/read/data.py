@@ -268,3 +268,19 @@ def best_spans_in_window(s: np.ndarray, e: np.ndarray, max_tokens: int, top_k: i
     top = np.argpartition(-flat, k - 1)[:k]
     top = top[np.argsort(-flat[top])]
     return [(int(t // n), int(t % n), float(flat[t])) for t in top]
+
+
+def tally(by_style: dict, style: str, text: str, answers) -> None:
+    """Add one predicted answer's exact match, F1 and length to its style's running sums."""
+    r = by_style.setdefault(style, {"em": 0.0, "f1": 0.0, "n": 0, "chars": 0})
+    r["em"] += em_score(text, answers)
+    r["f1"] += f1_score(text, answers)
+    r["n"] += 1
+    r["chars"] += len(text)
+
+
+def summarise(by_style: dict) -> dict:
+    """Per style: exact match and F1 in percent, questions, mean answer length."""
+    return {st: {"em": round(100 * r["em"] / r["n"], 2), "f1": round(100 * r["f1"] / r["n"], 2),
+                 "n": r["n"], "mean_chars": round(r["chars"] / r["n"], 1)}
+            for st, r in sorted(by_style.items())}

@@ -126,15 +126,9 @@ def evaluate_reader(reader: Reader, questions: list[D.Question], grid=ANSWER_TOK
             if best:
                 a, b = D.span_chars(q.context, best[3], best[0], best[1])
                 text = q.context[a:b]
-            r = results[A].setdefault(q.style, {"em": 0.0, "f1": 0.0, "n": 0, "chars": 0})
-            r["em"] += D.em_score(text, golds)
-            r["f1"] += D.f1_score(text, golds)
-            r["n"] += 1
-            r["chars"] += len(text)
+            D.tally(results[A], q.style, text, golds)
             margins[A].append(best[2] - null if best else -1e9)
-    table = {A: {st: {"em": round(100 * r["em"] / r["n"], 2), "f1": round(100 * r["f1"] / r["n"], 2),
-                      "n": r["n"], "mean_chars": round(r["chars"] / r["n"], 1)}
-                 for st, r in sorted(by.items())} for A, by in results.items()}
+    table = {A: D.summarise(by) for A, by in results.items()}
     return table, margins
 
 

@@ -226,17 +226,8 @@ def score_predictions(prep: Prepared, questions, window_logits, grid=ANSWER_TOKE
             if best:
                 a, b = D.span_chars(q.context, c, best[0], best[1])
                 text = q.context[a:b]
-            r = results[A].setdefault(q.style, {"em": 0.0, "f1": 0.0, "n": 0, "chars": 0})
-            r["em"] += D.em_score(text, golds)
-            r["f1"] += D.f1_score(text, golds)
-            r["n"] += 1
-            r["chars"] += len(text)
-    table = {}
-    for A, by_style in results.items():
-        table[A] = {st: {"em": round(100 * r["em"] / r["n"], 2), "f1": round(100 * r["f1"] / r["n"], 2),
-                         "n": r["n"], "mean_chars": round(r["chars"] / r["n"], 1)}
-                    for st, r in sorted(by_style.items())}
-    return table
+            D.tally(results[A], q.style, text, golds)
+    return {A: D.summarise(by) for A, by in results.items()}
 
 
 def mean_em_f1(by_style: dict) -> float:
