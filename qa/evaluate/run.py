@@ -300,6 +300,14 @@ def split_questions(questions: list[EvalQuestion], data, split: str) -> list[Eva
     return [q for q in questions if (question_fold(q, data) == 0) == want_validation]
 
 
+def rank_metrics(results: list[QuestionResult]) -> dict[str, float | None]:
+    """Recall@1, MRR@10 and answer@1 of answerable questions' results, from their ranks."""
+    hits = [r.answer_hit for r in results if r.answer_hit is not None]
+    return {"recall@1": round(sum(r.rank == 1 for r in results) / len(results), 4),
+            "mrr@10": round(sum(1.0 / r.rank for r in results if r.rank and r.rank <= 10) / len(results), 4),
+            "answer@1": round(sum(hits) / len(hits), 4) if hits else None}
+
+
 def by_fold(report: EvalReport, questions: list[EvalQuestion], data) -> dict[str, dict]:
     """Per mode, each fold's (``question_fold``) Recall@1, MRR@10 and answer@1 over its
     answerable questions, then their mean and standard deviation over the folds: how much a
@@ -312,10 +320,7 @@ def by_fold(report: EvalReport, questions: list[EvalQuestion], data) -> dict[str
             rs = [r for r in block["results"] if r.expected_docs and fold.get(r.id) == f and r.error is None]
             if not rs:
                 continue
-            hits = [r.answer_hit for r in rs if r.answer_hit is not None]
-            rows[str(f)] = {"questions": len(rs), "recall@1": round(sum(r.rank == 1 for r in rs) / len(rs), 4),
-                            "mrr@10": round(sum(1.0 / r.rank for r in rs if r.rank and r.rank <= 10) / len(rs), 4),
-                            "answer@1": round(sum(hits) / len(hits), 4) if hits else None}
+            rows[str(f)] = {"questions": len(rs), **rank_metrics(rs)}
         summary = {}
         for name in ("recall@1", "mrr@10", "answer@1"):
             values = [row[name] for row in rows.values() if row[name] is not None]

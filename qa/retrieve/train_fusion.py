@@ -27,6 +27,7 @@ from qa.evaluate.run import (
     evaluate,
     load_questions,
     question_fold,
+    rank_metrics,
     relevant_pids,
 )
 from qa.folds import FOLDS, fold_of
@@ -185,9 +186,7 @@ def _summary(results: dict[str, list]) -> dict:
     row = {}
     for label, rs in results.items():
         row["questions"] = len(rs)
-        row[label] = {"recall@1": round(float(np.mean([r.rank == 1 for r in rs])), 4),
-                      "mrr@10": round(float(np.mean([1.0 / r.rank if r.rank else 0.0 for r in rs])), 4),
-                      "answer@1": round(float(np.mean([bool(r.answer_hit) for r in rs])), 4)}
+        row[label] = rank_metrics(rs)
     return row
 
 
