@@ -71,6 +71,26 @@ def test_bylines_in_prose_and_forums(text, author):
     assert find_byline(text)[0] == author
 
 
+@pytest.mark.parametrize("text,title,author", [
+    ("标题\n正文第一段。\n最后一段，谈判仍在继续。（李明 北京报道）\n网站版权所有", "标题", "李明"),
+    ("标题\n正文。该剧目将于下月首演。（央视记者 王芳）", "标题", "王芳"),
+    ("标题\n本报记者陈刚发自广州\n正文。", "标题", "陈刚"),
+    ("标题\n顶端新闻记者刘洋/文 受访者供图\n正文。", "标题", "刘洋"),
+    ("论下岗职工的再就业\n张伟、李娜\n近年来，下岗职工……", "论下岗职工的再就业", "张伟 李娜"),
+    # Not signatures: an ending, a caption, an institution in parentheses, an outlet under the headline.
+    ("标题\n正文。\n（完）", "标题", ""),
+    ("标题\n正文。（图）", "标题", ""),
+    ("标题\n评论人：胡春田（高雄应用科技大学管理学院）", "标题", ""),
+    ("标题\n新华社\n正文。", "标题", ""),
+])
+def test_unlabelled_signatures_name_people_only(text, title, author):
+    assert find_byline(text, title)[0] == author
+
+
+def test_link_texts_are_not_read_as_signatures():
+    assert find_byline("首页\n简体中文\n繁體中文", signed=False)[0] == ""
+
+
 def test_byline_names_stop_at_the_next_field():
     assert find_byline("作者：芊草凡凡 时间：2005-08-22 19:13:18\n正文。")[0] == "芊草凡凡"
 

@@ -53,12 +53,13 @@ def html_to_text(markup: str) -> tuple[str, str]:
 def _document(doc_id: str, text: str, path: str, title: str = "", source: str = "", date: str = "",
               author: str = "", fallback_author: str = "", **extra) -> Document:
     text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
-    found_author, credits = find_byline(text)
+    title = title or find_title(text)
+    found_author, credits = find_byline(text, title)
     found_author = found_author or fallback_author
     return Document(
         id=doc_id,
         text=text,
-        title=title or find_title(text) or doc_id,
+        title=title or doc_id,
         source=source or find_source(text),
         date=date or find_date(text),
         path=path,
@@ -113,7 +114,7 @@ def load_bytes(data: bytes, suffix: str, doc_id: str, where: str, result: LoadRe
         # page's own text has had its say.
         date = find_date(text, lambda: find_date(page.linked, lambda: markup_date(markup), head=False))
         doc = _document(doc_id, text, where, title=meta.title or page.title, source=find_source(text) or meta.outlet,
-                        date=date, fallback_author=find_byline(page.linked)[0] or meta.author, url=url)
+                        date=date, fallback_author=find_byline(page.linked, signed=False)[0] or meta.author, url=url)
     else:
         if not decoded.text.strip():
             result.skip(where, "no text", f"{where}: no text; skipped.")

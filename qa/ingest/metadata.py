@@ -92,15 +92,61 @@ _INLINE_AUTHOR = (
 )
 
 
+# A reporter's signoff: "记者马俊峰/文", "本报记者罗科苏盈发自北京", "记者 王明 报道".
+_REPORTED_BY = re.compile(r"(?:记者|記者)[\s\u3000\xa0]*(?P<names>[\u3400-\u9fff]{2,8}(?:[\s、][\u3400-\u9fff]{2,4}){0,3})"
+                          r"[\s\u3000\xa0]*(?:/\s*[文图圖摄攝]|[发發]自|[报報]道)")
+# The closing parenthesis of an article: "（姚峰 上海报道）", "（总台记者 张倩）", "（袁源）".
+_SIGNOFF = re.compile(r"[（(]\s*(?P<inside>[^（）()，,。；;：:！？!?]{2,20}?)\s*[）)]\s*$")
+# What may follow the names in a signoff: where from and what ("上海报道", "北京电", "摄").
+_SIGNOFF_REST = re.compile(r"(?:[\u3400-\u9fff]{0,6}?(?:报道|報道|[发發]自\S{0,6}|电|電|摄|攝|/?文|整理|编译|編譯))?")
+_NAME_LINE = re.compile(r"^[\u3400-\u9fff]{2,4}(?:[\s\u3000\xa0、]+[\u3400-\u9fff]{2,4}){0,3}$")
+
+
+def _person_names(text: str) -> list[str]:
+    """The words of ``text`` that jieba's part-of-speech tagger reads as people's names."""
+    import jieba.posseg
+
+    return [w.word for w in jieba.posseg.lcut(text) if w.flag.startswith("nr") and len(w.word) >= 2]
+
+
+def _signed_names(lines: list[str], title: str) -> list[str]:
+    """Authors named the way Chinese articles sign them outside a labelled byline: "记者 X
+    发自…" anywhere; a paragraph's closing "（X 上海报道）" (the last one); or a line of names
+    alone right under the headline (essays, forum posts). A name must read as a person's name
+    to jieba's tagger, so "（完）", "新华社" or a one-word caption never count."""
+    for line in lines:
+        m = _REPORTED_BY.search(line) if len(line) <= 400 else None
+        if m and _person_names(m["names"]):
+            return _plausible_names(m["names"])
+    for line in reversed(lines):
+        m = _SIGNOFF.search(line) if len(line) <= 2000 else None
+        if m:
+            inside = re.sub(r"^.*?(?:记者|記者|通讯员|通訊員)", "", m["inside"])
+            names = _person_names(inside)
+            rest = inside.strip()
+            for name in names:
+                rest = rest.removeprefix(name).lstrip(" \u3000\xa0、")
+            if names and inside.strip().startswith(names[0]) and _SIGNOFF_REST.fullmatch(rest):
+                return names
+    body = [line for line in lines if line != title][:8]
+    for line in body:
+        if _NAME_LINE.match(line):
+            words = [w for w in re.split(r"[\s\u3000\xa0、]+", line) if w]
+            if _person_names(words[0]) == [words[0]]:
+                return words
+    return []
+
+
 def _plausible_names(text: str) -> list[str]:
     names = [n for n in re.split(r"[\s\u3000\xa0、，,]+", text) if n]
     return names if names and all(len(n) <= 12 and not re.search(r"\d|www|\.", n) for n in names) else []
 
 
-def find_byline(text: str) -> tuple[str, str]:
+def find_byline(text: str, title: str = "", signed: bool = True) -> tuple[str, str]:
     """(author, credits) from the page's byline and credit lines: "記者 王明" gives the
     author 王明; "新媒體工作室 出品" and "責編:田洲" are credits, kept as written. The
-    author field of a date/source line ("來源:太原晚報 作者: 司勇 2022年…") counts too."""
+    author field of a date/source line ("來源:太原晚報 作者: 司勇 2022年…") counts too.
+    With ``signed`` (text, not a page's link texts), so do unlabelled signatures (_signed_names)."""
     authors: list[str] = []
     credits: list[str] = []
     lines = [line.strip() for line in text.splitlines() if line.strip()]
@@ -127,6 +173,8 @@ def find_byline(text: str) -> tuple[str, str]:
                     break
             if authors:
                 break
+    if not authors and signed:
+        authors = _signed_names(lines, title.strip())
     author = " ".join(dict.fromkeys(authors))
     return author, "；".join(dict.fromkeys(credits))
 

@@ -99,7 +99,7 @@ def date_matches(read: str, truth: str) -> bool:
 
 def author_matches(read: str, truth: str) -> bool:
     names = set(read.split())
-    return any(name in names or name in read for name in truth.split()) if read else False
+    return any(name in names or name in read for name in re.split(r"[\s、，,]+", truth) if name) if read else False
 
 
 def _known(text: str, pattern: str) -> bool:
