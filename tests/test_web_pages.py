@@ -91,6 +91,21 @@ def test_link_texts_are_not_read_as_signatures():
     assert find_byline("首页\n简体中文\n繁體中文", signed=False)[0] == ""
 
 
+def test_a_sites_legal_footer_is_never_a_passage():
+    from qa.ingest.clean import clean
+
+    table = "".join(f"{k}、第{k}项要求\n" for k in range(1, 5))
+    text = ("标题\n" + "这是文章的第一段，讲述了事情的经过。\n" * 3 + table
+            + "云南日报网 滇ICP备11000491号-1 ® yndaily.com All Rights Reserved since 1999.11\n"
+            + "互联网新闻信息服务许可证编号：53120170001\n")
+    kept = "\n".join(text[s:e] for s, e in clean(text, "标题").sections)
+    assert "ICP" not in kept and "许可证" not in kept
+    assert "第4项要求" in kept  # the list before the footer is still the article's
+    prose = "该公司表示，其产品包装上虽印有“版权所有”和ICP备案号字样，仍被大量仿冒，损失超过百万元。"
+    text = "标题\n正文第一段，讲述了事情的经过。\n" + prose + "\n"
+    assert prose in "\n".join(text[s:e] for s, e in clean(text, "标题").sections)  # a sentence about it is prose
+
+
 def test_byline_names_stop_at_the_next_field():
     assert find_byline("作者：芊草凡凡 时间：2005-08-22 19:13:18\n正文。")[0] == "芊草凡凡"
 

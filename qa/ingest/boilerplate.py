@@ -11,6 +11,12 @@ _CHROME = re.compile(
     r"|官方微信|官方微博|扫一扫|掃一掃|打印本页|打印本頁|关闭窗口|關閉窗口|字号|字號|客户端|客戶端"
     r"|您当前的位置|您當前的位置|当前位置|當前位置|版权所有|版權所有|免责声明|免責聲明"
 )
+# The legal footer every Chinese site carries (ICP licence, copyright, illegal-content hotline).
+_LEGAL = re.compile(
+    r"ICP[备備证證]|公网安备|公網安備|all rights reserved|copyright\s*(?:©|\(c\)|&copy;|\d)|©\s*(?:\d|[A-Za-z])"
+    r"|版权所有|版權所有|违法和不良信息|違法和不良信息|新闻信息服务许可证|新聞信息服務許可證",
+    re.I,
+)
 _EDITOR = re.compile(
     r"^[\[\(（【]?\s*(?:责任编辑|責任編輯|责编|責編|编辑|編輯|供稿单位|供稿單位|审核|審核|校对|校對)\s*[:：]"
 )
@@ -43,6 +49,12 @@ def is_boilerplate_line(line: str) -> bool:
     if len(line) <= 40 and _CHROME.search(line):
         return True
     return is_breadcrumb(line)
+
+
+def is_legal_line(line: str) -> bool:
+    """A site's legal footer line: copyright, ICP licence number, reporting hotline."""
+    line = line.strip()
+    return 0 < len(line) <= 200 and bool(_LEGAL.search(line)) and not line.endswith(("。", "”", "」"))
 
 
 def is_link_like(line: str) -> bool:

@@ -97,6 +97,9 @@ def _dropped_lines(text: str, lines: list[tuple[int, int]], title: str, inner_ru
         lines_of_run = [nonblank[j] for j in run]
         soft.update(j for j in lines_of_run if j not in dropped)
         dropped.update(lines_of_run)
+    # The copyright and licence lines themselves; they still bound the runs above, as a
+    # table at the end of the article is the article's when only the footer follows it.
+    dropped.update(i for i in nonblank if boilerplate.is_legal_line(text[lines[i][0]:lines[i][1]]))
     if soft and all(i in dropped for i in nonblank):
         # Nothing would be left: a one-paragraph brief whose only line was taken for its
         # headline, a short list that is the whole document. Its text is the article.
