@@ -368,6 +368,16 @@ def train_fusion_cmd(ctx):
     raise SystemExit(train_main(list(ctx.args)))
 
 
+@main.command("train-choice", context_settings={"ignore_unknown_options": True, "allow_extra_args": True,
+                                                "help_option_names": []})
+@click.pass_context
+def train_choice_cmd(ctx):
+    """Fit which read sentence is shown first, on question sets the reader never saw (--help for options)."""
+    from qa.answer.train_choice import main as train_main
+
+    raise SystemExit(train_main(list(ctx.args)))
+
+
 @main.command("bench")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), default=None, help="Write every figure to this JSON file.")
 @click.option("--quick", is_flag=True, help="A reduced run (seeds only, 10k-passage scale), under a minute.")

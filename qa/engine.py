@@ -13,7 +13,7 @@ from typing import NamedTuple
 from embeddings.encoder import DEFAULT_MODEL, Encoder, EncoderError
 from embeddings.passage_store import PassageStore
 from qa.answer.snippets import answer
-from qa.answer.spans import read_around
+from qa.answer.choice import load_choice, read_candidates
 from qa.errors import (
     BadQuestion,
     CorpusError,
@@ -58,6 +58,16 @@ def _as_upload(doc: Document, name: str, path: Path, when: str, uploader: str | 
     return replace(doc, id=f"{UPLOAD_NAMESPACE}{sha[:12]}/{original}", text=text, sha256=sha, title=visible(title).strip(),
                    source=visible(doc.source).strip(), date=visible(doc.date).strip(), original_id=original,
                    uploaded_at=when, uploaded_by=visible(uploader or "").strip()[:MAX_NAME_CHARS])
+
+
+class Retrieved(NamedTuple):
+    """What one question retrieved: the query as searched, its hits (best first), the
+    sentence evidence that scored them, and the index generation they come from."""
+
+    query: Query
+    hits: list
+    evidence: SentenceEvidence
+    data: IndexData
 
 
 class LoadedIndex(NamedTuple):
@@ -337,6 +347,25 @@ class QA:
         """``ask`` for an already validated query, optionally with its vector precomputed
         (evaluation encodes all questions in one batch) and against a pinned ``index``
         (``loaded()``) instead of the newest one."""
+        found = self.retrieve(query, k, mode, doc_ids, query_vector, index)
+        query = found.query
+        read, choice = None, None
+        if self.settings.reader:
+            reader, tokens = self.reader, self.settings.read_tokens
+            if self.settings.choice_model is not None:
+                choice = load_choice(str(self.settings.choice_model))
+
+            def read(cands):
+                with stage("read"):
+                    return read_candidates(reader, query, cands, tokens)
+
+        with stage("snippets"):
+            return answer(query, found.hits, found.data, self.settings.abstain_threshold, mode, found.evidence, read, choice)
+
+    def retrieve(self, query: Query, k: int = 5, mode: str = "hybrid", doc_ids: list[str] | None = None,
+                 query_vector=None, index: LoadedIndex | None = None) -> Retrieved:
+        """The passages ``answer_query`` answers from, best first, with the sentence evidence
+        that scored them (the query as searched: with name aliases)."""
         data, search = index or self.loaded()
         with stage("normalise"):
             query = with_name_aliases(query, data)
@@ -356,16 +385,7 @@ class QA:
                     hits = rerank(hits, evidence, self.settings.rerank_weight)[:k]
             else:
                 hits = retriever.search(query, k=k, mode=mode, doc_ids=doc_ids, query_vector=query_vector)
-        read = None
-        if self.settings.reader:
-            reader, tokens = self.reader, self.settings.read_tokens
-
-            def read(hit, start, end):
-                with stage("read"):
-                    return read_around(reader, query, hit, start, end, tokens)
-
-        with stage("snippets"):
-            return answer(query, hits, data, self.settings.abstain_threshold, mode, evidence, read)
+        return Retrieved(query, hits, evidence, data)
 
     def documents(self) -> list[Document]:
         return list(self.data().documents.values())

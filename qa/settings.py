@@ -7,6 +7,7 @@ from pathlib import Path
 
 from embeddings.encoder import DEFAULT_MODEL
 from qa.index.manifest import Chunking
+from qa.answer.choice import MODEL_PATH as CHOICE_MODEL
 from qa.retrieve.fusion import MODEL_PATH as FUSION_MODEL
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -55,10 +56,12 @@ class Settings:
     rerank_depth: int = 10
     # Below this confidence the answer is "the corpus has no answer" (see qa/answer/snippets.py).
     abstain_threshold: float = 0.6
-    # The reader (qa/read) looks for the answer span inside the chosen sentence, through one
-    # window of read_tokens tokens around it; off: sentences only, no answer span.
+    # The reader (qa/read) reads the sentence picker's first sentences, each through one window
+    # of read_tokens tokens around it, and finds the answer span; off: sentences only, no span.
     reader: bool = True
     read_tokens: int = 96
+    # Which read sentence is shown first (qa/answer/choice.py); None: the sentence picker's best.
+    choice_model: Path | None = CHOICE_MODEL
     lock_timeout: float = 600.0
     # Where passages are searched: None (what the index records, else local), "local",
     # "milvus://HOST:PORT[/COLLECTION]" or "milvus-lite://PATH.db[#COLLECTION]" (qa/index/store_target.py).

@@ -73,3 +73,76 @@ def test_span_markup_is_escaped():
     span = AnswerSpan("<script>alert(1)</script>", Citation("d", "t", "", "", 2, 27), -1.0)
     html = render.answer_html(Answer("q", True, (Snippet(text, cite, 1.0),), (), span=span), {"d": text})
     assert "<script>" not in html and '<b class="zq-span">&lt;script&gt;' in html
+
+
+# ---------------------------------------------------------------- which sentence comes first
+
+
+def _candidates(seeds_qa, question):
+    from qa.answer.choice import CHOICE_DEPTH, read_candidates
+    from qa.answer.snippets import ranked_sentences
+    from qa.question.query import make_query
+
+    found = seeds_qa.retrieve(make_query(question), k=10)
+    top = ranked_sentences(found.evidence, found.hits)[:CHOICE_DEPTH]
+    return found, top, read_candidates(seeds_qa.reader, found.query, top, seeds_qa.settings.read_tokens)
+
+
+def test_the_reader_reads_the_pickers_first_sentences(seeds_qa, seed_docs):
+    from qa.answer.choice import CHOICE_DEPTH, CHOICE_FEATURES, choice_features, choose
+
+    found, top, spans = _candidates(seeds_qa, QINGXU)
+    assert len(top) == len(spans) == CHOICE_DEPTH
+    for c, s in zip(top, spans):  # each span lies inside its own sentence, in the original text
+        if s is not None:
+            assert s.hit.passage.doc_id == c.hit.passage.doc_id and c.start <= s.start < s.end <= c.end
+    x = choice_features(top, spans)
+    assert x.shape == (len(top), len(CHOICE_FEATURES))
+    assert x[0, CHOICE_FEATURES.index("picker_gap")] == 0.0 and (x[:, 0] <= 0).all()
+    assert choose(None, top, spans) == 0  # no model: the picker's first
+
+
+def test_a_choice_model_that_trusts_the_reader_shows_its_best_span_first(seeds_qa):
+    import numpy as np
+
+    from qa.answer.choice import CHOICE_FEATURES, choose
+    from qa.retrieve.fusion import LinearRanker
+
+    found, top, spans = _candidates(seeds_qa, "李楠的妻子在哪个单位工作？")
+    weights = np.array([1.0 if f == "span_score" else 0.0 for f in CHOICE_FEATURES])
+    reader_only = LinearRanker(CHOICE_FEATURES, np.zeros(len(CHOICE_FEATURES)), np.ones(len(CHOICE_FEATURES)), weights)
+    scores = [s.score if s is not None else -30.0 for s in spans]
+    assert choose(reader_only, top, spans) == int(np.argmax(scores))
+
+
+def test_the_shown_first_sentence_holds_the_answer_span(seeds_qa, seed_docs):
+    """Whichever sentence the choice puts first, the span is cut from it, and the other
+    snippets never overlap it."""
+    for question in (QINGXU, "李楠的妻子在哪个单位工作？", "湖北公安机关排查的四类人员是什么？"):
+        answer = seeds_qa.ask(question)
+        if not answer.answered:
+            continue
+        first = answer.snippets[0]
+        if answer.span is not None:
+            assert first.citation.start <= answer.span.citation.start < answer.span.citation.end <= first.citation.end
+        for other in answer.snippets[1:]:
+            assert other.citation.doc_id != first.citation.doc_id or not (
+                other.citation.start < first.citation.end and first.citation.start < other.citation.end)
+
+
+def test_shipped_choice_reproduces_its_seed_validation_numbers(seeds_qa):
+    """The committed model/choice.json gives its card's validation numbers on the seed
+    questions' validation fold (the other sets need ../shared: `qa train-choice`)."""
+    import json
+
+    from qa.answer.choice import MODEL_PATH, load_choice
+    from qa.answer.train_choice import collect, measure
+    from qa.evaluate.run import load_questions
+    from qa.folds import fold_of
+    from qa.retrieve.train_fusion import Visible
+    from qa.settings import PROJECT_ROOT
+
+    shipped = json.loads(MODEL_PATH.read_text(encoding="utf-8"))["validation"]["seeds"]
+    qs = [q for q in load_questions(PROJECT_ROOT / "eval" / "seeds.jsonl") if q.docs]
+    rows = collect(Visible("seeds", seeds_qa, qs, [fold_of(q.id) for q in qs]), seeds_qa.settings, folds={0})
+    assert measure(rows, load_choice()) == shipped

@@ -170,7 +170,7 @@ def test_conversation_files_hold_gold_answers_from_their_articles(seed_docs, tmp
     from pathlib import Path
 
     from qa.errors import CorpusError
-    from qa.evaluate.conversations import _contains, load_conversations
+    from qa.evaluate.conversations import contains_answer, load_conversations
 
     folder = Path(__file__).resolve().parent.parent / "eval"
     tune, held_out = (load_conversations(folder / f"followups-{name}.jsonl") for name in ("tune", "heldout"))
@@ -179,7 +179,7 @@ def test_conversation_files_hold_gold_answers_from_their_articles(seed_docs, tmp
     for conversation in tune + held_out:
         assert len(conversation.turns) >= 2 and conversation.history == [t.question for t in conversation.turns[:-1]]
         for turn in conversation.turns:
-            assert _contains(seed_docs[turn.doc].text, turn.answer), (conversation.id, turn)
+            assert contains_answer(seed_docs[turn.doc].text, turn.answer), (conversation.id, turn)
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"id": "x", "turns": [{"question": "董健是谁？", "doc": "d", "answer": "a"}]}\n', encoding="utf-8")
     with pytest.raises(CorpusError, match="bad.jsonl:1"):

@@ -11,11 +11,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from qa.answer.spans import ReadSpan, best_span_in
+from qa.answer.choice import CHOICE_DEPTH, choose
+from qa.answer.spans import ReadSpan
 from qa.index.folder import IndexData
 from qa.question.answer_type import missing_entities
 from qa.question.query import Query
 from qa.records import Answer, AnswerSpan, Citation, Hit, Snippet
+from qa.retrieve.fusion import LinearRanker
 from qa.retrieve.sentences import SentenceCandidate, SentenceEvidence
 from qa.text.normalize import normalize
 
@@ -47,27 +49,36 @@ def _cjk_share(text: str) -> float:
     return sum(1 for c in letters if "\u3400" <= c <= "\u9fff") / len(letters) if letters else 0.0
 
 
-def answer(query: Query, hits: list[Hit], data: IndexData, threshold: float, mode: str,
-           evidence: SentenceEvidence, read: Callable[[Hit, int, int], list[ReadSpan]] | None = None) -> Answer:
-    """Choose the snippets for ``query`` from ``hits`` (best first), among the sentences
-    ``evidence`` scored. With ``read`` (the reader, given a hit and a sentence's range), the
-    answer is the reader's most probable span inside the first snippet.
+def ranked_sentences(evidence: SentenceEvidence, hits: list[Hit]) -> list[SentenceCandidate]:
+    """The sentences of ``hits`` as the picker ranks them, best first."""
+    return sorted(evidence.candidates(hits), key=lambda c: (-c.score, c.hit.rank, c.start))
 
-    The best sentence stays first whatever the reader says: letting the reader's span choose
-    the sentence lowered answer@1 on the seed questions (0.848 → 0.763) and raised it by
-    0.003 on the CMRC 2018 validation fold (README, "The answer span")."""
-    cands = sorted(evidence.candidates(hits), key=lambda c: (-c.score, c.hit.rank, c.start))
+
+def answer(query: Query, hits: list[Hit], data: IndexData, threshold: float, mode: str,
+           evidence: SentenceEvidence, read: Callable[[list[SentenceCandidate]], list[ReadSpan | None]] | None = None,
+           choice: LinearRanker | None = None) -> Answer:
+    """Choose the snippets for ``query`` from ``hits`` (best first), among the sentences
+    ``evidence`` scored. With ``read`` (the reader: each given sentence's best span, or
+    None), the picker's first CHOICE_DEPTH sentences are read, ``choice`` (qa/answer/choice.py)
+    chooses the one shown first, and the reader's span inside it is the answer; without
+    ``choice`` the picker's best sentence stays first. Abstention looks at the picker's best."""
+    cands = ranked_sentences(evidence, hits)
     best = cands[0] if cands else None
     retrieved = " ".join(normalize(h.citation.title) + " " + h.passage.match_text for h in hits)
     missing = missing_entities(query.tokens, retrieved)
     if best is None or confidence(hits, best, _cjk_share(query.text), missing) < threshold:
         return Answer(query.text, False, (), tuple(hits), mode)
+    first, found = best, None
+    if read is not None:
+        top = cands[:CHOICE_DEPTH]
+        spans = read(top)
+        pick = choose(choice, top, spans)
+        first, found = top[pick], spans[pick]
     span = None
-    found = best_span_in(read(best.hit, best.start, best.end), best.hit.passage.doc_id, best.start, best.end) if read else None
     if found is not None:
         doc = data.documents[found.hit.passage.doc_id]
         span = AnswerSpan(doc.text[found.start : found.end], Citation.of(doc, found.start, found.end), found.score)
-    chosen: list[SentenceCandidate] = []
+    chosen: list[SentenceCandidate] = [first]
     for c in cands:
         if len(chosen) >= MAX_SNIPPETS or c.score < best.score - SECONDARY_MARGIN:
             break

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from qa.errors import CorpusError
-from qa.evaluate.run import _contains
+from qa.evaluate.run import contains_answer
 from qa.records import Answer
 
 K = 10  # passages retrieved per question, as `qa eval` by default
@@ -117,7 +117,7 @@ def score(conversation: Conversation, answer: Answer) -> TurnResult:
     top_doc = answer.hits[0].passage.doc_id if answer.hits else None
     top_snippet = answer.snippets[0].text if answer.snippets else None
     return TurnResult(conversation.id, gold.question, answer.asked or answer.question,
-                      bool(answer.answered and top_snippet and _contains(top_snippet, gold.answer)),
+                      bool(answer.answered and top_snippet and contains_answer(top_snippet, gold.answer)),
                       top_doc == gold.doc, top_doc, top_snippet)
 
 

@@ -104,7 +104,8 @@ def _norm_answer(text: str) -> str:
     return normalize(strip_glosses(text)).replace(" ", "")
 
 
-def _contains(passage_text: str, answer: str) -> bool:
+def contains_answer(passage_text: str, answer: str) -> bool:
+    """Whether ``passage_text`` holds ``answer`` after script, width and gloss normalisation."""
     return _norm_answer(answer) in _norm_answer(passage_text)
 
 
@@ -165,7 +166,7 @@ def evaluate(engine, questions: list[EvalQuestion], modes: list[str], k: int = 1
                 if q.id not in qrels:
                     qrels[q.id] = relevant_pids(data, q) or {"missing": 1}
                 if q.answer:
-                    r.answer_hit = bool(ans.answered and ans.snippets and _contains(ans.snippets[0].text, q.answer))
+                    r.answer_hit = bool(ans.answered and ans.snippets and contains_answer(ans.snippets[0].text, q.answer))
                 # ranx gets the retrieval order itself as scores (k for the first hit down to
                 # 1, no ties), and the rank reported per question is read off the same run
                 # with the same relevant set, so the two can never disagree.
@@ -201,7 +202,7 @@ def first_relevant_rank(run: dict[str, float], relevant: dict[str, int]) -> int 
 
 def relevant_pids(data, q: EvalQuestion) -> dict[str, int]:
     wanted = set(q.docs or ())
-    return {str(p.pid): 1 for p in data.passages if p.doc_id in wanted and (not q.answer or _contains(p.text, q.answer))}
+    return {str(p.pid): 1 for p in data.passages if p.doc_id in wanted and (not q.answer or contains_answer(p.text, q.answer))}
 
 
 def _ranx_means(qrels: dict, run: dict) -> dict[str, float]:
