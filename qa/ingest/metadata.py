@@ -106,6 +106,9 @@ def _person_names(text: str) -> list[str]:
     """The words of ``text`` that jieba's part-of-speech tagger reads as people's names."""
     import jieba.posseg
 
+    from qa.text.tokenize import quiet_jieba
+
+    quiet_jieba()  # initialised quietly, once
     return [w.word for w in jieba.posseg.lcut(text) if w.flag.startswith("nr") and len(w.word) >= 2]
 
 

@@ -45,6 +45,8 @@ class Settings:
     checkpoint_minutes: float = 12.0
     monitor_questions: int = 100
     threads: int = 0  # 0: try 1 and 2 torch threads now and then, keep the faster (the machine is shared)
+    balance_styles: bool = False  # repeat the rarer style's questions (CMRC vs DRCD) so each style counts alike per epoch
+    init: str | None = None  # warm start: a checkpoint of an earlier run (layers it lacks come from the base model)
 
 
 def log(msg: str) -> None:
@@ -105,7 +107,7 @@ def epoch_examples(prep: Prepared, rng: random.Random):
     for q in prep.questions:
         by_source.setdefault(q.source, []).append(q)
     out = []
-    for q in prep.questions:
+    for q in balanced(prep.questions) if s.balance_styles else prep.questions:
         if not q.answers:
             continue
         c = prep.ctx[q.context]
@@ -147,6 +149,15 @@ def epoch_examples(prep: Prepared, rng: random.Random):
                     out.append((_crop(qids, oc, lo3, min(len(oc.ids), lo3 + B)), 0, 0))
                     break
     return out
+
+
+def balanced(questions):
+    """Every style's questions repeated round(largest style's count / its count) times."""
+    by_style: dict[str, list] = {}
+    for q in questions:
+        by_style.setdefault(q.style, []).append(q)
+    most = max(len(v) for v in by_style.values())
+    return [q for v in by_style.values() for q in v * max(1, round(most / len(v)))]
 
 
 def batches_of(examples, batch: int, rng: random.Random):
@@ -258,6 +269,14 @@ def train_loop(prep: Prepared, valid_prep: Prepared, model_dir: Path, minutes: f
     torch.manual_seed(settings.seed)
     rng = random.Random(settings.seed)
     model = load_base(model_dir, settings.layers)
+    if settings.init:
+        state = torch.load(settings.init, map_location="cpu")
+        missing, unexpected = model.load_state_dict(state, strict=False)
+        unexpected = [k for k in unexpected if not k.startswith("bert.encoder.layer.")]
+        if unexpected:
+            raise RuntimeError(f"{settings.init} does not fit this reader: unexpected {unexpected}")
+        log(f"warm start from {settings.init}: {len(state)} tensors; from the base model: "
+            f"{sorted({k.split('.')[3] for k in missing if k.startswith('bert.encoder.layer.')})} layers")
     for p in model.bert.embeddings.parameters():
         p.requires_grad_(False)
     for layer in model.bert.encoder.layer[: settings.frozen_layers]:
@@ -402,8 +421,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--run-dir", type=Path, default=SCRATCH)
     parser.add_argument("--checkpoint", type=Path, default=None, help="skip training: export this checkpoint")
     parser.add_argument("--no-export", action="store_true")
+    parser.add_argument("--init", type=Path, default=None,
+                        help="warm start from an earlier run's checkpoint (extra layers start from the base model)")
+    parser.add_argument("--balance-styles", action="store_true",
+                        help="repeat CMRC-style questions so both styles weigh alike in each epoch")
     args = parser.parse_args(argv)
-    settings = Settings(layers=args.layers, frozen_layers=args.frozen_layers)
+    settings = Settings(layers=args.layers, frozen_layers=args.frozen_layers, balance_styles=args.balance_styles,
+                        init=str(args.init) if args.init else None)
     result = train_reader(args.shared, args.out, args.minutes, args.steps, settings, args.run_dir,
                           args.checkpoint, export=not args.no_export)
     print(json.dumps(result, ensure_ascii=False, indent=1)[:4000])

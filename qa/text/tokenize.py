@@ -10,7 +10,8 @@ _WORD = re.compile(r"[\w\u3400-\u9fff]", re.UNICODE)
 
 
 @cache
-def _jieba():
+def quiet_jieba():
+    """jieba, initialised once with its start-up messages silenced (CLI errors stay one line)."""
     import jieba
 
     jieba.setLogLevel(logging.WARNING)
@@ -30,7 +31,7 @@ def stopwords() -> frozenset[str]:
 def tokens(normalized: str) -> list[str]:
     """BM25 terms of an already normalised text (see normalize.normalize)."""
     stop = stopwords()
-    return [t for t in _jieba().cut_for_search(normalized) if _WORD.search(t) and t not in stop and not t.isspace()]
+    return [t for t in quiet_jieba().cut_for_search(normalized) if _WORD.search(t) and t not in stop and not t.isspace()]
 
 
 # -- a bridge for English questions about Chinese names ---------------------------------
@@ -47,7 +48,7 @@ def is_name_like(word: str, min_unknown: int = 2) -> bool:
     (mostly personal names), counted from ``min_unknown`` characters on."""
     import jieba.posseg
 
-    jb = _jieba()
+    jb = quiet_jieba()
     if len(word) < 2 or not all("\u3400" <= c <= "\u9fff" for c in word):
         return False
     return jieba.posseg.dt.word_tag_tab.get(word) in _NAME_TAGS or (len(word) >= min_unknown and word not in jb.dt.FREQ)
