@@ -1,0 +1,111 @@
+"""Abstention refitted by the validation protocol, measured beside the hand-set one (README,
+"Abstention"). Each visible question is asked of its own corpus (answerable) and of a partner
+corpus that cannot answer it; the seeds' own unanswerable questions are added. A logistic
+regression over the confidence signals is fitted on the train folds (threshold chosen there),
+and both are reported on the validation folds (fold 0 of 5).
+
+    python eval/abstention_refit.py --shared ../shared --index-dir .zhqa-index
+
+Uses the cached evaluation indexes that `qa train-fusion` builds under --index-dir."""
+from __future__ import annotations
+
+import argparse
+import math
+import random
+from pathlib import Path
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+
+from qa.answer.snippets import _cjk_share, confidence, ranked_sentences
+from qa.evaluate.run import load_questions
+from qa.folds import fold_of
+from qa.question.answer_type import missing_entities
+from qa.question.query import make_query
+from qa.retrieve.train_fusion import VISIBLE_SETS, open_sets
+from qa.settings import PROJECT_ROOT
+from qa.text.normalize import normalize
+
+PARTNER = {"seeds": "rgb-news-a", "rgb-news-a": "cmrc2018-dev-a", "cmrc2018-trial": "drcd-test",
+           "cmrc2018-dev-a": "drcd-dev-a", "drcd-test": "cmrc2018-trial", "drcd-dev-a": "cmrc2018-dev-a"}
+
+
+def signals(engine, index, text):
+    """(dense, coverage, fits_type, missing, cjk share, hand-set confidence) for one question."""
+    found = engine.retrieve(make_query(text), k=10, mode="hybrid", index=index)
+    cands = ranked_sentences(found.evidence, found.hits)
+    if not cands:
+        return None
+    best = cands[0]
+    retrieved = " ".join(normalize(h.citation.title) + " " + h.passage.match_text for h in found.hits)
+    missing = missing_entities(found.query.tokens, retrieved)
+    cjk = _cjk_share(found.query.text)
+    return [found.hits[0].dense_score or 0.0, best.coverage, float(best.fits_type), float(bool(missing)), cjk,
+            confidence(found.hits, best, cjk, missing)]
+
+
+def design(x):
+    dense, cov, fits, missing, cjk = x[:5]
+    f = float(cjk < 0.3)
+    return [dense * (1 - f), cov * (1 - f), fits * (1 - f), missing * (1 - f), f, f * dense]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--shared", type=Path, default=PROJECT_ROOT.parent / "shared")
+    parser.add_argument("--index-dir", type=Path, default=PROJECT_ROOT / ".zhqa-index")
+    parser.add_argument("--per-fold", type=int, default=400, help="train questions per set (sampled), validation 250")
+    args = parser.parse_args()
+    sets = {v.name: v for v in open_sets(args.shared, args.index_dir, VISIBLE_SETS)}
+    index = {n: v.engine.loaded() for n, v in sets.items()}
+    rng = random.Random(7)
+    rows = []
+    for name, v in sets.items():
+        pairs = list(zip(v.questions, v.folds))
+        train, val = [p for p in pairs if p[1] != 0], [p for p in pairs if p[1] == 0]
+        rng.shuffle(train)
+        rng.shuffle(val)
+        partner = sets[PARTNER[name]]
+        for q, fold in train[: args.per_fold] + val[:250]:
+            for engine_of, label in ((v, 1), (partner, 0)):
+                x = signals(engine_of.engine, index[engine_of.name], q.question)
+                if x:
+                    rows.append((name, fold, label, x))
+        if name == "seeds":
+            for q in load_questions(PROJECT_ROOT / "eval" / "seeds.jsonl"):
+                if not q.docs:
+                    x = signals(v.engine, index[name], q.question)
+                    if x:
+                        rows.append((name, fold_of(q.id), 0, x))
+    train = [r for r in rows if r[1] != 0]
+    val = [r for r in rows if r[1] == 0]
+    X = np.array([design(r[3]) for r in train])
+    y = np.array([r[2] for r in train])
+    names = sorted({r[0] for r in rows})
+    w = np.zeros(len(train))  # each set weighs sqrt(its rows), each class half of that
+    for s in names:
+        n_set = sum(r[0] == s for r in train)
+        for c in (0, 1):
+            m = np.array([r[0] == s and r[2] == c for r in train])
+            if m.sum():
+                w[m] = math.sqrt(n_set) / 2 / m.sum()
+    mu, sd = X.mean(0), X.std(0) + 1e-9
+    clf = LogisticRegression(C=1.0, max_iter=2000).fit((X - mu) / sd, y, sample_weight=w)
+    p_train = clf.predict_proba((X - mu) / sd)[:, 1]
+    threshold = max(np.linspace(0.05, 0.95, 91),
+                    key=lambda t: w[y == 1] @ (p_train[y == 1] >= t) + w[y == 0] @ (p_train[y == 0] < t))
+    refit = lambda r: clf.predict_proba((np.array([design(r[3])]) - mu) / sd)[0, 1]  # noqa: E731
+    print(f"refit threshold (train folds) {threshold:.2f}")
+    print("validation fold: answered / abstained / balanced accuracy (answerable + unanswerable)")
+    for label, score, t in (("hand-set, 0.6", lambda r: r[3][5], 0.6), ("refit", refit, threshold)):
+        print(label)
+        for s in names + ["all"]:
+            sub = [r for r in val if s == "all" or r[0] == s]
+            pos = np.mean([score(r) >= t for r in sub if r[2] == 1])
+            neg = np.mean([score(r) < t for r in sub if r[2] == 0])
+            n_pos, n_neg = sum(r[2] == 1 for r in sub), sum(r[2] == 0 for r in sub)
+            print(f"  {s:16} {pos:.3f} / {neg:.3f} / {(pos + neg) / 2:.3f}  ({n_pos} + {n_neg})")
+
+
+if __name__ == "__main__":
+    main()
