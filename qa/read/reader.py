@@ -137,7 +137,7 @@ class Reader:
         options.inter_op_num_threads = 1
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         options.log_severity_level = 3
-        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        return ort.InferenceSession(_computed_in_fp32(path), options, providers=["CPUExecutionProvider"])
 
     # -------------------------------------------------------------- running
 
@@ -214,6 +214,28 @@ class Reader:
             null = nulls[pi] if np.isfinite(nulls[pi]) else 0.0
             out.append(PassageReading(pi, ranked, null))
         return out
+
+
+def _computed_in_fp32(path: Path) -> bytes:
+    """The graph at ``path`` with its fp16 weights widened to fp32, as bytes for ONNX Runtime.
+    The file is stored in fp16 to stay small; ONNX Runtime's CPU kernels are faster in fp32
+    (one read of three windows: 119 ms fp16, see the model card), and widening loses nothing."""
+    import onnx
+    from onnx import TensorProto, numpy_helper
+
+    model = onnx.load(str(path))
+    graph = model.graph
+    for init in graph.initializer:
+        if init.data_type == TensorProto.FLOAT16:
+            init.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(init).astype(np.float32), init.name))
+    for node in graph.node:
+        for attr in node.attribute:
+            if node.op_type == "Cast" and attr.name == "to" and attr.i == TensorProto.FLOAT16:
+                attr.i = TensorProto.FLOAT
+            elif attr.type == onnx.AttributeProto.TENSOR and attr.t.data_type == TensorProto.FLOAT16:
+                attr.t.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(attr.t).astype(np.float32), attr.t.name))
+    del graph.value_info[:]
+    return model.SerializeToString()
 
 
 def _focus_tokens(c: D.Encoded, focus: tuple[int, int] | None, max_tokens: int) -> tuple[int, int]:
