@@ -94,7 +94,7 @@ def main() -> None:
     p_train = clf.predict_proba((X - mu) / sd)[:, 1]
     threshold = max(np.linspace(0.05, 0.95, 91),
                     key=lambda t: w[y == 1] @ (p_train[y == 1] >= t) + w[y == 0] @ (p_train[y == 0] < t))
-    refit = lambda r: clf.predict_proba((np.array([design(r[3])]) - mu) / sd)[0, 1]  # noqa: E731
+    refit = lambda r: clf.predict_proba((np.array([design(r[3])]) - mu) / sd)[0, 1]
     print(f"refit threshold (train folds) {threshold:.2f}")
     print("validation fold: answered / abstained / balanced accuracy (answerable + unanswerable)")
     for label, score, t in (("hand-set, 0.6", lambda r: r[3][5], 0.6), ("refit", refit, threshold)):

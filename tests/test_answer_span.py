@@ -91,7 +91,7 @@ def _candidates(seeds_qa, question):
 def test_the_reader_reads_the_pickers_first_sentences(seeds_qa, seed_docs):
     from qa.answer.choice import CHOICE_DEPTH, CHOICE_FEATURES, choice_features, choose
 
-    found, top, spans = _candidates(seeds_qa, QINGXU)
+    _, top, spans = _candidates(seeds_qa, QINGXU)
     assert len(top) == len(spans) == CHOICE_DEPTH
     for c, s in zip(top, spans):  # each span lies inside its own sentence, in the original text
         if s is not None:
@@ -108,7 +108,7 @@ def test_a_choice_model_that_trusts_the_reader_shows_its_best_span_first(seeds_q
     from qa.answer.choice import CHOICE_FEATURES, choose
     from qa.retrieve.fusion import LinearRanker
 
-    found, top, spans = _candidates(seeds_qa, "李楠的妻子在哪个单位工作？")
+    _, top, spans = _candidates(seeds_qa, "李楠的妻子在哪个单位工作？")
     weights = np.array([1.0 if f == "span_score" else 0.0 for f in CHOICE_FEATURES])
     reader_only = LinearRanker(CHOICE_FEATURES, np.zeros(len(CHOICE_FEATURES)), np.ones(len(CHOICE_FEATURES)), weights)
     scores = [s.score if s is not None else -30.0 for s in spans]

@@ -24,7 +24,14 @@ from pathlib import Path
 import numpy as np
 
 from embeddings.atomic import write_text as atomic_write_text
-from qa.answer.choice import CHOICE_DEPTH, CHOICE_FEATURES, MODEL_PATH, choice_features, model_to_json, read_candidates
+from qa.answer.choice import (
+    CHOICE_DEPTH,
+    CHOICE_FEATURES,
+    MODEL_PATH,
+    choice_features,
+    model_to_json,
+    read_candidates,
+)
 from qa.answer.snippets import _cjk_share, confidence, ranked_sentences
 from qa.evaluate.run import contains_answer
 from qa.folds import VALIDATION_FOLD
@@ -178,8 +185,8 @@ def card(model, about: dict) -> str:
         "than it deserves on new questions.",
         "",
         "**Licence.** The weights are ours (MIT). The sets' licences are in their `SOURCE.md`: CMRC 2018",
-        "CC BY-SA 4.0, DRCD CC BY-SA 3.0, RGB CC BY-NC-SA 4.0. The file holds "
-        f"{len(CHOICE_FEATURES)} weights and the features' means and scales, no text.",
+        f"CC BY-SA 4.0, DRCD CC BY-SA 3.0, RGB CC BY-NC-SA 4.0. The file holds {len(CHOICE_FEATURES)} weights",
+        "and the features' means and scales, no text.",
         "",
         "## Validation fold (fold 0): never seen by the choice; CMRC 2018 and DRCD's never seen by the reader",
         "",

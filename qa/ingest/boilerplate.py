@@ -15,7 +15,7 @@ _CHROME = re.compile(
 _LEGAL = re.compile(
     r"ICP[备備证證]|公网安备|公網安備|all rights reserved|copyright\s*(?:©|\(c\)|&copy;|\d)|©\s*(?:\d|[A-Za-z])"
     r"|版权所有|版權所有|违法和不良信息|違法和不良信息|新闻信息服务许可证|新聞信息服務許可證",
-    re.I,
+    re.IGNORECASE,
 )
 _EDITOR = re.compile(
     r"^[\[\(（【]?\s*(?:责任编辑|責任編輯|责编|責編|编辑|編輯|供稿单位|供稿單位|审核|審核|校对|校對)\s*[:：]"
