@@ -10,8 +10,12 @@ and its keyword side, which is one of
 - ``jieba``: our own jieba terms (qa/tokenize.py), as BM25 sparse vectors computed here
   (sparse_terms.py) and scored by inner product, which reproduces bm25s's scores.
 
+- ``local``: no keyword side in Milvus. A server older than 2.4 has no sparse vectors, so
+  each process that answers scores BM25 itself, with the bm25s index of the generation it
+  serves (``KeywordsElsewhere`` in passage_store.py); Milvus does the dense search.
+
 ``keywords=auto`` (the default) takes ``server`` where the server accepts the ``chinese``
-analyzer and ``jieba`` elsewhere. Milvus Lite 3.x refuses ``chinese`` (it only knows
+analyzer, ``jieba`` where it takes sparse vectors, and ``local`` elsewhere. Milvus Lite 3.x refuses ``chinese`` (it only knows
 ``standard`` and ``jieba`` tokenizers, and its BM25 statistics are per segment), so on
 Lite ``auto`` means ``jieba``; ``keywords=server`` on Lite uses its ``jieba`` tokenizer.
 """
@@ -21,6 +25,7 @@ import functools
 import importlib.util
 import json
 import logging
+import re
 import threading
 import time
 from pathlib import Path
@@ -67,6 +72,10 @@ def _reason(exc: BaseException) -> str:
     return " ".join(str(text).split()) or type(exc).__name__
 
 
+def _not_loaded(exc: BaseException) -> bool:
+    return getattr(exc, "code", None) == 101 or "not loaded" in _reason(exc)
+
+
 def _milvus_boundary(doing: str, advice: str):
     """The one place where Milvus's own failures (MilvusException, gRPC errors) become the
     project's one-line StoreError, so no caller (the web chat least of all) sees a traceback.
@@ -76,7 +85,15 @@ def _milvus_boundary(doing: str, advice: str):
         @functools.wraps(method)
         def guarded(self, *args, **kwargs):
             try:
-                return method(self, *args, **kwargs)
+                try:
+                    return method(self, *args, **kwargs)
+                except _failures() as exc:
+                    if not _not_loaded(exc) or not getattr(self, "collection", ""):
+                        raise
+                    # A restarted server (2.3) comes back with its collections released:
+                    # load this one again and ask once more.
+                    self.client.load_collection(self.collection)
+                    return method(self, *args, **kwargs)
             except StoreError:
                 raise
             except _failures() as exc:
@@ -153,7 +170,7 @@ class MilvusStore:
             self.client.load_collection(collection)
 
     # -- schema ---------------------------------------------------------------------------
-    def _schema(self, analyzer: dict | None):
+    def _schema(self, analyzer: dict | None, keywords: bool = True):
         from pymilvus import DataType, Function, FunctionType, MilvusClient
 
         s = MilvusClient.create_schema(auto_id=False, enable_dynamic_field=False, description="zhqa passages")
@@ -164,6 +181,8 @@ class MilvusStore:
         s.add_field("key", DataType.VARCHAR, max_length=256)
         s.add_field("text", DataType.VARCHAR, max_length=65535)
         s.add_field("vector", DataType.FLOAT_VECTOR, dim=self.dim)
+        if not keywords:
+            return s
         if analyzer is None:
             s.add_field("terms", DataType.SPARSE_FLOAT_VECTOR)
             s.add_field("avgdl", DataType.FLOAT)
@@ -174,12 +193,16 @@ class MilvusStore:
                                     input_field_names=["match_text"], output_field_names=["bm25"]))
         return s
 
-    def _index_params(self, server: bool):
+    def _index_params(self, server: bool, keywords: bool = True):
         params = self.client.prepare_index_params()
         dense = {"HNSW": {"M": 16, "efConstruction": 200}, "IVF_FLAT": {"nlist": 1024}, "IVF_SQ8": {"nlist": 1024}}
         params.add_index(field_name="vector", index_type=self.address.index_type, metric_type="IP",
                          params=dense.get(self.address.index_type, {}))
-        params.add_index(field_name="doc_id", index_type="INVERTED")
+        version = self._server_version()
+        # Milvus 2.3 indexes a VARCHAR with a trie; INVERTED came in 2.4.
+        params.add_index(field_name="doc_id", index_type="Trie" if version is not None and version < (2, 4) else "INVERTED")
+        if not keywords:
+            return params
         if server:
             params.add_index(field_name="bm25", index_type="SPARSE_INVERTED_INDEX", metric_type="BM25",
                              params={"bm25_k1": sparse_terms.K1, "bm25_b": sparse_terms.B})
@@ -187,7 +210,22 @@ class MilvusStore:
             params.add_index(field_name="terms", index_type="SPARSE_INVERTED_INDEX", metric_type="IP")
         return params
 
+    def _server_version(self) -> tuple[int, int] | None:
+        """(major, minor) of a Milvus server; None for Milvus Lite or a version not understood."""
+        version = str(self.client.get_server_version())
+        found = re.match(r"v?(\d+)\.(\d+)", version)
+        return None if version.startswith("milvus_lite") or not found else (int(found[1]), int(found[2]))
+
     def _create(self) -> str:
+        if self.address.keywords == "local":
+            return self._create_plain()
+        version = self._server_version()
+        if version is not None and version < (2, 4):
+            # Milvus 2.3 accepts a sparse field in a schema but cannot search it.
+            if self.address.keywords != "auto":
+                raise StoreError(f"{self.address.text} is Milvus {version[0]}.{version[1]}, which has no sparse vectors for "
+                                 f"keywords={self.address.keywords}; use keywords=local (or auto) or Milvus 2.4 or later.")
+            return self._create_plain()
         analyzers = {"jieba": [], "auto": [CHINESE_ANALYZER], "server": [CHINESE_ANALYZER, LITE_ANALYZER]}[self.address.keywords]
         refusals = []
         for analyzer in analyzers:
@@ -202,14 +240,27 @@ class MilvusStore:
         if self.address.keywords == "server":
             raise StoreError(f"{self.address.text} has no BM25 full-text search with a Chinese analyzer ({'; '.join(refusals)}); "
                              f"use keywords=jieba or Milvus 2.5 or later.")
-        self.client.create_collection(self.collection, schema=self._schema(None), index_params=self._index_params(False),
-                                      consistency_level="Strong")
-        return "jieba"
+        try:
+            self.client.create_collection(self.collection, schema=self._schema(None), index_params=self._index_params(False),
+                                          consistency_level="Strong")
+            return "jieba"
+        except self._error as exc:
+            if self.client.has_collection(self.collection):
+                self.client.drop_collection(self.collection)
+            if self.address.keywords == "jieba":
+                raise StoreError(f"{self.address.text} takes no sparse vectors ({exc.message}); "
+                                 f"use keywords=local or Milvus 2.4 or later.") from exc
+        return self._create_plain()
+
+    def _create_plain(self) -> str:
+        self.client.create_collection(self.collection, schema=self._schema(None, keywords=False),
+                                      index_params=self._index_params(False, keywords=False), consistency_level="Strong")
+        return "local"
 
     def _check_existing(self) -> str:
         fields = {f["name"]: f for f in self.client.describe_collection(self.collection)["fields"]}
-        mode = "server" if "bm25" in fields else "jieba" if "terms" in fields else ""
-        if not mode or "vector" not in fields:
+        mode = "server" if "bm25" in fields else "jieba" if "terms" in fields else "local"
+        if "vector" not in fields or "key" not in fields:
             raise StoreError(f"Collection {self.collection!r} in {self.address.text} was not made by zhqa; choose another collection name.")
         dim = int(fields["vector"].get("params", {}).get("dim", self.dim))
         if dim != self.dim:
@@ -250,6 +301,9 @@ class MilvusStore:
         return self._search(np.asarray(vector, dtype=np.float32).tolist(), "vector", "IP", n, expr)
 
     def _keyword(self, query: KeywordQuery, n: int, expr: str) -> Matches:
+        if self.keywords == "local":
+            raise StoreError(f"Collection {self.collection!r} has no keyword search of its own; "
+                             f"BM25 is scored in the process that answers (keywords=local).")
         if self.keywords == "server":
             if not query.text.strip():
                 return Matches.empty()
@@ -279,7 +333,9 @@ class MilvusStore:
 
     @_milvus_boundary(*_READING)
     def describe(self) -> dict:
-        keywords = ("Milvus BM25, analyzer " + self._analyzer_name()) if self.keywords == "server" else "BM25 sparse vectors of our jieba terms"
+        keywords = {"server": lambda: "Milvus BM25, analyzer " + self._analyzer_name(),
+                    "jieba": lambda: "BM25 sparse vectors of our jieba terms",
+                    "local": lambda: "none in Milvus (keywords=local)"}[self.keywords]()
         return {"kind": self.address.kind, "address": self.address.text, "collection": self.collection,
                 "keywords": keywords, "dense": f"Milvus {self.address.index_type}"}
 
@@ -309,7 +365,7 @@ class MilvusStore:
                "text": p.text, "vector": np.asarray(p.vector, dtype=np.float32).tolist()}
         if self.keywords == "server":
             row["match_text"] = p.match_text
-        else:
+        elif self.keywords == "jieba":
             row["terms"] = sparse_terms.passage_vector(p.tokens, avgdl)
             row["avgdl"] = float(avgdl)
         return row

@@ -9,7 +9,7 @@ citations. ``open_store`` picks the implementation from a store address:
     milvus-lite://PATH.db      Milvus Lite, embedded, one local file
 
 A Milvus address may name its collection as a path (``milvus://host:19530/news``) and
-choose its keyword search with ``?keywords=auto|server|jieba`` (see milvus_store.py).
+choose its keyword search with ``?keywords=auto|server|jieba|local`` (see milvus_store.py).
 """
 from __future__ import annotations
 
@@ -102,6 +102,30 @@ class WritableStore(PassageStore, Protocol):
         the ones not listed, leave the rest untouched."""
 
 
+class KeywordsElsewhere:
+    """A store whose dense search is one store's and keyword search another's: a Milvus
+    server with no sparse vectors (2.3) searches the vectors, the bm25s index of the loaded
+    generation scores BM25 in this process."""
+
+    def __init__(self, dense: PassageStore, keywords: PassageStore, why: str) -> None:
+        self.dense, self.keywords, self.why = dense, keywords, why
+
+    def count(self) -> int:
+        return self.dense.count()
+
+    def dense_search(self, vector: np.ndarray, n: int, doc_ids: list[str] | None = None) -> Matches:
+        return self.dense.dense_search(vector, n, doc_ids)
+
+    def keyword_search(self, query: KeywordQuery, n: int, doc_ids: list[str] | None = None) -> Matches:
+        return self.keywords.keyword_search(query, n, doc_ids)
+
+    def keyword_scores(self, query: KeywordQuery, pids: np.ndarray) -> np.ndarray:
+        return self.keywords.keyword_scores(query, pids)
+
+    def describe(self) -> dict:
+        return {**self.dense.describe(), "keywords": f"bm25s over jieba terms, in this process ({self.why})"}
+
+
 @dataclass
 class SyncReport:
     written: int = 0
@@ -132,7 +156,7 @@ class StoreAddress:
         return base + ("?" + "&".join(options) if options else "")
 
 
-_KEYWORD_MODES = ("auto", "server", "jieba")
+_KEYWORD_MODES = ("auto", "server", "jieba", "local")
 _INDEX_TYPES = ("FLAT", "HNSW", "IVF_FLAT", "IVF_SQ8", "AUTOINDEX")
 
 
@@ -152,7 +176,7 @@ def parse_store_address(text: str | None) -> StoreAddress:
         raise StoreError(f"Unknown store option {sorted(unknown)[0]!r} in {text!r}; the options are keywords= and index=.")
     keywords = options.get("keywords", "auto")
     if keywords not in _KEYWORD_MODES:
-        raise StoreError(f"keywords={keywords!r} in {text!r}; use keywords=auto, server or jieba.")
+        raise StoreError(f"keywords={keywords!r} in {text!r}; use keywords=auto, server, jieba or local.")
     index_type = options.get("index", "FLAT").upper()
     if index_type not in _INDEX_TYPES:
         raise StoreError(f"index={index_type!r} in {text!r}; use one of {', '.join(_INDEX_TYPES)}.")

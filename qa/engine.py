@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, replace
 from datetime import datetime, timezone
@@ -11,7 +12,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from embeddings.encoder import DEFAULT_MODEL, Encoder, EncoderError
-from embeddings.passage_store import PassageStore
+from embeddings.passage_store import KeywordsElsewhere, PassageStore
 from qa.answer.snippets import answer
 from qa.answer.choice import load_choice, read_candidates
 from qa.errors import (
@@ -25,6 +26,7 @@ from qa.errors import (
 from qa.index.build import IndexReport, covered, write_index
 from qa.index.folder import IndexData, IndexFolder, local_store
 from qa.index.manifest import Manifest
+from qa.index.published import publish, pull
 from qa.index.store_target import (
     StoreTarget,
     check_matches,
@@ -92,6 +94,8 @@ class QA:
         self._lock = threading.RLock()
         self.problem: str | None = None  # why a newer index on disk is not the one serving
         self._unusable = ""  # that newer generation
+        self._followed: StoreTarget | None = None  # the remote store whose published index this one follows
+        self._followed_at = -float("inf")  # when it was last asked
 
     # -- heavy things, loaded lazily and once --------------------------------------------
     @property
@@ -122,6 +126,7 @@ class QA:
     def data(self) -> IndexData:
         """The current index, reloaded only when a newer generation has been committed."""
         with self._lock:
+            self._follow_store()
             generation = self.folder.generation()
             if not generation:
                 raise IndexNotFound(f"No index in {self.folder.root}; build one with `qa index`.")
@@ -163,7 +168,11 @@ class QA:
         check_matches(target, data.manifest, self.folder.root)
         if not target.remote:
             return local_store(data)
-        return target.open(data.manifest.dimension)
+        remote = target.open(data.manifest.dimension)
+        if remote.keywords == "local":
+            why = "keywords=local" if target.address.keywords == "local" else "this Milvus takes no sparse vectors"
+            return KeywordsElsewhere(remote, local_store(data), why)
+        return remote
 
     def passage_store(self):
         """Where this index's passages are searched (LocalStore or MilvusStore)."""
@@ -176,6 +185,31 @@ class QA:
         with self._lock:
             data = self.data()
             return LoadedIndex(data, self._search)
+
+    def _remote_target(self) -> StoreTarget | None:
+        """The remote store this index is kept in: --store, else what the local copy records."""
+        manifest = None
+        if not self.settings.store:
+            try:
+                manifest = self.folder.read_manifest() if self.folder.exists() else None
+            except (IndexNotFound, IndexDamaged):
+                manifest = None
+        target = self.target(manifest)
+        if not target.remote:
+            return None
+        if self._followed is None or self._followed.address != target.address:
+            self._followed = target
+        return self._followed
+
+    def _follow_store(self, force: bool = False) -> None:
+        """With a Milvus store, fetch the index generation it publishes when it is newer than
+        the local copy (asked at most every ``settings.store_poll`` seconds)."""
+        if not force and time.monotonic() - self._followed_at < self.settings.store_poll:
+            return
+        target = self._remote_target()
+        if target is not None:
+            pull(self.folder, target)
+        self._followed_at = time.monotonic()
 
     def _previous(self) -> IndexData | None:
         if not self.folder.exists():
@@ -195,6 +229,7 @@ class QA:
                              fetched_dir=self.folder.root / "fetched")
         report = IndexReport(warnings=list(loaded.warnings), not_indexed=list(loaded.skipped))
         with self.folder.lock(self.settings.lock_timeout, on_wait):
+            self._follow_store(force=True)
             previous = self._previous()
             documents: dict[str, Document] = {}
             if add and previous is not None:
@@ -213,6 +248,7 @@ class QA:
             target = self.target(previous.manifest if previous is not None else None)
             with store_errors():
                 data = write_index(self.folder, documents, lambda: self.encoder, self.settings, report, previous, progress, target)
+            publish(self.folder, target)
         self._install(data)
         return report
 
@@ -220,14 +256,16 @@ class QA:
         """Drop documents from the index; nothing is re-embedded."""
         report = IndexReport()
         with self.folder.lock(self.settings.lock_timeout):
+            self._follow_store(force=True)
             previous = self.folder.load()
             unknown = [d for d in doc_ids if d not in previous.documents]
             if unknown:
                 raise CorpusError(f"Not in the index: {', '.join(unknown)}; see the indexed ids with `qa info --documents`.")
             documents = {k: v for k, v in previous.documents.items() if k not in set(doc_ids)}
+            target = self.target(previous.manifest)
             with store_errors():
-                data = write_index(self.folder, documents, lambda: self.encoder, self.settings, report, previous,
-                                   target=self.target(previous.manifest))
+                data = write_index(self.folder, documents, lambda: self.encoder, self.settings, report, previous, target=target)
+            publish(self.folder, target)
         self._install(data)
         return report
 
@@ -251,6 +289,7 @@ class QA:
             for doc in loaded.documents:
                 uploads.append(_as_upload(doc, name, path, when, uploader))
         with self.folder.lock(self.settings.lock_timeout):
+            self._follow_store(force=True)
             previous = self.folder.load()
             documents = dict(previous.documents)
             indexed_text = {d.sha256: d.id for d in documents.values()}
@@ -268,9 +307,10 @@ class QA:
             if max_chars is not None and sum(len(d.text) for d in uploaded) > max_chars:
                 raise CorpusError(f"Uploaded documents would hold more than {max_chars:,} characters in all; "
                                   "remove uploaded documents in the Corpus tab first.")
+            target = self.target(previous.manifest)
             with store_errors():
-                data = write_index(self.folder, documents, lambda: self.encoder, self.settings, report, previous,
-                                   target=self.target(previous.manifest))
+                data = write_index(self.folder, documents, lambda: self.encoder, self.settings, report, previous, target=target)
+            publish(self.folder, target)
         self._install(data)
         return report
 
@@ -289,7 +329,10 @@ class QA:
                 self._data, self._search, self._generation = data, self._search_store(data), self.folder.generation()
 
     def ensure_index(self, progress: bool = False, announce: Callable[[str], None] | None = None) -> IndexReport | None:
-        """Index the bundled seeds if there is no index yet, first telling ``announce``."""
+        """Index the bundled seeds if there is no index yet (here, or published in the
+        Milvus store), first telling ``announce``."""
+        with self._lock:
+            self._follow_store(force=True)
         if self.folder.exists():
             return None
         if announce is not None:

@@ -66,6 +66,8 @@ class Settings:
     # Where passages are searched: None (what the index records, else local), "local",
     # "milvus://HOST:PORT[/COLLECTION]" or "milvus-lite://PATH.db[#COLLECTION]" (qa/index/store_target.py).
     store: str | None = None
+    # With a Milvus store, how often (seconds) a server asks it for a newer published index.
+    store_poll: float = 1.0
 
     def __post_init__(self) -> None:
         if self.max_chars < 50:

@@ -18,7 +18,7 @@ from qa.errors import CorpusError
 from qa.index.bm25 import Bm25Index
 from qa.index.folder import IndexData, IndexFolder
 from qa.index.manifest import FORMAT_VERSION, Manifest
-from qa.index.store_target import StoreTarget
+from qa.index.store_target import StoreTarget, same_store
 from qa.ingest.chunk import passage_spans, sentences
 from qa.ingest.clean import CHROME_ONLY, clean, strip_glosses
 from qa.records import Document, Passage
@@ -291,7 +291,7 @@ def write_index(
         and previous.manifest.model == settings.model
         and previous.manifest.chunking == settings.chunking()
         and previous.manifest.corpus_fingerprint == corpus_fingerprint(documents)
-        and previous.manifest.store == where
+        and (previous.manifest.store == where or (target is not None and same_store(previous.manifest.store, target.address)))
     ):
         report.unchanged = len(documents)
         report.documents, report.passages = len(documents), len(previous.passages)

@@ -240,6 +240,35 @@ class IndexFolder:
         self._prune(keep=name)
         return target
 
+    def adopt(self, name: str, fill) -> Path:
+        """Make the generation ``name`` current, its files written by ``fill(folder)`` into
+        a fresh folder first (a generation published elsewhere, fetched into this folder as
+        a cache). Needs no lock: the folder appears whole by one rename, and a process that
+        adopts the same generation at the same moment finds it already there."""
+        target = self.root / name
+        if not target.is_dir():
+            partial = self.root / f".{name}.partial-{os.getpid()}-{time.time_ns()}"
+            try:
+                partial.mkdir(parents=True)
+                fill(partial)
+                _fsync_dir(partial)
+                try:
+                    partial.rename(target)
+                except OSError:
+                    if not target.is_dir():
+                        raise
+            except OSError as exc:
+                raise _explain_os_error(exc, self.root) from exc
+            finally:
+                shutil.rmtree(partial, ignore_errors=True)
+        try:
+            write_text(self.root / _POINTER, name)
+            _fsync_dir(self.root)
+        except OSError as exc:
+            raise _explain_os_error(exc, self.root) from exc
+        self._prune(keep=name)
+        return target
+
     def _prune(self, keep: str) -> None:
         """Remove older generations and leftovers of interrupted builds."""
         for child in self.root.glob("gen-*"):
@@ -247,6 +276,12 @@ class IndexFolder:
                 shutil.rmtree(child, ignore_errors=True)
         for child in self.root.glob(f".{_POINTER}.tmp-*"):
             child.unlink(missing_ok=True)
+        for child in self.root.glob(".gen-*.partial-*"):  # adopted by a process that died, not one at work
+            try:
+                if time.time() - child.stat().st_mtime > 600:
+                    shutil.rmtree(child, ignore_errors=True)
+            except OSError:
+                pass
 
 
 def corpus_index_dir(base: Path, corpus: Path) -> Path:

@@ -46,6 +46,7 @@ class StoreTarget:
 
     address: StoreAddress
     _opened: object | None = field(default=None, repr=False, compare=False)
+    _files: object | None = field(default=None, repr=False, compare=False)
 
     @property
     def text(self) -> str:
@@ -54,6 +55,17 @@ class StoreTarget:
     @property
     def remote(self) -> bool:
         return self.address.kind != LOCAL
+
+    def files(self):
+        """Where the index's generation is published (embeddings/milvus_files.py)."""
+        if self._files is None:
+            from embeddings.milvus_files import MilvusFiles
+
+            try:
+                self._files = MilvusFiles(self.address, self.address.collection)
+            except StoreError as exc:
+                raise StoreUnavailable(str(exc)) from exc
+        return self._files
 
     def open(self, dim: int, create: bool = False) -> WritableStore:
         """The Milvus store (connected once and kept)."""
@@ -82,10 +94,18 @@ def resolve_store(store: str | None, index_dir: Path, manifest: Manifest | None)
     return StoreTarget(address)
 
 
+def same_store(recorded: str, address: StoreAddress) -> bool:
+    """Whether the store an index records is ``address``. A Milvus server is known by its
+    collection alone: machines behind a load balancer may name one server differently."""
+    where = parse_store_address(recorded or LOCAL)
+    if where.kind == "milvus" and address.kind == "milvus":
+        return where.collection == address.collection
+    return (where.kind, where.uri, where.collection) == (address.kind, address.uri, address.collection)
+
+
 def check_matches(target: StoreTarget, manifest: Manifest, index_dir: Path) -> None:
     """An index built into one store cannot be searched in another."""
     recorded = manifest.store or LOCAL
-    where = parse_store_address(recorded)
-    if (where.kind, where.uri, where.collection) != (target.address.kind, target.address.uri, target.address.collection):
+    if not same_store(recorded, target.address):
         raise StoreUnavailable(f"The index in {index_dir} is stored in {recorded}, not {target.text}; "
                                f"ask with --store {recorded} or rebuild with `qa index --store {target.text}`.")
