@@ -4,6 +4,7 @@ with their sources, open the cited article, add documents.
     python app.py                       # http://127.0.0.1:7860, index in .zhqa-index/
     python app.py --port 8080 --index-dir /data/zhqa-index --auth alice:secret
     python app.py --read-only           # a public deployment: questions only
+    python app.py --port 8081 --store milvus://milvus.internal:19530/news   # one of N chat servers on one Milvus
 
 This file is layout and wiring: what each event does is a plain function of
 ``qa.web.handlers`` (uploads in ``qa.web.uploads``, ratings in ``qa.web.feedback``), the
@@ -24,9 +25,11 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no network at run 
 import gradio as gr  # noqa: E402
 from starlette.middleware import Middleware  # noqa: E402
 
+from embeddings.passage_store import StoreError, parse_store_address  # noqa: E402
 from qa.engine import QA  # noqa: E402
 from qa.errors import ZhqaError  # noqa: E402
-from qa.settings import Settings  # noqa: E402
+from qa.index.store_target import serving_folder  # noqa: E402
+from qa.settings import Settings, default_index_dir  # noqa: E402
 from qa.web import handlers, render  # noqa: E402
 from qa.web.assets import (BRIDGE_JS, CSS, EVAL_MODE_CHOICES, EVAL_NOTE, EXAMPLES, HEADER_HTML, MODE_CHOICES,  # noqa: E402
                            SCROLL_JS, UPLOAD_NOTE)
@@ -290,6 +293,20 @@ def _auth(value: str) -> tuple[str, str]:
     return user, password
 
 
+def chat_settings(index_dir: str | None, store: str | None) -> Settings:
+    """The chat's settings: with a Milvus server store and no index folder, the copy of
+    the published index is kept in a folder of its own (qa.index.store_target.serving_folder)."""
+    kwargs = {}
+    if store:
+        parse_store_address(store)
+        if not index_dir and not os.environ.get("ZHQA_INDEX_DIR"):
+            store, index_dir = serving_folder(store, default_index_dir())
+        kwargs["store"] = store
+    if index_dir:
+        kwargs["index_dir"] = Path(index_dir)
+    return Settings(**kwargs)
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     env_port = os.environ.get("GRADIO_SERVER_PORT")
     parser = argparse.ArgumentParser(prog="app.py", description="zhqa web chat: questions over Chinese news, answered with cited extracts.")
@@ -298,6 +315,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port", type=_port, default=None,
                         help=f"Port (default $GRADIO_SERVER_PORT, else {DEFAULT_PORT}).")
     parser.add_argument("--index-dir", default=None, help="Index folder (default: $ZHQA_INDEX_DIR or .zhqa-index/ in the project); built from seeds/ if missing.")
+    parser.add_argument("--store", default=None, metavar="ADDRESS",
+                        help="Where passages are searched: milvus://HOST:PORT/COLLECTION (a Milvus server: the index is "
+                             "fetched from it, no index folder to share), milvus-lite://PATH.db or local (default: what the index records).")
     parser.add_argument("--auth", type=_auth, default=None, metavar="USER:PASSWORD", help="Require this login.")
     parser.add_argument("--read-only", action="store_true",
                         help="For public deployments: no uploads, no evaluation runs, no feedback (unless --feedback).")
@@ -318,7 +338,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    settings = Settings(index_dir=Path(args.index_dir)) if args.index_dir else Settings()
+    try:
+        settings = chat_settings(args.index_dir, args.store)
+    except StoreError as exc:
+        _say(f"error: {exc}")
+        return 1
     qa = QA(settings)
     try:
         if args.rebuild:

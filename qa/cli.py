@@ -23,8 +23,13 @@ def _settings(index_dir: str | None, model: str | None, store: str | None = None
     if store:
         from embeddings.passage_store import StoreError, parse_store_address
 
+        from qa.index.store_target import serving_folder
+        from qa.settings import default_index_dir
+
         try:
             parse_store_address(store)  # a bad address fails before anything loads
+            if not index_dir and not os.environ.get("ZHQA_INDEX_DIR"):
+                store, index_dir = serving_folder(store, default_index_dir())
         except StoreError as exc:
             raise ZhqaError(str(exc)) from exc
         kwargs["store"] = store
@@ -148,7 +153,8 @@ def ask_cmd(question, k, mode, doc_ids, as_json, index_dir, store, model):
 
     query = make_query(question)  # a bad question fails before anything is loaded or built
     engine = _engine(_settings(index_dir, model, store))
-    if index_dir and not Path(index_dir).exists():
+    kept_in_milvus = bool(store) and store.startswith("milvus://")  # the folder is only this store's copy
+    if index_dir and not Path(index_dir).exists() and not kept_in_milvus:
         raise ZhqaError(f"The index folder {index_dir} does not exist; build it with `qa index --index-dir {index_dir}`.")
     engine.ensure_index(progress=sys.stderr.isatty(), announce=_say)
     result = engine.ask(query, k=k, mode=mode, doc_ids=list(doc_ids) or None)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from embeddings.passage_store import StoreError
 from qa.index.folder import IndexFolder
-from qa.index.store_target import StoreTarget, store_errors
+from qa.index.store_target import StoreTarget, StoreUnavailable, same_store, store_errors
 
 
 def publish(folder: IndexFolder, target: StoreTarget) -> bool:
@@ -35,6 +35,11 @@ def pull(folder: IndexFolder, target: StoreTarget) -> bool:
             published = files.current()
             if published is None or published.generation == folder.generation():
                 return False
+            if attempt == 0 and folder.exists():
+                recorded = folder.read_manifest().store
+                if not same_store(recorded, target.address):
+                    raise StoreUnavailable(f"The index in {folder.root} is kept in {recorded}, not {target.text}; "
+                                           f"serve {target.text} with --index-dir of an empty folder.")
             try:
                 folder.adopt(published.generation, lambda into: files.fetch(published, into))
                 return True

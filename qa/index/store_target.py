@@ -79,6 +79,18 @@ class StoreTarget:
         return self._opened  # type: ignore[return-value]
 
 
+def serving_folder(store: str, index_dir: Path) -> tuple[str, Path]:
+    """For a Milvus server address given without an index folder: the address with its
+    collection named (the one ``index_dir`` would get) and the folder under ``index_dir``
+    that keeps this store's copy of the published index, apart from a local index there."""
+    address = parse_store_address(store)
+    if address.kind != "milvus":
+        return store, index_dir
+    if not address.collection:
+        address = replace(address, collection=default_collection(index_dir))
+    return address.text, Path(index_dir) / "stores" / address.collection
+
+
 def resolve_store(store: str | None, index_dir: Path, manifest: Manifest | None) -> StoreTarget:
     """The store to use: ``store`` as given (``--store``), else the one the index records,
     else the local one. A Lite file is recorded by its absolute path."""
