@@ -20,7 +20,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from .milvus_store import _READING, _WRITING, _milvus_boundary, shared_client
+from .milvus_store import _READING, _WRITING, _milvus_boundary, read_consistency, shared_client
 from .passage_store import StoreAddress, StoreError
 
 POINTER = "CURRENT"
@@ -76,7 +76,8 @@ class MilvusFiles:
     @_milvus_boundary(*_READING)
     def current(self) -> Published | None:
         """The published generation, or None before the first publish."""
-        rows = self.client.query(self.collection, filter=f'key == "{POINTER}"', output_fields=["data"])
+        rows = self.client.query(self.collection, filter=f'key == "{POINTER}"', output_fields=["data"],
+                                 **read_consistency(self.address))
         if not rows:
             return None
         raw = json.loads(rows[0]["data"])

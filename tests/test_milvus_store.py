@@ -404,3 +404,28 @@ def test_keywords_local_scores_bm25_in_the_process_and_answers_like_faiss(seeds_
     assert where["kind"] == "milvus-lite" and "in this process" in where["keywords"]
     for mode in ("hybrid", "dense", "bm25"):
         assert qa.ask(QINGXU, k=8, mode=mode).to_json() == seeds_qa.ask(QINGXU, k=8, mode=mode).to_json()
+
+
+def test_a_milvus_server_address_without_a_folder_gets_a_folder_of_its_own(tmp_path):
+    """The copy of a store's published index never lands on a local index's folder."""
+    from qa.index.store_target import default_collection, serving_folder
+
+    store, folder = serving_folder("milvus://h:19530/news", tmp_path / "idx")
+    assert (store, folder) == ("milvus://h:19530/news", tmp_path / "idx" / "stores" / "news")
+    store, folder = serving_folder("milvus://h:19530", tmp_path / "idx")
+    collection = default_collection(tmp_path / "idx")
+    assert (store, folder) == (f"milvus://h:19530/{collection}", tmp_path / "idx" / "stores" / collection)
+    assert serving_folder("milvus-lite://x.db", tmp_path / "idx") == ("milvus-lite://x.db", tmp_path / "idx")
+
+
+def test_a_local_index_is_never_overwritten_by_a_store_s_published_one(lite_copy, seeds_index_dir, tmp_path, encoder):
+    """Asking a folder that holds a local index with --store of a store that publishes
+    another index is refused in one line, and the folder is left as it was."""
+    local = tmp_path / "local"
+    shutil.copytree(seeds_index_dir, local)
+    before = (local / "CURRENT").read_text()
+    other = QA(Settings(index_dir=local, store=lite_copy.settings.store + "#" + lite_copy.passage_store().collection), encoder=encoder)
+    with pytest.raises(ZhqaError) as refused:
+        other.data()
+    assert "serve" in str(refused.value) and "\n" not in str(refused.value)
+    assert (local / "CURRENT").read_text() == before

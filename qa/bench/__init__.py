@@ -110,6 +110,16 @@ def run(config: BenchConfig, say=print) -> dict:
                             "passages only (its build at 1M takes tens of minutes on two cores); ivfpq stores 48 bytes "
                             "a vector; bm25: real passages' tokens drawn with replacement")
 
+    from qa.bench.milvus_server import bench_server, unavailable
+
+    if quick or not config.milvus_size:
+        result["milvus_server"] = {"skipped": "quick run" if quick else "milvus_size is 0"}
+    elif unavailable() is not None:
+        result["milvus_server"] = {"skipped": unavailable()}
+    else:
+        result["milvus_server"] = bench_server(work / "seeds", seed_questions, encoder, base, config.milvus_size,
+                                               work / "milvus-server", config.settings, say=say)
+
     say("Peers: rank_bm25, plain encode + IndexFlatIP ...")
     result["peers"] = bench_peers(data, encoder, texts, tokens)
     result["bench_peak_rss_mb"] = round(rss_mb("self", "VmHWM"), 1)

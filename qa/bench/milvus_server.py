@@ -127,3 +127,80 @@ class LocalMilvus:
                 if line.startswith("VmRSS:"):
                     return int(line.split()[1]) / 1024
         return 0.0
+
+
+def bench_server(seeds_index: Path, questions: list[str], encoder, base_vectors, passages: int, work: Path,
+                 settings, repeats: int = 3, say=print, server: "LocalMilvus | None" = None) -> dict:
+    """``qa bench``'s Milvus server section, all against one server started here:
+
+    - ask latency over ``questions`` by stage, served by a QA that has only the server's
+      address (its folder is the copy it fetched), beside the same index searched locally
+      in the same run;
+    - write throughput of a ``passages``-passage sync (synthetic vectors near
+      ``base_vectors``), and of the same sync again (nothing to write);
+    - the server's resident memory.
+
+    ``server``: one already running (left running); else one is started here and stopped."""
+    import shutil
+    from dataclasses import replace
+
+    import numpy as np
+
+    from embeddings.milvus_store import MilvusStore
+    from embeddings.passage_store import StoredPassage, parse_store_address
+    from qa.bench.scale import synthetic_vectors
+    from qa.bench.stats import ms, stopwatch
+    from qa.engine import QA
+    from qa.timing import recording
+
+    from .ask import STAGES
+
+    own = server is None
+    if own:
+        server = LocalMilvus(work / "server")
+        say("Milvus server: starting ...")
+    result: dict = {"server": "milvus 2.3.5 standalone (the milvus package), on this machine",
+                    "start_s": round(server.start(), 1) if own else None}
+    try:
+        store = f"{server.address}/bench_seeds"
+        builder_dir = work / "builder"
+        shutil.copytree(seeds_index, builder_dir)
+        builder = QA(replace(settings, index_dir=builder_dir, store=store), encoder=encoder)
+        with stopwatch() as t:
+            builder.index()
+        result["seeds_index_into_server_s"] = round(t(), 2)
+        served = QA(replace(settings, index_dir=work / "served", store=store), encoder=encoder)
+        local = QA(replace(settings, index_dir=seeds_index, store=None), encoder=encoder)
+        with stopwatch() as t:
+            served.data()
+        result["fetch_published_index_s"] = round(t(), 2)
+        say(f"Milvus server: ask latency over {len(questions)} seed questions, beside the local store ...")
+        for name, qa in (("server", served), ("local", local)):
+            for q in questions[:5]:
+                qa.ask(q)
+            totals, stages = [], {s: [] for s in STAGES}
+            for _ in range(repeats):
+                for q in questions:
+                    with recording() as seconds, stopwatch() as total:
+                        qa.ask(q)
+                    totals.append(total())
+                    for s in STAGES:
+                        stages[s].append(seconds.get(s, 0.0))
+            result[f"ask_{name}"] = {"total_ms": ms(totals), "stages_ms": {s: ms(v) for s, v in stages.items()}}
+        result["keywords"] = served.passage_store().describe()["keywords"]
+
+        say(f"Milvus server: a {passages:,}-passage sync ...")
+        vectors = synthetic_vectors(np.asarray(base_vectors, dtype=np.float32), passages)
+        rows = [StoredPassage(i, f"doc-{i // 8}", 0, 200, "", "", (), vectors[i], f"key-{i}") for i in range(passages)]
+        target = MilvusStore(parse_store_address(f"{server.address}/bench_sync"), "bench_sync", vectors.shape[1], create=True)
+        first = target.sync(rows)
+        again = target.sync(rows)
+        result["sync"] = {"passages": passages, "written": first.written, "seconds": round(first.seconds, 1),
+                          "passages_per_s": round(first.written / first.seconds, 1),
+                          "unchanged_again_s": round(again.seconds, 1), "count_after": target.count()}
+        result["server_rss_mb"] = round(server.rss_mb(), 1)
+        target.drop()
+    finally:
+        if own:
+            server.stop()
+    return result

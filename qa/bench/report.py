@@ -47,4 +47,16 @@ def table(r: dict) -> str:
         f"(top-10 overlap {peers['bm25_top10_overlap']:.2f})",
         f"  dense: ours {peers['dense_ours_ms_p50']:.2f}, plain ST encode + IndexFlatIP {peers['dense_plain_flat_ms_p50']:.2f}",
     ]
+    server = r.get("milvus_server") or {}
+    if "skipped" in server:
+        lines += ["", f"Milvus server: skipped ({server['skipped']})"]
+    elif server:
+        lines += ["", f"Milvus server ({server['server']}), started in {server['start_s'] or 0:.0f} s, {server['server_rss_mb']:.0f} MB resident",
+                  f"  ask total, server / local store: {_pm(server['ask_server']['total_ms'])} / {_pm(server['ask_local']['total_ms'])}"]
+        for stage in ("dense", "bm25", "fusion"):
+            lines.append(f"    {stage:<10}{_pm(server['ask_server']['stages_ms'][stage])} / {_pm(server['ask_local']['stages_ms'][stage])}")
+        sync = server["sync"]
+        lines += [f"  keywords: {server['keywords']}",
+                  f"  sync of {sync['passages']:,} passages: {sync['seconds']:.0f} s ({sync['passages_per_s']:,.0f} passages/s); "
+                  f"again unchanged: {sync['unchanged_again_s']:.1f} s; published index fetched in {server['fetch_published_index_s']:.1f} s"]
     return "\n".join(lines)
