@@ -17,13 +17,14 @@ from pathlib import Path
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from qa.answer.snippets import _cjk_share, confidence, ranked_sentences
+from qa.answer.snippets import confidence, ranked_sentences
 from qa.evaluate.run import load_questions
 from qa.folds import fold_of
 from qa.question.answer_type import missing_entities
 from qa.question.query import make_query
 from qa.retrieve.train_fusion import VISIBLE_SETS, open_sets
 from qa.settings import PROJECT_ROOT
+from qa.text.charstats import cjk_share
 from qa.text.normalize import normalize
 
 PARTNER = {"seeds": "rgb-news-a", "rgb-news-a": "cmrc2018-dev-a", "cmrc2018-trial": "drcd-test",
@@ -39,7 +40,7 @@ def signals(engine, index, text):
     best = cands[0]
     retrieved = " ".join(normalize(h.citation.title) + " " + h.passage.match_text for h in found.hits)
     missing = missing_entities(found.query.tokens, retrieved)
-    cjk = _cjk_share(found.query.text)
+    cjk = cjk_share(found.query.text)
     return [found.hits[0].dense_score or 0.0, best.coverage, float(best.fits_type), float(bool(missing)), cjk,
             confidence(found.hits, best, cjk, missing)]
 

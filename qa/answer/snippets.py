@@ -19,6 +19,7 @@ from qa.question.query import Query
 from qa.records import Answer, AnswerSpan, Citation, Hit, Snippet
 from qa.retrieve.fusion import LinearRanker
 from qa.retrieve.sentences import SentenceCandidate, SentenceEvidence
+from qa.text.charstats import cjk_share
 from qa.text.normalize import normalize
 
 MAX_SNIPPETS = 3
@@ -44,11 +45,6 @@ def confidence(hits: list[Hit], best: SentenceCandidate | None, cjk_share: float
     return 1.0 / (1.0 + math.exp(-z))
 
 
-def _cjk_share(text: str) -> float:
-    letters = [c for c in text if c.isalpha()]
-    return sum(1 for c in letters if "\u3400" <= c <= "\u9fff") / len(letters) if letters else 0.0
-
-
 def ranked_sentences(evidence: SentenceEvidence, hits: list[Hit]) -> list[SentenceCandidate]:
     """The sentences of ``hits`` as the picker ranks them, best first."""
     return sorted(evidence.candidates(hits), key=lambda c: (-c.score, c.hit.rank, c.start))
@@ -66,7 +62,7 @@ def answer(query: Query, hits: list[Hit], data: IndexData, threshold: float, mod
     best = cands[0] if cands else None
     retrieved = " ".join(normalize(h.citation.title) + " " + h.passage.match_text for h in hits)
     missing = missing_entities(query.tokens, retrieved)
-    if best is None or confidence(hits, best, _cjk_share(query.text), missing) < threshold:
+    if best is None or confidence(hits, best, cjk_share(query.text), missing) < threshold:
         return Answer(query.text, False, (), tuple(hits), mode)
     first, found = best, None
     if read is not None:

@@ -32,7 +32,7 @@ from qa.answer.choice import (
     model_to_json,
     read_candidates,
 )
-from qa.answer.snippets import _cjk_share, confidence, ranked_sentences
+from qa.answer.snippets import confidence, ranked_sentences
 from qa.evaluate.run import contains_answer
 from qa.folds import VALIDATION_FOLD
 from qa.question.answer_type import missing_entities
@@ -41,6 +41,7 @@ from qa.read.data import em_score, f1_score
 from qa.retrieve.fusion import listwise_fit
 from qa.retrieve.train_fusion import VISIBLE_SETS, Visible, open_sets
 from qa.settings import Settings
+from qa.text.charstats import cjk_share
 from qa.text.normalize import normalize
 
 FIT_SETS = ("seeds", "rgb-news-a")
@@ -76,7 +77,7 @@ def collect(v: Visible, settings: Settings, folds: set[int] | None = None) -> li
             rows.append(Row(v.name, fold, np.zeros((0, len(CHOICE_FEATURES))), np.zeros(0, bool), [], q.answers, False))
             continue
         retrieved = " ".join(normalize(h.citation.title) + " " + h.passage.match_text for h in found.hits)
-        sure = confidence(found.hits, cands[0], _cjk_share(found.query.text),
+        sure = confidence(found.hits, cands[0], cjk_share(found.query.text),
                           missing_entities(found.query.tokens, retrieved))
         top = cands[:CHOICE_DEPTH]
         spans = read_candidates(reader, found.query, top, settings.read_tokens)

@@ -130,7 +130,7 @@ class LocalMilvus:
 
 
 def bench_server(seeds_index: Path, questions: list[str], encoder, base_vectors, passages: int, work: Path,
-                 settings, repeats: int = 3, say=print, server: "LocalMilvus | None" = None) -> dict:
+                 settings, repeats: int = 3, say=print, server: LocalMilvus | None = None) -> dict:
     """``qa bench``'s Milvus server section, all against one server started here:
 
     - ask latency over ``questions`` by stage, served by a QA that has only the server's

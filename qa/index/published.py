@@ -7,7 +7,12 @@ from __future__ import annotations
 
 from embeddings.passage_store import StoreError
 from qa.index.folder import IndexFolder
-from qa.index.store_target import StoreTarget, StoreUnavailable, same_store, store_errors
+from qa.index.store_target import (
+    StoreTarget,
+    StoreUnavailable,
+    same_store,
+    store_errors,
+)
 
 
 def publish(folder: IndexFolder, target: StoreTarget) -> bool:
@@ -41,7 +46,7 @@ def pull(folder: IndexFolder, target: StoreTarget) -> bool:
                     raise StoreUnavailable(f"The index in {folder.root} is kept in {recorded}, not {target.text}; "
                                            f"serve {target.text} with --index-dir of an empty folder.")
             try:
-                folder.adopt(published.generation, lambda into: files.fetch(published, into))
+                folder.adopt(published.generation, lambda into, p=published: files.fetch(p, into))
                 return True
             except StoreError:
                 if attempt == 2:

@@ -24,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from qa.text.charstats import cjk_share
+
 MODEL_PATH = Path(__file__).resolve().parent / "model" / "fusion.json"
 FORMAT = 1
 
@@ -54,9 +56,7 @@ class QuestionKind:
 
     @classmethod
     def of(cls, text: str, n_terms: int) -> QuestionKind:
-        letters = [c for c in text if c.isalpha()]
-        cjk = sum(1 for c in letters if "\u3400" <= c <= "\u9fff") / len(letters) if letters else 0.0
-        return cls(keyword=not _INTERROGATIVE.search(text), foreign=cjk < 0.3, long=n_terms >= 8)
+        return cls(keyword=not _INTERROGATIVE.search(text), foreign=cjk_share(text) < 0.3, long=n_terms >= 8)
 
 
 def _gap(x: np.ndarray) -> np.ndarray:

@@ -30,6 +30,13 @@ def is_cjk(ch: str) -> bool:
     return 0x4E00 <= cp <= 0x9FFF or 0x3400 <= cp <= 0x4DBF or 0xF900 <= cp <= 0xFAFF or 0x20000 <= cp <= 0x2FFFF
 
 
+def cjk_share(text: str) -> float:
+    """The share of Chinese characters among the letters of ``text`` (0 without letters):
+    below 0.3 a question is mostly not Chinese (abstention and fusion read it so)."""
+    letters = [c for c in text if c.isalpha()]
+    return sum(1 for c in letters if "\u3400" <= c <= "\u9fff") / len(letters) if letters else 0.0
+
+
 def commonness(text: str) -> float:
     """Mean log-frequency of the CJK characters of ``text`` after conversion to simplified
     script (0 when it has none). Real Chinese scores about 5–6; decoding garbage about 2–3."""
