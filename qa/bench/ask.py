@@ -12,6 +12,16 @@ STAGES = ("normalise", "encode", "dense", "bm25", "fusion", "read", "snippets")
 SETTLE_S = 0.5  # after torch, before timing our own path again
 
 
+def time_asks(qa, questions: list[str], totals: list[float], stages: dict[str, list[float]]) -> None:
+    """Ask each question once; add its total time to ``totals`` and each stage's to ``stages``."""
+    for q in questions:
+        with recording() as seconds, stopwatch() as total:
+            qa.ask(q)
+        totals.append(total())
+        for s in STAGES:
+            stages[s].append(seconds.get(s, 0.0))
+
+
 def bench_ask(qa, questions: list[str], repeats: int = 3, warmup: int = 5) -> dict:
     """Each round asks every question, then encodes each alone with our encoder, then with
     plain sentence-transformers, in separate passes: torch's worker threads keep spinning
@@ -26,12 +36,7 @@ def bench_ask(qa, questions: list[str], repeats: int = 3, warmup: int = 5) -> di
     stages: dict[str, list[float]] = {s: [] for s in STAGES}
     for _ in range(repeats):
         time.sleep(SETTLE_S)
-        for q in questions:
-            with recording() as seconds, stopwatch() as total:
-                qa.ask(q)
-            totals.append(total())
-            for s in STAGES:
-                stages[s].append(seconds.get(s, 0.0))
+        time_asks(qa, questions, totals, stages)
         for text in texts:
             with stopwatch() as enc:
                 encoder.encode_queries([text])

@@ -151,9 +151,8 @@ def bench_server(seeds_index: Path, questions: list[str], encoder, base_vectors,
     from qa.bench.scale import synthetic_vectors
     from qa.bench.stats import ms, stopwatch
     from qa.engine import QA
-    from qa.timing import recording
 
-    from .ask import STAGES
+    from .ask import STAGES, time_asks
 
     own = server is None
     if own:
@@ -180,12 +179,7 @@ def bench_server(seeds_index: Path, questions: list[str], encoder, base_vectors,
                 qa.ask(q)
             totals, stages = [], {s: [] for s in STAGES}
             for _ in range(repeats):
-                for q in questions:
-                    with recording() as seconds, stopwatch() as total:
-                        qa.ask(q)
-                    totals.append(total())
-                    for s in STAGES:
-                        stages[s].append(seconds.get(s, 0.0))
+                time_asks(qa, questions, totals, stages)
             result[f"ask_{name}"] = {"total_ms": ms(totals), "stages_ms": {s: ms(v) for s, v in stages.items()}}
         result["keywords"] = served.passage_store().describe()["keywords"]
 
