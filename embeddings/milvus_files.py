@@ -6,9 +6,11 @@ One collection, ``<passages collection>_files``, holds each file of a generation
 of at most 48,000 bytes (base64 in a VARCHAR: Milvus has no blob field) and one pointer
 row, ``CURRENT``, that names the published generation and the size and SHA-256 of each of
 its files. Publishing writes every part of the new generation, then switches the pointer
-in one upsert, then deletes the parts of every other generation: a reader always finds
-the generation the pointer names complete, and a publish killed halfway leaves the old
-one published and some orphan parts that the next publish deletes.
+in one upsert, then deletes the parts of the generation it replaced: a reader finds the
+generation the pointer names complete (a fetch that meets a part deleted under it fails its
+hash check and is retried on the newer pointer), and a publish killed halfway leaves the
+old one published and orphan parts that a publish deletes once they are an hour old. Two
+publishes at the same moment never delete each other's parts; the later pointer wins.
 
 Milvus collections need a vector field; this one's is two zeros per row.
 """
@@ -17,16 +19,24 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .milvus_store import _READING, _WRITING, _milvus_boundary, read_consistency, shared_client
+from .milvus_store import (
+    _READING,
+    _WRITING,
+    _milvus_boundary,
+    read_consistency,
+    shared_client,
+)
 from .passage_store import StoreAddress, StoreError
 
 POINTER = "CURRENT"
 PART_BYTES = 48_000  # base64 of this is 64,000 characters, under VARCHAR's 65,535
 _ROWS_PER_WRITE = 48  # about 3 MB per request
 _DIM = 2
+STALE_AFTER_S = 3600  # parts of an unpublished generation older than this are a dead publish's
 
 
 @dataclass(frozen=True)
@@ -53,6 +63,7 @@ class MilvusFiles:
     def __init__(self, address: StoreAddress, passages_collection: str, client=None) -> None:
         self.address = address
         self.collection = files_collection(passages_collection)
+        self.passages_collection = passages_collection
         self.client = client or shared_client(address)
         if not self.client.has_collection(self.collection):
             self._create()
@@ -74,10 +85,12 @@ class MilvusFiles:
 
     # -- reading ----------------------------------------------------------------------------
     @_milvus_boundary(*_READING)
-    def current(self) -> Published | None:
-        """The published generation, or None before the first publish."""
+    def current(self, strong: bool = False) -> Published | None:
+        """The published generation, or None before the first publish. A poll reads at
+        Session consistency (a pointer switched by another process shows within a fraction
+        of a second); ``strong`` reads the latest (before a write, and to retry a fetch)."""
         rows = self.client.query(self.collection, filter=f'key == "{POINTER}"', output_fields=["data"],
-                                 **read_consistency(self.address))
+                                 **({} if strong else read_consistency(self.address)))
         if not rows:
             return None
         raw = json.loads(rows[0]["data"])
@@ -105,9 +118,18 @@ class MilvusFiles:
             target.write_bytes(blob)
 
     # -- writing ----------------------------------------------------------------------------
+    @_milvus_boundary(*_READING)
+    def passages(self) -> int:
+        """Rows in the passages collection this one serves (0 when it does not exist)."""
+        if not self.client.has_collection(self.passages_collection):
+            return 0
+        rows = self.client.query(self.passages_collection, filter="", output_fields=["count(*)"])
+        return int(rows[0]["count(*)"])
+
     @_milvus_boundary(*_WRITING)
-    def publish(self, folder: Path, generation: str) -> Published:
-        """Make the generation in ``folder`` the published one (see the module's docstring)."""
+    def publish(self, folder: Path, generation: str, replacing: Published | None = None) -> Published:
+        """Make the generation in ``folder`` the published one, in place of ``replacing``
+        (the one published when this write began; see the module's docstring)."""
         files: dict[str, tuple[int, str]] = {}
         rows: list[dict] = []
         for file in sorted(p for p in folder.rglob("*") if p.is_file()):
@@ -127,9 +149,27 @@ class MilvusFiles:
         if len(pointer.encode()) > 65535:
             raise StoreError(f"The index generation {generation} has too many files to publish in {self.address.text}.")
         self.client.upsert(self.collection, [_row(POINTER, generation, "", 0, pointer)])
-        self.client.delete(self.collection, filter=f'generation != "{generation}" and key != "{POINTER}"')
+        # Delete the generation this one replaces, and parts left by publishes that died long
+        # ago; never the parts of a publish that may be writing at this moment elsewhere.
+        gone = {replacing.generation} if replacing is not None and replacing.generation != generation else set()
+        gone |= self._stale_generations(keep=generation)
+        for old in sorted(gone):
+            self.client.delete(self.collection, filter=f'generation == "{old}" and key != "{POINTER}"')
         self.client.flush(self.collection)
         return Published(generation, files)
+
+    def _stale_generations(self, keep: str) -> set[str]:
+        """Generations with parts in the collection, other than ``keep``, named (gen-<ns>)
+        more than an hour ago: a publish stopped before its pointer switch."""
+        rows = self.client.query(self.collection, filter=f'key != "{POINTER}" and part == 0',
+                                 output_fields=["generation"], limit=16384)
+        cutoff = time.time_ns() - STALE_AFTER_S * 1_000_000_000
+        stale = set()
+        for generation in {r["generation"] for r in rows} - {keep}:
+            born = generation.removeprefix("gen-")
+            if born.isdigit() and int(born) < cutoff:
+                stale.add(generation)
+        return stale
 
     @_milvus_boundary(*_WRITING)
     def drop(self) -> None:

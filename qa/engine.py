@@ -13,8 +13,8 @@ from typing import NamedTuple
 
 from embeddings.encoder import DEFAULT_MODEL, Encoder, EncoderError
 from embeddings.passage_store import KeywordsElsewhere, PassageStore
-from qa.answer.snippets import answer
 from qa.answer.choice import load_choice, read_candidates
+from qa.answer.snippets import answer
 from qa.errors import (
     BadQuestion,
     CorpusError,
@@ -22,13 +22,15 @@ from qa.errors import (
     IndexNotFound,
     ModelLoadError,
     ModelMismatch,
+    ZhqaError,
 )
 from qa.index.build import IndexReport, covered, write_index
 from qa.index.folder import IndexData, IndexFolder, local_store
 from qa.index.manifest import Manifest
-from qa.index.published import publish, pull
+from qa.index.published import publish, pull, unpublished_passages
 from qa.index.store_target import (
     StoreTarget,
+    StoreUnavailable,
     check_matches,
     resolve_store,
     store_errors,
@@ -125,8 +127,8 @@ class QA:
 
     def data(self) -> IndexData:
         """The current index, reloaded only when a newer generation has been committed."""
+        self._follow_store()
         with self._lock:
-            self._follow_store()
             generation = self.folder.generation()
             if not generation:
                 raise IndexNotFound(f"No index in {self.folder.root}; build one with `qa index`.")
@@ -182,6 +184,7 @@ class QA:
         """The index now serving and where its passages are searched, as one pair: an
         evaluation answers every question from this one generation even if an upload or
         another process commits a newer one meanwhile."""
+        self._follow_store()
         with self._lock:
             data = self.data()
             return LoadedIndex(data, self._search)
@@ -202,14 +205,33 @@ class QA:
         return self._followed
 
     def _follow_store(self, force: bool = False) -> None:
-        """With a Milvus store, fetch the index generation it publishes when it is newer than
-        the local copy (asked at most every ``settings.store_poll`` seconds)."""
+        """With a Milvus server store, fetch the index generation it publishes when it is
+        newer than the local copy: asked at most every ``settings.store_poll`` seconds, and
+        (``force``) before every write, which already holds the folder's writer lock.
+
+        A poll fetches only when no write holds that lock (the write publishes, then serves
+        its own generation). A poll that fails while an index is loaded keeps serving it and
+        names the problem once; questions then fail or not on the store's own search."""
         if not force and time.monotonic() - self._followed_at < self.settings.store_poll:
             return
-        target = self._remote_target()
-        if target is not None:
-            pull(self.folder, target)
         self._followed_at = time.monotonic()
+        target = self._remote_target()
+        if target is None or target.address.kind != "milvus":
+            return
+        if force:
+            pull(self.folder, target, force=True)
+            return
+        try:
+            with self.folder.try_lock() as held:
+                if held:
+                    pull(self.folder, target)
+        except ZhqaError as exc:
+            if self._data is None:
+                self._followed_at = -float("inf")  # nothing to serve yet: ask again next time
+                raise
+            if self.problem != str(exc):
+                self.problem = str(exc)
+                print(f"zhqa: {exc} Still serving the index loaded before.", file=sys.stderr, flush=True)
 
     def _previous(self) -> IndexData | None:
         if not self.folder.exists():
@@ -249,7 +271,8 @@ class QA:
             with store_errors():
                 data = write_index(self.folder, documents, lambda: self.encoder, self.settings, report, previous, progress, target)
             publish(self.folder, target)
-        self._install(data)
+            committed = self.folder.generation()
+        self._install(data, committed)
         return report
 
     def remove(self, doc_ids: list[str]) -> IndexReport:
@@ -266,7 +289,8 @@ class QA:
             with store_errors():
                 data = write_index(self.folder, documents, lambda: self.encoder, self.settings, report, previous, target=target)
             publish(self.folder, target)
-        self._install(data)
+            committed = self.folder.generation()
+        self._install(data, committed)
         return report
 
     def add_uploads(self, paths: Sequence[Path], uploader: str | None = None, names: Mapping[str, str] | None = None,
@@ -311,7 +335,8 @@ class QA:
             with store_errors():
                 data = write_index(self.folder, documents, lambda: self.encoder, self.settings, report, previous, target=target)
             publish(self.folder, target)
-        self._install(data)
+            committed = self.folder.generation()
+        self._install(data, committed)
         return report
 
     def remove_uploads(self, doc_ids: Sequence[str]) -> IndexReport:
@@ -323,16 +348,24 @@ class QA:
                               "removed here (the operator removes corpus articles with `qa remove`).")
         return self.remove(list(doc_ids))
 
-    def _install(self, data: IndexData | None) -> None:
+    def _install(self, data: IndexData | None, generation: str) -> None:
+        """Serve ``data``, the generation ``generation`` this process just committed."""
         with self._lock:
             if data is not None:
-                self._data, self._search, self._generation = data, self._search_store(data), self.folder.generation()
+                self._data, self._search, self._generation = data, self._search_store(data), generation
 
     def ensure_index(self, progress: bool = False, announce: Callable[[str], None] | None = None) -> IndexReport | None:
         """Index the bundled seeds if there is no index yet (here, or published in the
         Milvus store), first telling ``announce``."""
-        with self._lock:
-            self._follow_store(force=True)
+        target = self._remote_target()
+        stored = 0
+        if target is not None and target.address.kind == "milvus":
+            with self.folder.lock(self.settings.lock_timeout):
+                self._follow_store(force=True)
+                stored = 0 if self.folder.exists() else unpublished_passages(target)
+        if stored:
+            raise StoreUnavailable(f"{target.text} holds {stored} passages but no published index; publish it with "
+                                   f"`qa index --store {target.text} --index-dir FOLDER` from the folder that built it.")
         if self.folder.exists():
             return None
         if announce is not None:

@@ -183,7 +183,7 @@ def test_a_sync_killed_with_the_server_completes_when_run_again(milvus):
     address = parse_store_address(f"{milvus.address}/killed")
     store = MilvusStore(address, "killed", 384, create=True)
     rng = np.random.default_rng(0)
-    n = 30_000
+    n = 60_000
     vectors = rng.standard_normal((n, 384)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     passages = [StoredPassage(pid, f"doc-{pid // 10}", 0, 10, f"passage {pid}", f"passage {pid}", ("passage",), vectors[pid],
@@ -198,7 +198,9 @@ def test_a_sync_killed_with_the_server_completes_when_run_again(milvus):
 
     writer = threading.Thread(target=write)
     writer.start()
-    time.sleep(3)
+    while writer.is_alive() and store.count() < 2000:  # killed once the write is under way
+        time.sleep(0.2)
+    assert writer.is_alive(), "the write finished before the server could be killed"
     milvus.stop(kill=True)
     writer.join(timeout=120)
     assert failure and isinstance(failure[0], StoreError) and "\n" not in str(failure[0])
@@ -211,6 +213,50 @@ def test_a_sync_killed_with_the_server_completes_when_run_again(milvus):
     hits = store.dense_search(vectors[123], 1)
     assert hits.pids.tolist() == [123]
     store.drop()
+
+
+def test_a_change_through_either_copy_is_followed_by_the_other(milvus, seeds_index_dir, tmp_path, encoder):
+    """Two folders on one store: a removal through the second is published, and the first
+    (the one that built it) follows it on its next question."""
+    store = f"{milvus.address}/follow"
+    shutil.copytree(seeds_index_dir, tmp_path / "first")
+    first = QA(Settings(index_dir=tmp_path / "first", store=store, store_poll=0), encoder=encoder)
+    first.index()
+    second = QA(Settings(index_dir=tmp_path / "second", store=store, store_poll=0), encoder=encoder)
+    assert second.ask(QINGXU, k=8).to_json() == first.ask(QINGXU, k=8).to_json()
+    qingxu = second.ask(QINGXU).snippets[0].citation.doc_id
+    second.remove([qingxu])
+    assert qingxu not in first.data().documents
+    assert first.folder.generation() == second.folder.generation()
+    assert first.passage_store().count() == len(first.data().passages)
+
+
+def test_a_local_index_is_never_overwritten_by_a_store_s_published_one(built, seeds_index_dir, tmp_path, encoder):
+    """Asking a folder that holds a local index with --store of a store that publishes
+    another index is refused in one line, and the folder is left as it was."""
+    store, _ = built
+    shutil.copytree(seeds_index_dir, tmp_path / "local")
+    before = (tmp_path / "local" / "CURRENT").read_text()
+    with pytest.raises(ZhqaError) as refused:
+        QA(Settings(index_dir=tmp_path / "local", store=store), encoder=encoder).data()
+    assert "serve" in str(refused.value) and "\n" not in str(refused.value)
+    assert (tmp_path / "local" / "CURRENT").read_text() == before
+
+
+def test_a_collection_with_no_published_index_is_not_replaced_by_the_seeds(milvus, tmp_path, encoder):
+    """A collection written without a published index (by an older zhqa, or a first build
+    stopped before its publish): a chat started on it with an empty folder refuses in one
+    line instead of indexing the seeds over its passages."""
+    address = parse_store_address(f"{milvus.address}/older")
+    older = MilvusStore(address, "older", 384, create=True)
+    vector = np.ones(384, dtype=np.float32) / np.sqrt(384)
+    older.sync([StoredPassage(i, "old-doc", 0, 5, "old", "old", ("old",), vector, f"k{i}") for i in range(5)])
+    chat = QA(Settings(index_dir=tmp_path / "empty", store=address.text), encoder=encoder)
+    with pytest.raises(ZhqaError) as refused:
+        chat.ensure_index()
+    assert "holds 5 passages but no published index" in str(refused.value) and "\n" not in str(refused.value)
+    assert older.count() == 5
+    older.drop()
 
 
 def test_bench_times_the_server_beside_the_local_store(milvus, seeds_index_dir, seeds_qa, tmp_path, encoder):

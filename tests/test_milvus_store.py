@@ -376,26 +376,6 @@ def test_unreachable_milvus_and_a_mismatched_store_are_one_line_errors(seeds_ind
         QA(Settings(index_dir=seeds_index_dir, store="milvus://h:1/bad-name")).data()
 
 
-def test_a_server_with_only_the_store_address_serves_the_published_index(lite_copy, tmp_path, encoder):
-    """The index's generation is published to Milvus beside its passages: a second QA with
-    an empty folder of its own fetches it and answers byte for byte like the builder; a
-    change made through either is seen by the other."""
-    store = lite_copy.settings.store
-    collection = lite_copy.passage_store().collection
-    served = QA(Settings(index_dir=tmp_path / "other", store=f"{store}#{collection}", store_poll=0), encoder=encoder)
-    assert not served.folder.exists()
-    assert served.folder.generation() == "" and served.data() is not None
-    assert served.folder.generation() == lite_copy.folder.generation()
-    for mode in ("hybrid", "dense", "bm25"):
-        assert served.ask(QINGXU, k=8, mode=mode).to_json() == lite_copy.ask(QINGXU, k=8, mode=mode).to_json()
-    # A removal through the served copy is published, and the builder follows it.
-    served.remove([QINGXU_DOC])
-    lite_copy.settings = Settings(index_dir=lite_copy.settings.index_dir, store=store, store_poll=0)
-    assert QINGXU_DOC not in lite_copy.data().documents
-    assert lite_copy.folder.generation() == served.folder.generation()
-    assert lite_copy.passage_store().count() == len(lite_copy.data().passages)
-
-
 def test_keywords_local_scores_bm25_in_the_process_and_answers_like_faiss(seeds_index_dir, tmp_path, encoder, seeds_qa):
     """keywords=local: what a Milvus without sparse vectors (2.3) gets. Milvus does the dense
     search; BM25 comes from the loaded generation's bm25s index."""
@@ -416,16 +396,3 @@ def test_a_milvus_server_address_without_a_folder_gets_a_folder_of_its_own(tmp_p
     collection = default_collection(tmp_path / "idx")
     assert (store, folder) == (f"milvus://h:19530/{collection}", tmp_path / "idx" / "stores" / collection)
     assert serving_folder("milvus-lite://x.db", tmp_path / "idx") == ("milvus-lite://x.db", tmp_path / "idx")
-
-
-def test_a_local_index_is_never_overwritten_by_a_store_s_published_one(lite_copy, seeds_index_dir, tmp_path, encoder):
-    """Asking a folder that holds a local index with --store of a store that publishes
-    another index is refused in one line, and the folder is left as it was."""
-    local = tmp_path / "local"
-    shutil.copytree(seeds_index_dir, local)
-    before = (local / "CURRENT").read_text()
-    other = QA(Settings(index_dir=local, store=lite_copy.settings.store + "#" + lite_copy.passage_store().collection), encoder=encoder)
-    with pytest.raises(ZhqaError) as refused:
-        other.data()
-    assert "serve" in str(refused.value) and "\n" not in str(refused.value)
-    assert (local / "CURRENT").read_text() == before

@@ -211,6 +211,26 @@ class IndexFolder:
         finally:
             fh.close()  # closing releases the lock
 
+    @contextmanager
+    def try_lock(self):
+        """Hold the writer's lock if it is free at once; yields whether it is held. A process
+        that follows a published index fetches a newer generation only under it, so it never
+        switches the folder under a write in progress (which would lose that write)."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            fh = open(self.root / _LOCK, "a+")
+        except OSError as exc:
+            raise _explain_os_error(exc, self.root) from exc
+        try:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                held = True
+            except BlockingIOError:
+                held = False
+            yield held
+        finally:
+            fh.close()
+
     def commit(self, data: IndexData) -> Path:
         """Write ``data`` as a new generation and make it current. Call under lock()."""
         name = f"gen-{time.time_ns()}"
