@@ -185,14 +185,18 @@ class IndexFolder:
         return IndexData(manifest, documents, passages, tokens, hashes, vectors, dense, bm25, sentences, sentence_vectors)
 
     # -- writing ---------------------------------------------------------------------
+    def _lock_file(self):
+        """The open lock file (the folder made if needed); closing it releases any lock."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            return open(self.root / _LOCK, "a+")
+        except OSError as exc:
+            raise _explain_os_error(exc, self.root) from exc
+
     @contextmanager
     def lock(self, timeout: float = 600.0, on_wait=None):
         """Hold the writer's lock; wait up to ``timeout`` seconds for another writer."""
-        try:
-            self.root.mkdir(parents=True, exist_ok=True)
-            fh = open(self.root / _LOCK, "a+")
-        except OSError as exc:
-            raise _explain_os_error(exc, self.root) from exc
+        fh = self._lock_file()
         try:
             deadline = time.monotonic() + timeout
             told = False
@@ -216,11 +220,7 @@ class IndexFolder:
         """Hold the writer's lock if it is free at once; yields whether it is held. A process
         that follows a published index fetches a newer generation only under it, so it never
         switches the folder under a write in progress (which would lose that write)."""
-        try:
-            self.root.mkdir(parents=True, exist_ok=True)
-            fh = open(self.root / _LOCK, "a+")
-        except OSError as exc:
-            raise _explain_os_error(exc, self.root) from exc
+        fh = self._lock_file()
         try:
             try:
                 fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
