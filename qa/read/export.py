@@ -61,10 +61,63 @@ def export_onnx(checkpoint: Path, model_dir: Path, settings: Settings, target: P
         raise RuntimeError(f"the export contains the embedding matrix: {big}")
 
 
-def quantize_int8(source: Path, target: Path) -> None:
+def fuse_attention(source: Path, target: Path, model_dir: Path) -> None:
+    """The exported graph with each layer's attention, bias + GELU and residual + LayerNorm
+    fused into ONNX Runtime's own operators (onnxruntime.transformers' BERT optimizer): the
+    same numbers (logits within 0.005) about 10% faster, and what lets int8 quantize the
+    attention as one operator."""
+    from onnxruntime.transformers.optimizer import optimize_model
+
+    config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
+    fused = optimize_model(str(source), model_type="bert", num_heads=config["num_attention_heads"],
+                           hidden_size=config["hidden_size"], opt_level=0)
+    counts = fused.get_fused_operator_statistics()
+    if not counts.get("Attention"):
+        raise RuntimeError(f"no attention was fused in {source}: {counts}")
+    fused.save_model_to_file(str(target))
+
+
+# The int8 recipes tried, fastest first. The one kept is, among those whose read of three
+# 96-token windows (``latency(max_tokens=CHEAP_MAX_TOKENS)``) fits RECIPE_BUDGET_MS, the one
+# whose answers agree most with the fp32 graph's on training questions (CALIBRATION_QUESTIONS of
+# them); no validation question chooses among them. Validation then decides int8 against fp16
+# as before.
+INT8_RECIPES = ("all", "all-from-fp16", "matmul-only")
+CALIBRATION_QUESTIONS = 600
+# A question may spend 60 ms p50 reading (issue 13, this 2-core machine). A real read's windows
+# are a little longer than latency()'s (longer questions) and it tokenises whole passages and
+# places spans around the ONNX run: about 8-10 ms more on the seed questions. So a recipe must
+# read latency()'s three windows in 50 ms.
+RECIPE_BUDGET_MS = 50.0
+MAX_INT8_EM_DROP = 1.5  # exact-match points an int8 graph may lose to fp32 on validation, in either style
+
+
+def quantize_int8(source: Path, target: Path, recipe: str = "all") -> None:
+    """Dynamic int8: weights quantized per output channel once, activations per run.
+    ``all``: every MatMul and the fused attention; ``all-from-fp16``: the same from weights
+    first rounded to fp16 (as the fp16 fallback stores them); ``matmul-only``: the attention
+    kept in fp32."""
+    import onnx
+    from onnx import TensorProto, numpy_helper
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8)
+    if recipe not in INT8_RECIPES:
+        raise ValueError(f"unknown int8 recipe {recipe!r}")
+    model_input = str(source)
+    if recipe == "all-from-fp16":
+        model = onnx.load(str(source))
+        for init in model.graph.initializer:
+            if init.data_type == TensorProto.FLOAT:
+                arr = numpy_helper.to_array(init).astype(np.float16).astype(np.float32)
+                init.CopyFrom(numpy_helper.from_array(arr, init.name))
+        model_input = str(target) + ".fp16-rounded.onnx"
+        onnx.save(model, model_input)
+    # The fused operators carry no type information for shape inference; their outputs are float.
+    quantize_dynamic(model_input, str(target), weight_type=QuantType.QInt8, per_channel=True,
+                     op_types_to_quantize=["MatMul"] if recipe == "matmul-only" else None,
+                     extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+    if model_input != str(source):
+        Path(model_input).unlink()
 
 
 def to_fp16(source: Path, target: Path) -> None:
@@ -98,10 +151,8 @@ def lexical_focus(question: str, passage: str) -> tuple[int, int]:
     return best
 
 
-def evaluate_reader(reader: Reader, questions: list[D.Question], grid=ANSWER_TOKEN_GRID,
-                    max_tokens: int | None = None, batch: int = 32) -> tuple[dict, dict]:
-    """EM/F1 per style for each max-answer-token setting (gold paragraph given) and, per
-    setting, each question's margin (best span - no answer)."""
+def _read_all(reader: Reader, questions: list[D.Question], max_tokens: int | None, batch: int) -> list[list]:
+    """Per question, (encoded context, window, window scores) for each window read."""
     items = []
     for qi, q in enumerate(questions):
         focus = [lexical_focus(q.question, q.context)] if max_tokens else None
@@ -111,25 +162,65 @@ def evaluate_reader(reader: Reader, questions: list[D.Question], grid=ANSWER_TOK
     per_q: list[list] = [[] for _ in questions]
     for (qi, c, w), (s, e) in zip(items, logits):
         per_q[qi].append((c, w, D.window_scores(s, e, w, len(w.ids))))
+    return per_q
+
+
+def _best_answer(q: D.Question, wins: list, A: int) -> tuple[str, float]:
+    """The best span of at most A tokens over the question's windows, and its margin over
+    the no-answer score."""
+    null = min(sc[2] for _, _, sc in wins)
+    best = None
+    for c, w, (ls, le, _) in wins:
+        spans = D.best_spans_in_window(ls, le, A)
+        if spans and (best is None or spans[0][2] > best[2]):
+            best = (spans[0][0] + w.tok_lo, spans[0][1] + w.tok_lo, spans[0][2], c)
+    if best is None:
+        return "", -1e9
+    a, b = D.span_chars(q.context, best[3], best[0], best[1])
+    return q.context[a:b], best[2] - null
+
+
+def evaluate_reader(reader: Reader, questions: list[D.Question], grid=ANSWER_TOKEN_GRID,
+                    max_tokens: int | None = None, batch: int = 32) -> tuple[dict, dict]:
+    """EM/F1 per style for each max-answer-token setting (gold paragraph given) and, per
+    setting, each question's margin (best span - no answer)."""
+    per_q = _read_all(reader, questions, max_tokens, batch)
     results = {A: {} for A in grid}
     margins: dict[int, list[float]] = {A: [] for A in grid}
     for q, wins in zip(questions, per_q):
         golds = [a for a, _ in q.answers]
-        null = min(sc[2] for _, _, sc in wins)
         for A in grid:
-            best = None
-            for c, w, (ls, le, _) in wins:
-                spans = D.best_spans_in_window(ls, le, A)
-                if spans and (best is None or spans[0][2] > best[2]):
-                    best = (spans[0][0] + w.tok_lo, spans[0][1] + w.tok_lo, spans[0][2], c)
-            text = ""
-            if best:
-                a, b = D.span_chars(q.context, best[3], best[0], best[1])
-                text = q.context[a:b]
+            text, margin = _best_answer(q, wins, A)
             D.tally(results[A], q.style, text, golds)
-            margins[A].append(best[2] - null if best else -1e9)
+            margins[A].append(margin)
     table = {A: D.summarise(by) for A, by in results.items()}
     return table, margins
+
+
+def answers_of(reader: Reader, questions: list[D.Question], A: int, batch: int = 32) -> list[str]:
+    """The reader's answer text for each question (gold paragraph given, full windows)."""
+    return [_best_answer(q, wins, A)[0] for q, wins in zip(questions, _read_all(reader, questions, None, batch))]
+
+
+def rank_int8_recipes(fp32: Path, run_dir: Path, stage: Path, model_dir: Path, calibration: list[D.Question],
+                      A: int, threads: int) -> tuple[list[str], dict[str, dict[str, float]]]:
+    """Quantize ``fp32`` by each of INT8_RECIPES into ``run_dir/reader_int8_<recipe>.onnx``
+    and order the recipes whose read fits RECIPE_BUDGET_MS (all of them if none does) by how
+    often their answers on the ``calibration`` questions (training questions, not validation)
+    equal fp32's, most first; ties go to the earlier, faster recipe."""
+    reference = answers_of(Reader(stage, model_dir, threads=threads), calibration, A)
+    found: dict[str, dict[str, float]] = {}
+    for recipe in INT8_RECIPES:
+        target = run_dir / f"reader_int8_{recipe}.onnx"
+        quantize_int8(fp32, target, recipe)
+        shutil.copy(target, stage / target.name)
+        reader = Reader(stage, model_dir, model_file=target.name, threads=threads)
+        got = answers_of(reader, calibration, A)
+        found[recipe] = {"agreement_with_fp32": round(float(np.mean([a == b for a, b in zip(got, reference)])), 4),
+                         "read_ms_p50": latency(reader, max_tokens=CHEAP_MAX_TOKENS)}
+        log(f"int8 recipe {recipe}: {found[recipe]}")
+    fits = [r for r in INT8_RECIPES if found[r]["read_ms_p50"] <= RECIPE_BUDGET_MS] or list(INT8_RECIPES)
+    return sorted(fits, key=lambda r: (-found[r]["agreement_with_fp32"], INT8_RECIPES.index(r))), found
 
 
 def cross_pairs(questions: list[D.Question], n: int) -> list[D.Question]:
@@ -179,12 +270,16 @@ def latency(reader: Reader, runs: int = 30, max_tokens: int | None = None) -> fl
 
 
 def finish(checkpoint: Path, valid_prep: Prepared, model_dir: Path, out_dir: Path, settings: Settings,
-           info: dict, run_dir: Path) -> dict:
+           info: dict, run_dir: Path, calibration: list[D.Question] | None = None) -> dict:
+    """Export ``checkpoint``, fuse its attention, quantize it to int8 by the recipe that
+    agrees most with fp32 on the ``calibration`` (training) questions, choose the decoding
+    settings and int8 against fp16 on validation, and write the shipped pair to ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    exported = run_dir / "reader_exported.onnx"
     fp32 = run_dir / "reader_fp32.onnx"
-    int8 = run_dir / "reader_int8.onnx"
     log(f"exporting {checkpoint}")
-    export_onnx(checkpoint, model_dir, settings, fp32)
+    export_onnx(checkpoint, model_dir, settings, exported)
+    fuse_attention(exported, fp32, model_dir)
     base_source = json.loads((model_dir / "zhqa_source.json").read_text(encoding="utf-8"))
     meta = {
         "format": "zhqa-reader-1",
@@ -212,14 +307,52 @@ def finish(checkpoint: Path, valid_prep: Prepared, model_dir: Path, out_dir: Pat
     (stage / SETTINGS_FILE).write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
     valid = valid_prep.questions
     threads = int(os.environ.get("ZHQA_EVAL_THREADS", "2"))
-    quantize_int8(fp32, int8)
-    shutil.copy(int8, stage / "reader_int8.onnx")
-    reader8 = Reader(stage, model_dir, model_file="reader_int8.onnx", threads=threads)
-    log("validating int8")
-    table8, margins8 = evaluate_reader(reader8, valid)
-    best_A = max(table8, key=lambda A: mean_em_f1(table8[A]))
-    log(f"int8 {json.dumps(table8)} -> max_answer_tokens {best_A}")
-    reader8.settings["max_answer_tokens"] = int(best_A)  # it read the stage settings before the choice
+    if calibration:
+        order, recipes = rank_int8_recipes(fp32, run_dir, stage, model_dir, calibration, max(ANSWER_TOKEN_GRID), threads)
+    else:
+        order, recipes = [INT8_RECIPES[0]], {}
+        quantize_int8(fp32, run_dir / f"reader_int8_{INT8_RECIPES[0]}.onnx", INT8_RECIPES[0])
+    reader32 = Reader(stage, model_dir, threads=threads)
+    log("validating fp32")
+    table32, _ = evaluate_reader(reader32, valid)
+    log(f"fp32 {json.dumps(table32)}")
+
+    # int8 where validation allows: the ranked recipes in turn, the first whose exact match
+    # stays within MAX_INT8_EM_DROP of fp32's (each at its own best max answer length) ships;
+    # if none does, fp16.
+    tried: dict[str, dict] = {}
+    chosen = None
+    for recipe in order:
+        candidate = run_dir / f"reader_int8_{recipe}.onnx"
+        shutil.copy(candidate, stage / candidate.name)
+        reader8 = Reader(stage, model_dir, model_file=candidate.name, threads=threads)
+        log(f"validating int8 ({recipe})")
+        table8, margins8 = evaluate_reader(reader8, valid)
+        A = max(table8, key=lambda k: mean_em_f1(table8[k]))
+        drop = max(table32[A][st]["em"] - table8[A][st]["em"] for st in table8[A])
+        tried[recipe] = {"max_answer_tokens": A, "validation": table8[A], "em_drop": round(drop, 2)}
+        log(f"int8 ({recipe}) {json.dumps(table8)} -> max_answer_tokens {A}, EM drop {drop:.2f}")
+        if drop <= MAX_INT8_EM_DROP:
+            chosen = (recipe, candidate, reader8, table8, margins8, A)
+            break
+    meta["int8_recipe"] = {"chosen": chosen[0] if chosen else None, "recipes": recipes, "validated": tried,
+                           "read_budget_ms": RECIPE_BUDGET_MS, "max_em_drop": MAX_INT8_EM_DROP,
+                           "calibration": f"{len(calibration or [])} training questions (never validation ones)"}
+    if chosen:
+        recipe, shipped, shipped_reader, table8, margins8, best_A = chosen
+        shipped_kind = f"int8 (fused attention; onnxruntime quantize_dynamic, QInt8 weights per channel, recipe {recipe})"
+        validation = {"shipped": table8[best_A], "int8": table8[best_A], "fp32": table32[best_A],
+                      "int8_by_max_answer_tokens": {str(k): v for k, v in table8.items()}}
+    else:
+        best_A = max(table32, key=lambda k: mean_em_f1(table32[k]))
+        shipped = run_dir / "reader_fp16.onnx"
+        to_fp16(fp32, shipped)
+        shutil.copy(shipped, stage / shipped.name)
+        shipped_reader = Reader(stage, model_dir, model_file=shipped.name, threads=threads)
+        table16, margins8 = evaluate_reader(shipped_reader, valid, grid=(best_A,))
+        shipped_kind = "fp16"
+        validation = {"shipped": table16[best_A], "fp16": table16[best_A], "fp32": table32[best_A]}
+    shipped_reader.settings["max_answer_tokens"] = int(best_A)  # it read the stage settings before the choice
 
     def write(shipped: Path, kind: str, extra: dict) -> None:
         """Write (or rewrite) the shipped file and its settings; called as soon as a model is
@@ -233,26 +366,6 @@ def finish(checkpoint: Path, valid_prep: Prepared, model_dir: Path, out_dir: Pat
         (out_dir / SETTINGS_FILE).write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
         log(f"wrote {out_dir / MODEL_FILE} ({kind}, {shipped.stat().st_size} bytes)")
 
-    int8_kind = "int8 (onnxruntime quantize_dynamic, QInt8 weights)"
-    validation = {"shipped": table8[best_A], "int8": table8[best_A],
-                  "int8_by_max_answer_tokens": {str(k): v for k, v in table8.items()}}
-    write(int8, int8_kind, {"validation": validation})
-
-    reader32 = Reader(stage, model_dir, threads=threads)
-    log("validating fp32")
-    table32, _ = evaluate_reader(reader32, valid, grid=(best_A,))
-    validation["fp32"] = table32[best_A]
-    drop = max(table32[best_A][st]["em"] - table8[best_A][st]["em"] for st in table8[best_A])
-    log(f"fp32 {json.dumps(table32)}; int8 EM drop {drop:.2f}")
-    shipped, shipped_kind, shipped_reader = int8, int8_kind, reader8
-    if drop > 1.5:
-        fp16 = run_dir / "reader_fp16.onnx"
-        to_fp16(fp32, fp16)
-        shutil.copy(fp16, stage / "reader_fp16.onnx")
-        shipped_reader = Reader(stage, model_dir, model_file="reader_fp16.onnx", threads=threads)
-        table16, margins8 = evaluate_reader(shipped_reader, valid, grid=(best_A,))
-        validation["fp16"] = validation["shipped"] = table16[best_A]
-        shipped, shipped_kind = fp16, "fp16"
     write(shipped, shipped_kind, {"validation": validation})
 
     negs = cross_pairs(valid, 400)

@@ -404,9 +404,11 @@ def train_reader(shared_dir: Path, out_dir: Path, minutes: float, steps: int | N
         info = json.loads((run_dir / "train_info.json").read_text())
     if not export:
         return info
-    from qa.read.export import finish
+    from qa.read.export import CALIBRATION_QUESTIONS, finish
 
-    return finish(Path(checkpoint), valid_prep, model_dir, Path(out_dir), settings, info, run_dir)
+    train_qs = prep.questions
+    calibration = train_qs[:: max(1, len(train_qs) // CALIBRATION_QUESTIONS)][:CALIBRATION_QUESTIONS]
+    return finish(Path(checkpoint), valid_prep, model_dir, Path(out_dir), settings, info, run_dir, calibration)
 
 
 def main(argv: list[str] | None = None) -> int:
