@@ -79,20 +79,20 @@ def test_span_markup_is_escaped():
 
 
 def _candidates(seeds_qa, question):
-    from qa.answer.choice import CHOICE_DEPTH, read_candidates
+    from qa.answer.choice import load_choice, read_candidates
     from qa.answer.snippets import ranked_sentences
     from qa.question.query import make_query
 
     found = seeds_qa.retrieve(make_query(question), k=10)
-    top = ranked_sentences(found.evidence, found.hits)[:CHOICE_DEPTH]
+    top = ranked_sentences(found.evidence, found.hits)[: load_choice().depth]
     return found, top, read_candidates(seeds_qa.reader, found.query, top, seeds_qa.settings.read_tokens)
 
 
 def test_the_reader_reads_the_pickers_first_sentences(seeds_qa, seed_docs):
-    from qa.answer.choice import CHOICE_DEPTH, CHOICE_FEATURES, choice_features, choose
+    from qa.answer.choice import CHOICE_FEATURES, choice_features, choose, load_choice
 
     _, top, spans = _candidates(seeds_qa, QINGXU)
-    assert len(top) == len(spans) == CHOICE_DEPTH
+    assert len(top) == len(spans) == load_choice().depth
     for c, s in zip(top, spans):  # each span lies inside its own sentence, in the original text
         if s is not None:
             assert s.hit.passage.doc_id == c.hit.passage.doc_id and c.start <= s.start < s.end <= c.end
@@ -146,3 +146,73 @@ def test_shipped_choice_reproduces_its_seed_validation_numbers(seeds_qa):
     qs = [q for q in load_questions(PROJECT_ROOT / "eval" / "seeds.jsonl") if q.docs]
     rows = collect(Visible("seeds", seeds_qa, qs, [fold_of(q.id) for q in qs]), seeds_qa.settings, folds={0})
     assert measure(rows, load_choice()) == shipped
+
+
+# ---------------------------------------------------------------- how many sentences are read
+
+
+def test_the_choice_file_names_how_many_sentences_are_read(tmp_path):
+    import json
+
+    from qa.answer.choice import CHOICE_DEPTH, MODEL_PATH, load_choice
+
+    row = json.loads(MODEL_PATH.read_text(encoding="utf-8"))
+    assert load_choice().depth == row["depth"]
+    for depth, expected in ((None, CHOICE_DEPTH), (4, 4), (0, ValueError), (99, ValueError)):
+        changed = dict(row)
+        changed.pop("depth")
+        if depth is not None:
+            changed["depth"] = depth
+        path = tmp_path / f"choice-{depth}.json"
+        path.write_text(json.dumps(changed), encoding="utf-8")
+        if expected is ValueError:
+            with pytest.raises(ValueError, match="retrain it with `qa train-choice`"):
+                load_choice(str(path))
+        else:
+            assert load_choice(str(path)).depth == expected
+
+
+def test_the_answer_reads_as_many_sentences_as_the_choice_says(seeds_qa):
+    """With a choice of depth d the picker's first d sentences are read; without a choice
+    only the first (nothing would choose among more)."""
+    from qa.answer.choice import SentenceChoice, load_choice
+    from qa.answer.snippets import answer
+    from qa.question.query import make_query
+
+    found = seeds_qa.retrieve(make_query(QINGXU), k=10)
+    read_counts = []
+
+    def read(cands):
+        read_counts.append(len(cands))
+        return [None] * len(cands)
+
+    ranker = load_choice().ranker
+    for choice in (SentenceChoice(ranker, 2), SentenceChoice(ranker, 4), None):
+        got = answer(found.query, found.hits, found.data, seeds_qa.settings.abstain_threshold, "hybrid",
+                     found.evidence, read, choice)
+        assert got.answered and got.span is None  # the reader found nothing: no span, the sentence still shown
+    assert read_counts == [2, 4, 1]
+
+
+def test_depth_is_chosen_by_cross_validation_inside_the_train_folds():
+    """When the answer sits in the fourth sentence and the reader marks it, reading four wins
+    over three on held-out train folds; with nothing to gain, the shallower read wins the tie."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from qa.answer.train_choice import DEPTHS, Row, choose_depth
+
+    def row(fold, answer_at, n=5):
+        top = [SimpleNamespace(score=1.0 - 0.1 * i, hit=SimpleNamespace(rank=1 + i // 2)) for i in range(n)]
+        read = [SimpleNamespace(score=-1.0 if i == answer_at else -6.0 - 0.1 * i, margin=4.0 if i == answer_at else -2.0)
+                for i in range(n)]
+        holds = np.array([i == answer_at for i in range(n)])
+        return Row("s", fold, top, read, holds, ["x"] * n, ("x",), True)
+
+    rows = [row(f, 3 if k % 2 else 1) for f in (1, 2, 3, 4) for k in range(6)]
+    depth, cv = choose_depth(rows)
+    assert 4 in DEPTHS and depth == 4 and cv[4] > cv[3]
+    easy = [row(f, 1) for f in (1, 2, 3, 4) for k in range(6)]
+    depth, cv = choose_depth(easy)
+    assert depth == min(DEPTHS) and len(set(cv.values())) == 1

@@ -2,16 +2,19 @@
 
 The sentence picker (qa/retrieve/sentences.py) scores every sentence of the top passages by
 similarity, coverage of the question and answer type; it does not read. The reader reads the
-picker's first ``CHOICE_DEPTH`` sentences, each through one short window around it, all in
-one ONNX run, and a small linear model over the picker's and the reader's scores chooses the
+picker's first sentences (the choice model's ``depth``), each through one short window around
+it, all in one ONNX run, and a small linear model over the picker's and the reader's scores chooses the
 sentence shown first; the reader's best span inside that sentence is the answer.
 
 The model (``model/choice.json``) is fitted by ``qa train-choice`` (qa/answer/train_choice.py)
 on the train folds of question sets the reader was never trained on, with the listwise loss
-of the learned fusion; its card (``model/CHOICE_CARD.md``) holds the validation numbers."""
+of the learned fusion; the number of sentences read (its ``depth``) is chosen there too, by
+cross-validation within those train folds. Its card (``model/CHOICE_CARD.md``) holds the
+validation numbers."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,10 +30,22 @@ if TYPE_CHECKING:  # settings import this module's MODEL_PATH; the question and 
 
 MODEL_PATH = Path(__file__).resolve().parent / "model" / "choice.json"
 FORMAT = 1
-CHOICE_DEPTH = 3  # sentences read per answered question
+CHOICE_DEPTH = 3  # sentences read per answered question by a choice file that names no depth
 NO_SPAN = -30.0  # the score and margin of a sentence in which the reader found no span (log-probabilities)
 
 CHOICE_FEATURES = ("picker_gap", "picker_rr", "span_score", "span_margin", "span_score_gap", "top_passage")
+
+
+@dataclass(frozen=True)
+class SentenceChoice:
+    """The fitted choice: how many of the picker's first sentences are read (``depth``) and
+    the linear score that picks the one shown first among them."""
+
+    ranker: LinearRanker
+    depth: int = CHOICE_DEPTH
+
+    def score(self, x: np.ndarray) -> np.ndarray:
+        return self.ranker.score(x)
 
 
 def read_candidates(reader, query: Query, cands: list[SentenceCandidate], tokens: int) -> list[ReadSpan | None]:
@@ -65,7 +80,7 @@ def choice_features(cands: list[SentenceCandidate], spans: list[ReadSpan | None]
     return np.stack(columns, axis=1)
 
 
-def choose(model: LinearRanker | None, cands: list[SentenceCandidate], spans: list[ReadSpan | None]) -> int:
+def choose(model: SentenceChoice | LinearRanker | None, cands: list[SentenceCandidate], spans: list[ReadSpan | None]) -> int:
     """The index of the candidate to show first: the model's best (ties: the picker's order);
     without a model, the picker's first."""
     if model is None or len(cands) < 2:
@@ -74,13 +89,16 @@ def choose(model: LinearRanker | None, cands: list[SentenceCandidate], spans: li
     return int(np.argmax(scores))  # argmax keeps the first of equal scores
 
 
-def model_to_json(model: LinearRanker, **about) -> dict:
-    return {"format": FORMAT, "choice": model.to_json(), **about}
+def model_to_json(model: SentenceChoice, **about) -> dict:
+    return {"format": FORMAT, "choice": model.ranker.to_json(), "depth": model.depth, **about}
 
 
 @lru_cache(maxsize=4)
-def load_choice(path: str = str(MODEL_PATH)) -> LinearRanker:
+def load_choice(path: str = str(MODEL_PATH)) -> SentenceChoice:
     row = json.loads(Path(path).read_text(encoding="utf-8"))
     if row.get("format") != FORMAT:
         raise ValueError("the sentence-choice model file is of another format; retrain it with `qa train-choice`")
-    return LinearRanker.from_json(row["choice"], CHOICE_FEATURES)
+    depth = int(row.get("depth", CHOICE_DEPTH))
+    if not 1 <= depth <= 10:
+        raise ValueError("the sentence-choice model file reads an implausible number of sentences; retrain it with `qa train-choice`")
+    return SentenceChoice(LinearRanker.from_json(row["choice"], CHOICE_FEATURES), depth)

@@ -11,13 +11,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from qa.answer.choice import CHOICE_DEPTH, choose
+from qa.answer.choice import SentenceChoice, choose
 from qa.answer.spans import ReadSpan
 from qa.index.folder import IndexData
 from qa.question.answer_type import missing_entities
 from qa.question.query import Query
 from qa.records import Answer, AnswerSpan, Citation, Hit, Snippet
-from qa.retrieve.fusion import LinearRanker
 from qa.retrieve.sentences import SentenceCandidate, SentenceEvidence
 from qa.text.charstats import cjk_share
 from qa.text.normalize import normalize
@@ -52,12 +51,13 @@ def ranked_sentences(evidence: SentenceEvidence, hits: list[Hit]) -> list[Senten
 
 def answer(query: Query, hits: list[Hit], data: IndexData, threshold: float, mode: str,
            evidence: SentenceEvidence, read: Callable[[list[SentenceCandidate]], list[ReadSpan | None]] | None = None,
-           choice: LinearRanker | None = None) -> Answer:
+           choice: SentenceChoice | None = None) -> Answer:
     """Choose the snippets for ``query`` from ``hits`` (best first), among the sentences
     ``evidence`` scored. With ``read`` (the reader: each given sentence's best span, or
-    None), the picker's first CHOICE_DEPTH sentences are read, ``choice`` (qa/answer/choice.py)
-    chooses the one shown first, and the reader's span inside it is the answer; without
-    ``choice`` the picker's best sentence stays first. Abstention looks at the picker's best."""
+    None), the picker's first ``choice.depth`` sentences are read, ``choice``
+    (qa/answer/choice.py) chooses the one shown first, and the reader's span inside it is the
+    answer; without ``choice`` the picker's best sentence stays first and only it is read.
+    Abstention looks at the picker's best."""
     cands = ranked_sentences(evidence, hits)
     best = cands[0] if cands else None
     retrieved = " ".join(normalize(h.citation.title) + " " + h.passage.match_text for h in hits)
@@ -66,7 +66,7 @@ def answer(query: Query, hits: list[Hit], data: IndexData, threshold: float, mod
         return Answer(query.text, False, (), tuple(hits), mode)
     first, found = best, None
     if read is not None:
-        top = cands[:CHOICE_DEPTH]
+        top = cands[: choice.depth if choice is not None else 1]
         spans = read(top)
         pick = choose(choice, top, spans)
         first, found = top[pick], spans[pick]
