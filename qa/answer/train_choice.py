@@ -49,7 +49,9 @@ from qa.text.normalize import normalize
 FIT_SETS = ("seeds", "rgb-news-a")
 L2 = 1e-3
 # The depths the fit may choose among. Each window of 96 tokens costs the int8 reader about
-# 12-15 ms on this machine; five would pass the 60 ms read budget, so deeper reads are not tried.
+# 12-15 ms on this machine: depth 3 reads in about 54 ms p50 (`qa bench`, ask.read_ms), depth 4
+# would take about 66 ms, over the 60 ms budget. Depth 4 is offered for a faster reader; a
+# refit that picks it must be checked against `qa bench` (the card says which depth won).
 DEPTHS = (3, 4)
 
 
@@ -104,6 +106,9 @@ def fit(rows: list[Row], depth: int):
     """The listwise fit over the rows' first ``depth`` candidates (questions with both kinds of
     candidate teach; each set weighted 1/sqrt(its questions))."""
     teach = [r for r in rows if len(r.top[:depth]) >= 2 and r.holds[:depth].any() and not r.holds[:depth].all()]
+    if not teach:
+        raise ValueError(f"no question teaches the choice at depth {depth}: none has both a sentence that holds "
+                         "its answer and one that does not among those read; add questions to the fit sets")
     per_set: dict[str, int] = {}
     for r in teach:
         per_set[r.set] = per_set.get(r.set, 0) + 1
