@@ -155,3 +155,34 @@ def test_shipped_weights_reproduce_the_validation_numbers(reader):
         assert table[A][style]["n"] == expected["n"]
         assert table[A][style]["em"] == pytest.approx(expected["em"], abs=0.3)
         assert table[A][style]["f1"] == pytest.approx(expected["f1"], abs=0.3)
+
+
+def test_int8_recipe_keeps_the_feed_forward_output_in_fp32(tmp_path):
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    from qa.read.export import ffn_output_matmuls, quantize_int8
+
+    rng = np.random.default_rng(0)
+    w_in = numpy_helper.from_array(rng.standard_normal((16, 64)).astype(np.float32), "w_in")
+    w_out = numpy_helper.from_array(rng.standard_normal((64, 16)).astype(np.float32), "w_out")
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "w_in"], ["h"], name="ffn_in"),
+         helper.make_node("Gelu", ["h"], ["g"], name="gelu", domain="com.microsoft"),
+         helper.make_node("MatMul", ["g", "w_out"], ["y"], name="ffn_out")],
+        "ffn", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 16])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 16])], [w_in, w_out])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)])
+    source = tmp_path / "ffn.onnx"
+    onnx.save(model, str(source))
+    assert ffn_output_matmuls(model) == ["ffn_out"]
+
+    quantize_int8(source, tmp_path / "q.onnx", "matmul-except-ffn-out")
+    nodes = {n.name: n.op_type for n in onnx.load(str(tmp_path / "q.onnx")).graph.node}
+    assert nodes["ffn_out"] == "MatMul"  # kept in fp32
+    assert "ffn_in" not in nodes and "MatMulInteger" in nodes.values()  # quantized
+
+    quantize_int8(source, tmp_path / "all.onnx", "matmul-only")
+    assert "MatMul" not in {n.op_type for n in onnx.load(str(tmp_path / "all.onnx")).graph.node}
+    with pytest.raises(ValueError):
+        quantize_int8(source, tmp_path / "x.onnx", "no-such-recipe")
