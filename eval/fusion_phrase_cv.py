@@ -19,8 +19,7 @@ import numpy as np
 
 from qa.folds import FOLDS
 from qa.retrieve.fusion import FUSION_FEATURES, listwise_fit
-from qa.retrieve.search import Retriever
-from qa.retrieve.train_fusion import L2, VISIBLE_SETS, Groups, _prepared, open_sets
+from qa.retrieve.train_fusion import L2, VISIBLE_SETS, Groups, open_sets, pool_rows
 from qa.settings import PROJECT_ROOT
 
 EXTRA = ("bigram_share", "longest_run")
@@ -39,21 +38,13 @@ def phrase_features(question: str, passage: str) -> tuple[float, float]:
     return sum(g in passage for g in grams) / len(grams), longest / len(q)
 
 
-def pools_of(sets) -> dict:
-    out = {}
-    for v in sets:
-        data = v.engine.data()
-        retriever = Retriever(data, v.engine.encoder, v.engine.settings)
-        for q, query, vector, relevant in _prepared(v.engine, v.questions):
-            keywords, pool, dense_rank, bm25_rank, bm25_of = retriever.candidate_pool(query, v.engine.settings.candidates, "hybrid", None, vector)
-            bm25 = np.array([bm25_of[r] for r in pool.tolist()], dtype=np.float64)
-            x, _ = retriever.pool_features(query, keywords, pool, vector, bm25, dense_rank, bm25_rank)
-            extra = np.array([phrase_features(query.normalized, data.passages[r].match_text) for r in pool.tolist()]).reshape(-1, 2)
-            out[(v.name, q.id)] = (x, extra, np.array([r in relevant for r in pool.tolist()]))
-    return out
+def phrase_columns(query, data, pool) -> np.ndarray:
+    """EXTRA for each candidate of the pool (rows in pool order)."""
+    return np.array([phrase_features(query.normalized, data.passages[r].match_text) for r in pool.tolist()])
 
 
 def cross_validate(sets, pools, with_extra: bool) -> dict[str, float]:
+    """Stage-1 Recall@1 per set; ``pools`` hold FUSION_FEATURES then EXTRA (pool_rows)."""
     names = FUSION_FEATURES + (EXTRA if with_extra else ())
     hits = {v.name: [] for v in sets}
     for held in range(1, FOLDS):
@@ -61,14 +52,14 @@ def cross_validate(sets, pools, with_extra: bool) -> dict[str, float]:
         for v in sets:
             train = [q for q, f in zip(v.questions, v.folds) if f not in (0, held)]
             for q in train:
-                x, extra, relevant = pools[(v.name, q.id)]
-                groups.add(np.hstack([x, extra]) if with_extra else x, relevant, 1.0 / np.sqrt(max(len(train), 1)))
+                x, relevant = pools[(v.name, q.id)]
+                groups.add(x[:, : len(names)], relevant, 1.0 / np.sqrt(max(len(train), 1)))
         x, relevant, starts, weight = groups.stacked()
         model = listwise_fit(x, relevant, starts, names, L2, weight)
         for v in sets:
             for q in v.inside(held):
-                x, extra, relevant = pools[(v.name, q.id)]
-                top = int(np.argmax(model.score(np.hstack([x, extra]) if with_extra else x))) if len(x) else None
+                x, relevant = pools[(v.name, q.id)]
+                top = int(np.argmax(model.score(x[:, : len(names)]))) if len(x) else None
                 hits[v.name].append(float(top is not None and relevant[top]))
     return {name: float(np.mean(h)) for name, h in hits.items()}
 
@@ -79,7 +70,7 @@ def main() -> None:
     parser.add_argument("--index-dir", type=Path, default=PROJECT_ROOT / ".zhqa-index")
     args = parser.parse_args()
     sets = open_sets(args.shared, args.index_dir, VISIBLE_SETS)
-    pools = pools_of(sets)
+    pools = pool_rows(sets, extra=phrase_columns)
     print("stage-1 Recall@1, folds 1-4 each ranked by a model fitted on the other three")
     for with_extra in (False, True):
         r = cross_validate(sets, pools, with_extra)

@@ -133,16 +133,22 @@ def _weight(v: Visible, fold: int) -> float:
     return 1.0 / np.sqrt(max(len(v.outside(fold)), 1))  # larger sets count more, but not in proportion
 
 
-def pool_rows(sets: list[Visible]) -> dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]:
-    """Stage-1 features and relevance of every candidate of every question, by (set, id)."""
+def pool_rows(sets: list[Visible], extra=None) -> dict[tuple[str, str], tuple[np.ndarray, np.ndarray]]:
+    """Stage-1 features and relevance of every candidate of every question, by (set, id).
+    ``extra(query, data, pool)``, when given, returns more feature columns for the pool's
+    candidates (rows in pool order), appended after FUSION_FEATURES: how a feature is tried
+    before it joins the model (eval/fusion_phrase_cv.py)."""
     out = {}
     for v in sets:
-        retriever = Retriever(v.engine.data(), v.engine.encoder, v.engine.settings)
+        data = v.engine.data()
+        retriever = Retriever(data, v.engine.encoder, v.engine.settings)
         n = v.engine.settings.candidates
         for q, query, vector, relevant in _prepared(v.engine, v.questions):
             keywords, pool, dense_rank, bm25_rank, bm25_of = retriever.candidate_pool(query, n, "hybrid", None, vector)
             bm25 = np.array([bm25_of[r] for r in pool.tolist()], dtype=np.float64)
             x, _ = retriever.pool_features(query, keywords, pool, vector, bm25, dense_rank, bm25_rank)
+            if extra is not None:
+                x = np.hstack([x, np.asarray(extra(query, data, pool), dtype=np.float64).reshape(len(x), -1)])
             out[(v.name, q.id)] = (x, np.array([r in relevant for r in pool.tolist()]))
     return out
 
