@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from qa.answer.choice import NO_SPAN, load_choice, read_candidates
+from qa.answer.choice import NO_SPAN, gather, load_choice, read_windows
 from qa.answer.snippets import confidence, ranked_sentences
 from qa.evaluate.run import load_questions
 from qa.folds import fold_of
@@ -34,9 +34,9 @@ PARTNER = {"seeds": "rgb-news-a", "rgb-news-a": "cmrc2018-dev-a", "cmrc2018-tria
            "cmrc2018-dev-a": "drcd-dev-a", "drcd-test": "cmrc2018-trial", "drcd-dev-a": "cmrc2018-dev-a"}
 
 
-def signals(engine, index, text, depth):
+def signals(engine, index, text, choice):
     """(dense, coverage, fits_type, missing, cjk share, hand-set confidence, reader margin,
-    reader span score) for one question; the reader reads the picker's first ``depth``
+    reader span score) for one question; the reader reads the picker's first ``choice.depth``
     sentences, as the product does."""
     found = engine.retrieve(make_query(text), k=10, mode="hybrid", index=index)
     cands = ranked_sentences(found.evidence, found.hits)
@@ -46,7 +46,8 @@ def signals(engine, index, text, depth):
     retrieved = " ".join(normalize(h.citation.title) + " " + h.passage.match_text for h in found.hits)
     missing = missing_entities(found.query.tokens, retrieved)
     cjk = cjk_share(found.query.text)
-    spans = [s for s in read_candidates(engine.reader, found.query, cands[:depth], engine.settings.read_tokens) if s is not None]
+    windows = read_windows(engine.reader, found.query, cands[: choice.depth], engine.settings.read_tokens)
+    spans = [s for s in gather(cands, windows, choice.extend).spans if s is not None]
     return [found.hits[0].dense_score or 0.0, best.coverage, float(best.fits_type), float(bool(missing)), cjk,
             confidence(found.hits, best, cjk, missing),
             max((s.margin for s in spans), default=NO_SPAN), max((s.score for s in spans), default=NO_SPAN)]
@@ -87,7 +88,7 @@ def main() -> None:
     args = parser.parse_args()
     sets = {v.name: v for v in open_sets(args.shared, args.index_dir, VISIBLE_SETS)}
     index = {n: v.engine.loaded() for n, v in sets.items()}
-    depth = load_choice(str(sets["seeds"].engine.settings.choice_model)).depth
+    choice = load_choice(str(sets["seeds"].engine.settings.choice_model))
     rng = random.Random(7)
     rows = []
     for name, v in sets.items():
@@ -98,13 +99,13 @@ def main() -> None:
         partner = sets[PARTNER[name]]
         for q, fold in train[: args.per_fold] + val[:250]:
             for engine_of, label in ((v, 1), (partner, 0)):
-                x = signals(engine_of.engine, index[engine_of.name], q.question, depth)
+                x = signals(engine_of.engine, index[engine_of.name], q.question, choice)
                 if x:
                     rows.append((name, fold, label, x))
         if name == "seeds":
             for q in load_questions(PROJECT_ROOT / "eval" / "seeds.jsonl"):
                 if not q.docs:
-                    x = signals(v.engine, index[name], q.question, depth)
+                    x = signals(v.engine, index[name], q.question, choice)
                     if x:
                         rows.append((name, fold_of(q.id), 0, x))
     train = [r for r in rows if r[1] != 0]

@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from embeddings.encoder import DEFAULT_MODEL, Encoder, EncoderError
 from embeddings.passage_store import KeywordsElsewhere, PassageStore
-from qa.answer.choice import load_choice, read_candidates
+from qa.answer.choice import load_choice, read_windows
 from qa.answer.snippets import answer
 from qa.errors import (
     BadQuestion,
@@ -433,7 +433,7 @@ class QA:
 
             def read(cands):
                 with stage("read"):
-                    return read_candidates(reader, query, cands, tokens)
+                    return read_windows(reader, query, cands, tokens)
 
         with stage("snippets"):
             return answer(query, found.hits, found.data, self.settings.abstain_threshold, mode, found.evidence, read, choice)

@@ -78,28 +78,34 @@ def test_span_markup_is_escaped():
 # ---------------------------------------------------------------- which sentence comes first
 
 
-def _candidates(seeds_qa, question):
-    from qa.answer.choice import load_choice, read_candidates
+def _candidates(seeds_qa, question, extend=True):
+    from qa.answer.choice import gather, load_choice, read_windows
     from qa.answer.snippets import ranked_sentences
     from qa.question.query import make_query
 
     found = seeds_qa.retrieve(make_query(question), k=10)
-    top = ranked_sentences(found.evidence, found.hits)[: load_choice().depth]
-    return found, top, read_candidates(seeds_qa.reader, found.query, top, seeds_qa.settings.read_tokens)
+    ranked = ranked_sentences(found.evidence, found.hits)
+    windows = read_windows(seeds_qa.reader, found.query, ranked[: load_choice().depth], seeds_qa.settings.read_tokens)
+    return ranked, windows, gather(ranked, windows, extend)
 
 
 def test_the_reader_reads_the_pickers_first_sentences(seeds_qa, seed_docs):
     from qa.answer.choice import CHOICE_FEATURES, choice_features, choose, load_choice
 
-    _, top, spans = _candidates(seeds_qa, QINGXU)
-    assert len(top) == len(spans) == load_choice().depth
-    for c, s in zip(top, spans):  # each span lies inside its own sentence, in the original text
+    depth = load_choice().depth
+    ranked, windows, reading = _candidates(seeds_qa, QINGXU)
+    assert len(windows) == depth and list(reading.sentences[:depth]) == ranked[:depth]
+    assert reading.ranks[:depth] == tuple(range(depth)) and not any(reading.found[:depth])
+    assert len(reading.sentences) == len(reading.spans) == len(reading.ranks) <= 2 * depth
+    for c, s, j in zip(reading.sentences, reading.spans, reading.ranks):  # spans lie inside their sentence
+        assert ranked[j] == c
         if s is not None:
             assert s.hit.passage.doc_id == c.hit.passage.doc_id and c.start <= s.start < s.end <= c.end
-    x = choice_features(top, spans)
-    assert x.shape == (len(top), len(CHOICE_FEATURES))
-    assert x[0, CHOICE_FEATURES.index("picker_gap")] == 0.0 and (x[:, 0] <= 0).all()
-    assert choose(None, top, spans) == 0  # no model: the picker's first
+            assert seed_docs[c.hit.passage.doc_id].text[s.start : s.end].strip()
+    x = choice_features(reading)
+    assert x.shape == (len(reading.sentences), len(CHOICE_FEATURES))
+    assert x[0, CHOICE_FEATURES.index("picker_gap")] == 0.0 and x[0, CHOICE_FEATURES.index("picker_rr")] == 1.0
+    assert choose(None, reading) == 0  # no model: the picker's first
 
 
 def test_a_choice_model_that_trusts_the_reader_shows_its_best_span_first(seeds_qa):
@@ -108,11 +114,11 @@ def test_a_choice_model_that_trusts_the_reader_shows_its_best_span_first(seeds_q
     from qa.answer.choice import CHOICE_FEATURES, choose
     from qa.retrieve.fusion import LinearRanker
 
-    _, top, spans = _candidates(seeds_qa, "李楠的妻子在哪个单位工作？")
+    _, _, reading = _candidates(seeds_qa, "李楠的妻子在哪个单位工作？")
     weights = np.array([1.0 if f == "span_score" else 0.0 for f in CHOICE_FEATURES])
     reader_only = LinearRanker(CHOICE_FEATURES, np.zeros(len(CHOICE_FEATURES)), np.ones(len(CHOICE_FEATURES)), weights)
-    scores = [s.score if s is not None else -30.0 for s in spans]
-    assert choose(reader_only, top, spans) == int(np.argmax(scores))
+    scores = [s.score if s is not None else -30.0 for s in reading.spans]
+    assert choose(reader_only, reading) == int(np.argmax(scores))
 
 
 def test_the_shown_first_sentence_holds_the_answer_span(seeds_qa, seed_docs):
@@ -144,8 +150,10 @@ def test_shipped_choice_reproduces_its_seed_validation_numbers(seeds_qa):
 
     shipped = json.loads(MODEL_PATH.read_text(encoding="utf-8"))["validation"]["seeds"]
     qs = [q for q in load_questions(PROJECT_ROOT / "eval" / "seeds.jsonl") if q.docs]
-    rows = collect(Visible("seeds", seeds_qa, qs, [fold_of(q.id) for q in qs]), seeds_qa.settings, folds={0})
-    assert measure(rows, load_choice()) == shipped
+    choice = load_choice()
+    rows = collect(Visible("seeds", seeds_qa, qs, [fold_of(q.id) for q in qs]), seeds_qa.settings, folds={0},
+                   picker=choice.picker)
+    assert measure(rows, choice) == shipped
 
 
 # ---------------------------------------------------------------- how many sentences are read
@@ -184,7 +192,7 @@ def test_the_answer_reads_as_many_sentences_as_the_choice_says(seeds_qa):
 
     def read(cands):
         read_counts.append(len(cands))
-        return [None] * len(cands)
+        return [[] for _ in cands]
 
     ranker = load_choice().ranker
     for choice in (SentenceChoice(ranker, 2), SentenceChoice(ranker, 4), None):
@@ -194,25 +202,112 @@ def test_the_answer_reads_as_many_sentences_as_the_choice_says(seeds_qa):
     assert read_counts == [2, 4, 1]
 
 
-def test_depth_is_chosen_by_cross_validation_inside_the_train_folds():
-    """When the answer sits in the fourth sentence and the reader marks it, reading four wins
-    over three on held-out train folds; with nothing to gain, the shallower read wins the tie."""
+def _sentence(i, doc="d"):
     from types import SimpleNamespace
 
+    return SimpleNamespace(start=10 * i, end=10 * i + 10, score=1.0 - 0.1 * i,
+                           hit=SimpleNamespace(rank=1 + i // 4, passage=SimpleNamespace(doc_id=doc)))
+
+
+def _span(start, end, score, doc="d"):
+    from qa.answer.spans import ReadSpan
+
+    return ReadSpan(_sentence(0, doc).hit, start, end, score, score + 2.0)
+
+
+def test_gather_adds_the_sentence_holding_a_windows_best_span():
+    from qa.answer.choice import gather
+
+    ranked = [_sentence(i) for i in range(6)]
+    windows = [[_span(42, 45, -0.5), _span(2, 5, -3.0)],  # best span in sentence 4, a neighbour not read
+               [_span(15, 25, -1.0), _span(11, 13, -2.0)],  # best crosses a sentence boundary: nothing added
+               [_span(22, 24, -1.5), _span(3, 6, -0.2)]]  # best inside its own sentence; a better one in sentence 0
+    plain = gather(ranked, windows, extend=False)
+    assert plain.ranks == (0, 1, 2) and plain.found == (False,) * 3
+    assert [(s.start, s.end) for s in plain.spans] == [(3, 6), (11, 13), (22, 24)]  # best inside, over all windows
+    extended = gather(ranked, windows, extend=True)
+    assert extended.ranks == (0, 1, 2, 4) and extended.found == (False, False, False, True)
+    assert (extended.spans[3].start, extended.spans[3].end) == (42, 45)
+    assert gather(ranked, [[], [], []], extend=True).spans == (None, None, None)
+
+
+def test_depth_and_extension_are_chosen_by_cross_validation_inside_the_train_folds():
+    """When the answer sits in a neighbour sentence that a window's best span marks, adding
+    it wins on held-out train folds; with nothing to gain, the plain candidates win the tie."""
     import numpy as np
 
-    from qa.answer.train_choice import DEPTHS, Row, choose_depth
+    from qa.answer.train_choice import DEPTHS, Row, choose_reading
 
-    def row(fold, answer_at, n=5):
-        top = [SimpleNamespace(score=1.0 - 0.1 * i, hit=SimpleNamespace(rank=1 + i // 2)) for i in range(n)]
-        read = [SimpleNamespace(score=-1.0 if i == answer_at else -6.0 - 0.1 * i, margin=4.0 if i == answer_at else -2.0)
-                for i in range(n)]
-        holds = np.array([i == answer_at for i in range(n)])
-        return Row("s", fold, top, read, holds, ["x"] * n, ("x",), True)
+    def row(fold, in_neighbour):
+        ranked = [_sentence(i) for i in range(8)]
+        answer_at = 6 if in_neighbour else 1
+        windows = [[_span(10 * i + 2, 10 * i + 5, -4.0 - 0.1 * i)] for i in range(max(DEPTHS))]
+        windows[1] = [_span(10 * answer_at + 2, 10 * answer_at + 5, -0.5)] + windows[1]
+        holds = np.array([i == answer_at for i in range(len(ranked))])
+        return Row("s", fold, ranked, windows, holds, lambda s: "x" if s is not None else "", ("x",), True)
 
-    rows = [row(f, 3 if k % 2 else 1) for f in (1, 2, 3, 4) for k in range(6)]
-    depth, cv = choose_depth(rows)
-    assert 4 in DEPTHS and depth == 4 and cv[4] > cv[3]
-    easy = [row(f, 1) for f in (1, 2, 3, 4) for k in range(6)]
-    depth, cv = choose_depth(easy)
-    assert depth == min(DEPTHS) and len(set(cv.values())) == 1
+    rows = [row(f, bool(k % 2)) for f in (1, 2, 3, 4) for k in range(6)]
+    (depth, extend), cv = choose_reading(rows)
+    assert extend and cv[f"depth {depth}, extended"] > cv[f"depth {depth}"]
+    easy = [row(f, False) for f in (1, 2, 3, 4) for k in range(6)]
+    (depth, extend), cv = choose_reading(easy)
+    assert depth == min(DEPTHS) and not extend and len(set(cv.values())) == 1
+
+
+def test_the_picker_orders_the_sentences_only_in_the_mode_it_was_fitted_on(seeds_qa):
+    """A picker that trusts only the passage's place puts the first passage's sentences
+    first; without a picker, or for dense or BM25 hits, the evidence's order stays."""
+    import numpy as np
+
+    from qa.answer.choice import PICKER_FEATURES, picker_features, picker_order
+    from qa.answer.snippets import ranked_sentences
+    from qa.question.query import make_query
+    from qa.retrieve.fusion import LinearRanker
+
+    found = seeds_qa.retrieve(make_query(QINGXU), k=10)
+    ranked = ranked_sentences(found.evidence, found.hits)
+    x = picker_features(ranked, found.hits)
+    assert x.shape == (len(ranked), len(PICKER_FEATURES))
+    assert (x[:, PICKER_FEATURES.index("similarity_gap")] <= 0).all() and (x[:, PICKER_FEATURES.index("passage_gap")] <= 0).all()
+    n = len(PICKER_FEATURES)
+    by_place = LinearRanker(PICKER_FEATURES, np.zeros(n), np.ones(n),
+                            np.array([1.0 if f == "passage_prior" else 0.0 for f in PICKER_FEATURES]))
+    ordered = picker_order(by_place, ranked, found.hits)
+    assert sorted(ordered, key=id) == sorted(ranked, key=id)
+    first_pid = found.hits[0].passage.pid
+    n_first = sum(c.hit.passage.pid == first_pid for c in ranked)
+    assert all(c.hit.passage.pid == first_pid for c in ordered[:n_first])
+    assert [c for c in ordered if c.hit.passage.pid == first_pid] == [c for c in ranked if c.hit.passage.pid == first_pid]
+    assert picker_order(None, ranked, found.hits) is ranked
+    assert picker_order(by_place, ranked, found.hits, mode="dense") is ranked
+
+
+def test_the_picker_is_kept_only_when_cross_validation_inside_the_train_folds_prefers_it():
+    """Where the hand-set order misses the answer and the passage's retrieval score shows it,
+    the learned picker wins the cross-validation; where the hand-set order is already right,
+    a tie keeps it."""
+    import numpy as np
+
+    from qa.answer.choice import PICKER_FEATURES
+    from qa.answer.train_choice import PickerRow, choose_picker, fit_picker, picker_measure
+
+    gap = PICKER_FEATURES.index("passage_gap")
+    rng = np.random.default_rng(3)
+
+    def row(fold, hand_right):
+        x = rng.normal(size=(6, len(PICKER_FEATURES)))
+        x[:, gap] = -2.0
+        holds = np.zeros(6, bool)
+        holds[5] = True
+        x[5, gap] = 0.0  # the answer is in the first passage
+        hand = np.linspace(1.0, 0.5, 6)
+        if hand_right:
+            hand[5] = 2.0
+        return PickerRow("s", fold, x, hand, holds)
+
+    rows = [row(f, False) for f in (1, 2, 3, 4) for _ in range(8)]
+    use, report = choose_picker(rows, 3)
+    assert use and report["mean"]["learned"] == 1.0 and report["mean"]["hand"] == 0.0
+    assert picker_measure(rows, fit_picker(rows), 3)["first"] == 1.0
+    use, report = choose_picker([row(f, True) for f in (1, 2, 3, 4) for _ in range(8)], 3)
+    assert not use and report["mean"]["hand"] == 1.0

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from qa.answer.choice import SentenceChoice, choose
+from qa.answer.choice import SentenceChoice, choose, gather
 from qa.answer.spans import ReadSpan
 from qa.index.folder import IndexData
 from qa.question.answer_type import missing_entities
@@ -50,34 +50,40 @@ def ranked_sentences(evidence: SentenceEvidence, hits: list[Hit]) -> list[Senten
 
 
 def answer(query: Query, hits: list[Hit], data: IndexData, threshold: float, mode: str,
-           evidence: SentenceEvidence, read: Callable[[list[SentenceCandidate]], list[ReadSpan | None]] | None = None,
+           evidence: SentenceEvidence, read: Callable[[list[SentenceCandidate]], list[list[ReadSpan]]] | None = None,
            choice: SentenceChoice | None = None) -> Answer:
     """Choose the snippets for ``query`` from ``hits`` (best first), among the sentences
-    ``evidence`` scored. With ``read`` (the reader: each given sentence's best span, or
-    None), the picker's first ``choice.depth`` sentences are read, ``choice``
-    (qa/answer/choice.py) chooses the one shown first, and the reader's span inside it is the
-    answer; without ``choice`` the picker's best sentence stays first and only it is read.
-    Abstention looks at the picker's best."""
-    cands = ranked_sentences(evidence, hits)
-    best = cands[0] if cands else None
+    ``evidence`` scored. With ``read`` (the reader: its spans in a window around each given
+    sentence, qa.answer.choice.read_windows), the picker's first ``choice.depth`` sentences
+    are read, ``choice`` (qa/answer/choice.py) chooses the one shown first among them (and,
+    with ``choice.extend``, the sentences where a window's best span lies), and the reader's
+    span inside it is the answer; without ``choice`` the evidence's best sentence stays first
+    and only it is read. The sentences are taken in the order of ``choice``'s picker (the
+    evidence's own where it has none). Abstention looks at the evidence's best sentence, as
+    its weights were fitted with."""
+    by_evidence = ranked_sentences(evidence, hits)
+    best = by_evidence[0] if by_evidence else None
+    cands = choice.order(by_evidence, hits, mode) if choice is not None else by_evidence
     retrieved = " ".join(normalize(h.citation.title) + " " + h.passage.match_text for h in hits)
     missing = missing_entities(query.tokens, retrieved)
     if best is None or confidence(hits, best, cjk_share(query.text), missing) < threshold:
         return Answer(query.text, False, (), tuple(hits), mode)
-    first, found = best, None
+    first, found = cands[0], None
     if read is not None:
-        top = cands[: choice.depth if choice is not None else 1]
-        spans = read(top)
-        pick = choose(choice, top, spans)
-        first, found = top[pick], spans[pick]
+        windows = read(cands[: choice.depth if choice is not None else 1])
+        reading = gather(cands, windows, extend=choice is not None and choice.extend)
+        pick = choose(choice, reading)
+        first, found = reading.sentences[pick], reading.spans[pick]
     span = None
     if found is not None:
         doc = data.documents[found.hit.passage.doc_id]
         span = AnswerSpan(doc.text[found.start : found.end], Citation.of(doc, found.start, found.end), found.score)
     chosen: list[SentenceCandidate] = [first]
     for c in cands:
-        if len(chosen) >= MAX_SNIPPETS or c.score < best.score - SECONDARY_MARGIN:
+        if len(chosen) >= MAX_SNIPPETS:
             break
+        if c.score < best.score - SECONDARY_MARGIN:  # the evidence's score: far below its best
+            continue
         if any(c.hit.passage.doc_id == o.hit.passage.doc_id and c.start < o.end and o.start < c.end for o in chosen):
             continue
         chosen.append(c)

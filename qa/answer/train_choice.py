@@ -1,14 +1,19 @@
 """Fit the sentence choice (qa/answer/choice.py) and measure it: ``qa train-choice``.
 
 Protocol (the README's "Held-out discipline"):
-- The model is **fitted** on the train folds (1-4 of 5, by article; the seed questions by id)
+- The **picker** (which sentences are read, in which order) does not read, so it is fitted on
+  the train folds (1-4 of 5) of every visible set. It ships only if, cross-validated inside
+  those folds (fit on three, score the fourth), the answer sits in its first ``depth``
+  sentences at least as often as in the evidence's hand-set order (mean over the sets).
+- The **choice** is fitted on the train folds (1-4 of 5, by article; the seed questions by id)
   of the seed questions and of ``rgb-news-a``, news questions the reader never saw: on the
   CMRC 2018 and DRCD training folds the reader's scores are those of questions it was
   trained on, too sure to teach the choice anything that would hold on new questions.
 - It is **reported** on the validation fold (0 of 5) of every visible set: CMRC 2018 and DRCD
   validation questions were seen neither by the reader nor by the choice.
 - The features, the loss and its regularisation were fixed before any validation number was
-  seen. The number of sentences read (the depth) is chosen among ``DEPTHS`` by
+  seen. The number of sentences read (the depth, among ``DEPTHS``) and whether the sentences
+  holding a window's best span join the candidates (``extend``) are chosen by
   cross-validation inside the train folds (fit on three, score answer@1 on the fourth); the
   validation fold plays no part in it.
 
@@ -20,7 +25,8 @@ import argparse
 import json
 import sys
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -29,10 +35,15 @@ from embeddings.atomic import write_text as atomic_write_text
 from qa.answer.choice import (
     CHOICE_FEATURES,
     MODEL_PATH,
+    PICKER_FEATURES,
+    Reading,
     SentenceChoice,
     choice_features,
+    gather,
     model_to_json,
-    read_candidates,
+    picker_features,
+    picker_order,
+    read_windows,
 )
 from qa.answer.snippets import confidence, ranked_sentences
 from qa.evaluate.run import contains_answer
@@ -40,7 +51,7 @@ from qa.folds import VALIDATION_FOLD
 from qa.question.answer_type import missing_entities
 from qa.question.query import make_query
 from qa.read.data import em_score, f1_score
-from qa.retrieve.fusion import listwise_fit
+from qa.retrieve.fusion import LinearRanker, listwise_fit
 from qa.retrieve.train_fusion import VISIBLE_SETS, Visible, open_sets
 from qa.settings import Settings
 from qa.text.charstats import cjk_share
@@ -49,34 +60,126 @@ from qa.text.normalize import normalize
 FIT_SETS = ("seeds", "rgb-news-a")
 L2 = 1e-3
 # The depths the fit may choose among. Each window of 96 tokens costs the int8 reader about
-# 12-15 ms on this machine: depth 3 reads in about 54 ms p50 (`qa bench`, ask.read_ms), depth 4
-# would take about 66 ms, over the 60 ms budget. Depth 4 is offered for a faster reader; a
-# refit that picks it must be checked against `qa bench` (the card says which depth won).
-DEPTHS = (3, 4)
+# 13-17 ms on this machine: depth 3 reads in about 52 ms p50 (`qa bench`, ask.read_ms), depth 4
+# would take about 66 ms, over the 60 ms budget, so it is no longer offered. (With the previous,
+# faster reader the cross-validation preferred 3 anyway: answer@1 0.812 against 0.807.)
+# A faster reader may add 4 again; a refit that picks it must be checked against `qa bench`.
+DEPTHS = (3,)
+# Whether the sentences holding a window's best span join the candidates: both are offered
+# and the cross-validation chooses; it costs no reading, the windows are read anyway.
+EXTENDS = (False, True)
 
 
 @dataclass
 class Row:
-    """One answerable question: the picker's first ``max(DEPTHS)`` sentences and the reader's
-    span in each, which of them hold the gold answer, the spans' text, and whether the corpus
-    would be answered at all."""
+    """One answerable question: the picker's sentences of the top passages (best first), the
+    reader's spans in the windows around the first ``max(DEPTHS)``, which sentences hold the
+    gold answer, and whether the corpus would be answered at all."""
 
     set: str
     fold: int
-    top: list
-    read: list
-    holds: np.ndarray
-    spans: list[str]
+    ranked: list
+    windows: list
+    holds: np.ndarray  # per sentence of ``ranked``
+    span_text: Callable  # a ReadSpan's text in its document
     answers: tuple[str, ...]
     answered: bool
+    _readings: dict = field(default_factory=dict, repr=False)
 
-    def x(self, depth: int) -> np.ndarray:
-        """The choice features of the first ``depth`` sentences, as the product reads them."""
-        return choice_features(self.top[:depth], self.read[:depth])
+    def reading(self, depth: int, extend: bool) -> Reading:
+        """The candidates as the product gathers them reading ``depth`` windows."""
+        key = (depth, extend)
+        if key not in self._readings:
+            self._readings[key] = gather(self.ranked, self.windows[:depth], extend)
+        return self._readings[key]
+
+    def x(self, depth: int, extend: bool) -> np.ndarray:
+        return choice_features(self.reading(depth, extend))
+
+    def candidate_holds(self, depth: int, extend: bool) -> np.ndarray:
+        return self.holds[list(self.reading(depth, extend).ranks)]
 
 
-def collect(v: Visible, settings: Settings, folds: set[int] | None = None) -> list[Row]:
-    """Rows for ``v``'s answerable questions with a gold answer text (in ``folds``)."""
+@dataclass
+class PickerRow:
+    """One answerable question's sentences (the evidence's order): the picker's features and
+    which hold the gold answer."""
+
+    set: str
+    fold: int
+    x: np.ndarray
+    hand: np.ndarray  # the evidence's hand-set score
+    holds: np.ndarray
+
+
+def picker_rows(v: Visible, folds: set[int]) -> list[PickerRow]:
+    """PickerRows for ``v``'s questions with a gold answer text in ``folds`` (retrieval only)."""
+    engine, index, rows = v.engine, v.engine.loaded(), []
+    for q, fold in zip(v.questions, v.folds):
+        if not q.answer or fold not in folds:
+            continue
+        found = engine.retrieve(make_query(q.question), k=10, mode="hybrid", index=index)
+        cands = ranked_sentences(found.evidence, found.hits)
+        if cands:
+            docs = found.data.documents
+            holds = np.array([contains_answer(docs[c.hit.passage.doc_id].text[c.start : c.end], q.answer) for c in cands])
+            rows.append(PickerRow(v.name, fold, picker_features(cands, found.hits),
+                                  np.array([c.score for c in cands]), holds))
+    return rows
+
+
+def fit_picker(rows: list[PickerRow]) -> LinearRanker:
+    """The listwise fit of the picker (questions with both kinds of sentence teach; each set
+    weighted 1/sqrt(its questions))."""
+    teach = [r for r in rows if r.holds.any() and not r.holds.all()]
+    per_set: dict[str, int] = {}
+    for r in teach:
+        per_set[r.set] = per_set.get(r.set, 0) + 1
+    starts = np.cumsum([0] + [len(r.x) for r in teach[:-1]])
+    weights = np.array([1.0 / np.sqrt(per_set[r.set]) for r in teach])
+    return listwise_fit(np.concatenate([r.x for r in teach]), np.concatenate([r.holds for r in teach]), starts,
+                        PICKER_FEATURES, l2=L2, question_weights=weights)
+
+
+def picker_measure(rows: list[PickerRow], picker: LinearRanker | None, depth: int) -> dict[str, float]:
+    """Over questions some sentence of which holds the answer: how often the first sentence
+    holds it, and how often one of the first ``depth`` does (what the reader can find)."""
+    first = within = 0
+    kept = [r for r in rows if r.holds.any()]
+    for r in kept:
+        score = r.hand if picker is None else picker.score(r.x)
+        order = sorted(range(len(score)), key=lambda i: (-score[i], i))
+        first += bool(r.holds[order[0]])
+        within += bool(r.holds[order[:depth]].any())
+    n = max(1, len(kept))
+    return {"first": round(first / n, 4), f"within_{depth}": round(within / n, 4), "questions": len(kept)}
+
+
+def choose_picker(rows: list[PickerRow], depth: int) -> tuple[bool, dict]:
+    """Whether the learned picker beats the evidence's order: each train fold scored by a
+    picker fitted on the other train folds; mean over the sets of how often the answer is
+    within the first ``depth`` sentences (ties: the hand-set order)."""
+    sets = sorted({r.set for r in rows})
+    folds = sorted({r.fold for r in rows})
+    scored = {s: {"learned": [], "hand": []} for s in sets}
+    for f in folds:
+        picker = fit_picker([r for r in rows if r.fold != f])
+        for s in sets:
+            held = [r for r in rows if r.fold == f and r.set == s]
+            if held:
+                scored[s]["learned"].append((picker_measure(held, picker, depth), len(held)))
+                scored[s]["hand"].append((picker_measure(held, None, depth), len(held)))
+    key = f"within_{depth}"
+    table = {s: {k: round(sum(m[key] * n for m, n in v) / max(1, sum(n for _, n in v)), 4) for k, v in by.items()}
+             for s, by in scored.items()}
+    learned = float(np.mean([t["learned"] for t in table.values()]))
+    hand = float(np.mean([t["hand"] for t in table.values()]))
+    return learned > hand, {"cv_within_depth": table, "mean": {"learned": round(learned, 4), "hand": round(hand, 4)}}
+
+
+def collect(v: Visible, settings: Settings, folds: set[int] | None = None, picker: LinearRanker | None = None) -> list[Row]:
+    """Rows for ``v``'s answerable questions with a gold answer text (in ``folds``), the
+    sentences in ``picker``'s order (the evidence's without one)."""
     engine = v.engine
     reader = engine.reader
     index = engine.loaded()
@@ -85,98 +188,130 @@ def collect(v: Visible, settings: Settings, folds: set[int] | None = None) -> li
         if not q.answer or (folds is not None and fold not in folds):
             continue
         found = engine.retrieve(make_query(q.question), k=10, mode="hybrid", index=index)
-        cands = ranked_sentences(found.evidence, found.hits)
+        by_evidence = ranked_sentences(found.evidence, found.hits)
+        cands = picker_order(picker, by_evidence, found.hits)
+        docs = found.data.documents
+
+        def span_text(s, docs=docs) -> str:
+            return docs[s.hit.passage.doc_id].text[s.start : s.end] if s is not None else ""
+
         if not cands:
-            rows.append(Row(v.name, fold, [], [], np.zeros(0, bool), [], q.answers, False))
+            rows.append(Row(v.name, fold, [], [], np.zeros(0, bool), span_text, q.answers, False))
             continue
         retrieved = " ".join(normalize(h.citation.title) + " " + h.passage.match_text for h in found.hits)
-        sure = confidence(found.hits, cands[0], cjk_share(found.query.text),
+        sure = confidence(found.hits, by_evidence[0], cjk_share(found.query.text),
                           missing_entities(found.query.tokens, retrieved))
-        top = cands[: max(DEPTHS)]
-        spans = read_candidates(reader, found.query, top, settings.read_tokens)
-        docs = found.data.documents
-        holds = np.array([contains_answer(docs[c.hit.passage.doc_id].text[c.start : c.end], q.answer) for c in top])
-        texts = [docs[s.hit.passage.doc_id].text[s.start : s.end] if s is not None else "" for s in spans]
-        rows.append(Row(v.name, fold, top, spans, holds, texts, q.answers or (q.answer,),
+        windows = read_windows(reader, found.query, cands[: max(DEPTHS)], settings.read_tokens)
+        holds = np.array([contains_answer(docs[c.hit.passage.doc_id].text[c.start : c.end], q.answer) for c in cands])
+        rows.append(Row(v.name, fold, cands, windows, holds, span_text, q.answers or (q.answer,),
                         sure >= settings.abstain_threshold))
     return rows
 
 
-def fit(rows: list[Row], depth: int):
-    """The listwise fit over the rows' first ``depth`` candidates (questions with both kinds of
-    candidate teach; each set weighted 1/sqrt(its questions))."""
-    teach = [r for r in rows if len(r.top[:depth]) >= 2 and r.holds[:depth].any() and not r.holds[:depth].all()]
+def fit(rows: list[Row], depth: int, extend: bool, picker: LinearRanker | None = None):
+    """The listwise fit over the rows' candidates read at ``depth`` (questions with both kinds
+    of candidate teach; each set weighted 1/sqrt(its questions))."""
+    teach = []
+    for r in rows:
+        holds = r.candidate_holds(depth, extend) if r.ranked else np.zeros(0, bool)
+        if len(holds) >= 2 and holds.any() and not holds.all():
+            teach.append((r, holds))
     if not teach:
         raise ValueError(f"no question teaches the choice at depth {depth}: none has both a sentence that holds "
                          "its answer and one that does not among those read; add questions to the fit sets")
     per_set: dict[str, int] = {}
-    for r in teach:
+    for r, _ in teach:
         per_set[r.set] = per_set.get(r.set, 0) + 1
-    xs = [r.x(depth) for r in teach]
-    holds = np.concatenate([r.holds[:depth] for r in teach])
+    xs = [r.x(depth, extend) for r, _ in teach]
+    holds = np.concatenate([h for _, h in teach])
     starts = np.cumsum([0] + [len(x) for x in xs[:-1]])
-    weights = np.array([1.0 / np.sqrt(per_set[r.set]) for r in teach])
+    weights = np.array([1.0 / np.sqrt(per_set[r.set]) for r, _ in teach])
     ranker = listwise_fit(np.concatenate(xs), holds, starts, CHOICE_FEATURES, l2=L2, question_weights=weights)
-    return SentenceChoice(ranker, depth), per_set
+    return SentenceChoice(ranker, depth, extend, picker), per_set
 
 
 def measure(rows: list[Row], model: SentenceChoice) -> dict:
     """answer@1 (the first snippet holds the answer, abstentions count as misses) and the
     span's exact match and F1, for the picker's first sentence and for the model's choice
-    among its first ``model.depth``; the oracle: some of those holds the answer."""
+    among its candidates; the oracle: some of those candidates holds the answer."""
     out = {}
     for label, m in (("picker", None), ("choice", model)):
         hit = em = f1 = 0.0
         for r in rows:
-            if not r.answered or not r.top:
+            if not r.answered or not r.ranked:
                 continue
-            i = 0 if m is None else int(np.argmax(m.score(r.x(m.depth))))  # as choose(): the first of equal scores
-            hit += bool(r.holds[i])
-            em += em_score(r.spans[i], r.answers)
-            f1 += f1_score(r.spans[i], r.answers)
+            reading = r.reading(model.depth, model.extend)
+            i = 0 if m is None else int(np.argmax(m.score(choice_features(reading))))  # as choose(): the first of equal scores
+            text = r.span_text(reading.spans[i])
+            hit += bool(r.holds[reading.ranks[i]])
+            em += em_score(text, r.answers)
+            f1 += f1_score(text, r.answers)
         n = max(1, len(rows))
         out[label] = {"answer@1": round(hit / n, 4), "exact_match": round(em / n, 4), "f1": round(f1 / n, 4)}
     out["questions"] = len(rows)
-    out["oracle"] = round(sum(bool(r.answered and r.holds[: model.depth].any()) for r in rows) / max(1, len(rows)), 4)
+    out["oracle"] = round(sum(bool(r.answered and r.ranked and r.candidate_holds(model.depth, model.extend).any())
+                              for r in rows) / max(1, len(rows)), 4)
     return out
 
 
-def choose_depth(rows: list[Row]) -> tuple[int, dict[int, float]]:
-    """The depth with the best mean answer@1 when each train fold is answered by a choice
-    fitted on the other train folds (the mean over folds of the mean over sets); ties go to
-    the shallower, cheaper read."""
+def choose_reading(rows: list[Row], picker: LinearRanker | None = None) -> tuple[tuple[int, bool], dict[str, float]]:
+    """The (depth, extend) with the best mean answer@1 when each train fold is answered by a
+    choice fitted on the other train folds (the mean over folds of the mean over sets); ties
+    go to the shallower read, then to the candidates without the reader's additions."""
     folds = sorted({r.fold for r in rows})
-    cv: dict[int, float] = {}
+    cv: dict[tuple[int, bool], float] = {}
     for depth in DEPTHS:
-        per_fold = []
-        for f in folds:
-            model, _ = fit([r for r in rows if r.fold != f], depth)
-            held = [r for r in rows if r.fold == f]
-            sets = sorted({r.set for r in held})
-            per_fold.append(np.mean([measure([r for r in held if r.set == s], model)["choice"]["answer@1"] for s in sets]))
-        cv[depth] = round(float(np.mean(per_fold)), 4)
-    best = max(DEPTHS, key=lambda d: (cv[d], -d))
-    return best, cv
+        for extend in EXTENDS:
+            per_fold = []
+            for f in folds:
+                model, _ = fit([r for r in rows if r.fold != f], depth, extend, picker)
+                held = [r for r in rows if r.fold == f]
+                sets = sorted({r.set for r in held})
+                per_fold.append(np.mean([measure([r for r in held if r.set == s], model)["choice"]["answer@1"]
+                                         for s in sets]))
+            cv[(depth, extend)] = round(float(np.mean(per_fold)), 4)
+    best = max(cv, key=lambda k: (cv[k], -k[0], not k[1]))
+    return best, {_variant(d, e): v for (d, e), v in cv.items()}
+
+
+def _variant(depth: int, extend: bool) -> str:
+    return f"depth {depth}" + (", extended" if extend else "")
 
 
 def train_choice(shared: Path, base: Path, out: Path = MODEL_PATH, sets: tuple[str, ...] = VISIBLE_SETS) -> dict:
     started = time.perf_counter()
     settings = Settings()
     opened = open_sets(shared, base, sets)
+    train_folds = {f for f in range(5) if f != VALIDATION_FOLD}
+    # The picker first: retrieval only, every set's train folds (and its validation fold, reported).
+    picker_train, picker_valid = [], {}
+    for v in opened:
+        t = time.perf_counter()
+        picker_train += picker_rows(v, train_folds)
+        picker_valid[v.name] = picker_rows(v, {VALIDATION_FOLD})
+        print(f"{v.name}: sentences scored in {time.perf_counter() - t:.0f} s", file=sys.stderr)
+    depth_for_picker = max(DEPTHS)
+    use_picker, picker_cv = choose_picker(picker_train, depth_for_picker)
+    picker = fit_picker(picker_train) if use_picker else None
+    picker_report = {name: {"hand": picker_measure(rows, None, depth_for_picker),
+                            "learned": picker_measure(rows, picker, depth_for_picker) if picker is not None else None}
+                     for name, rows in picker_valid.items()}
     train_rows, valid = [], {}
     for v in opened:
         t = time.perf_counter()
         if v.name in FIT_SETS:
-            train_rows += collect(v, settings, folds={f for f in range(5) if f != VALIDATION_FOLD})
-        valid[v.name] = collect(v, settings, folds={VALIDATION_FOLD})
+            train_rows += collect(v, settings, folds=train_folds, picker=picker)
+        valid[v.name] = collect(v, settings, folds={VALIDATION_FOLD}, picker=picker)
         print(f"{v.name}: read in {time.perf_counter() - t:.0f} s", file=sys.stderr)
-    depth, cv = choose_depth(train_rows)
-    model, per_set = fit(train_rows, depth)
+    (depth, extend), cv = choose_reading(train_rows, picker)
+    model, per_set = fit(train_rows, depth, extend, picker)
     report = {name: measure(rows, model) for name, rows in valid.items()}
     about = {
+        "picker_selection": {"used": use_picker, "trained_on": "folds 1-4 of every visible set (retrieval only, no reading)",
+                   "cross_validation": picker_cv, "validation": picker_report, "depth": depth_for_picker},
         "trained_on": {"sets": list(FIT_SETS), "folds": "1-4 of 5 (qa.folds, by article; seeds by question id)",
                        "teaching_questions": per_set, "l2": L2},
-        "depth_selection": {"candidates": list(DEPTHS), "cv_answer@1": {str(d): v for d, v in cv.items()},
+        "depth_selection": {"candidates": list(cv), "cv_answer@1": cv,
                             "rule": "mean answer@1 over train folds 1-4, each answered by a choice fitted on the other three"},
         "validation": report,
         "seconds": round(time.perf_counter() - started, 1),
@@ -197,22 +332,29 @@ def card(model, about: dict) -> str:
         "",
         "Written by `qa train-choice` (qa/answer/train_choice.py) with the model; do not edit by hand.",
         "",
-        "**What it is.** `qa/answer/choice.py`. The sentence picker ranks the sentences of the top",
+        "**What it is.** `qa/answer/choice.py`. The sentence picker (below) ranks the sentences of the top",
         f"passages; the reader reads its first {model.depth}, each through one window of",
-        "`Settings.read_tokens` tokens around it, in one ONNX run; a linear score over",
-        f"{len(CHOICE_FEATURES)} standardised features chooses the one shown first, and the reader's",
-        "best span inside it is the answer. Features: " + ", ".join(f"`{f}`" for f in CHOICE_FEATURES) + ":",
-        "the picker's score as a gap to its first and its reciprocal position; the reader's best span",
-        "inside the sentence (log P(start) + log P(end); its margin over the window's no-answer score;",
-        "its gap to the best of the read sentences); whether the sentence is in the top passage.",
+        "`Settings.read_tokens` tokens around it, in one ONNX run. "
+        + ("Where a window's best span lies in another sentence (a neighbour inside the window), that "
+           "sentence joins the candidates (`extend`). " if model.extend else
+           "The candidates are the sentences read (`extend` off: the sentences where a window's best span "
+           "lies outside its own were not added). ")
+        + f"A linear score over {len(CHOICE_FEATURES)} standardised features chooses the one shown",
+        "first, and the reader's best span inside it is the answer. Features: "
+        + ", ".join(f"`{f}`" for f in CHOICE_FEATURES) + ":",
+        "the evidence's hand-set score as a gap to that of the picker's first sentence, and the reciprocal",
+        "of the sentence's position in the picker's order;",
+        "the reader's best span inside the sentence over the windows read (log P(start) + log P(end); its",
+        "margin over its window's no-answer score; its gap to the best of the candidates); whether the",
+        "sentence is in the top passage; whether the reader added it.",
         "",
         "**Loss.** Listwise softmax (minus the log of the probability mass on the sentences that hold",
         f"the gold answer) plus an L2 penalty of {L2}, scipy's L-BFGS (`qa.retrieve.fusion.listwise_fit`);",
         "a question counts 1/sqrt(questions of its set).",
         "",
         "**Training data.** Folds 1-4 (`qa/folds.py`, by article; the seed questions by id) of the",
-        "sets the reader was never trained on; a question teaches when some but not all of its read",
-        "sentences hold the answer:",
+        "sets the reader was never trained on; a question teaches when some but not all of its",
+        "candidate sentences hold the answer:",
         "",
         "| set | teaching questions |",
         "|---|---|",
@@ -232,7 +374,7 @@ def card(model, about: dict) -> str:
         "",
         "answer@1: the first snippet holds the gold answer (abstentions count as misses, as in `qa eval`);",
         "exact match and F1 of the answer span (CMRC 2018 definitions, best over the gold answers);",
-        f"oracle: some of the {model.depth} read sentences holds the answer (the most any choice could reach).",
+        "oracle: some of the candidate sentences holds the answer (the most any choice could reach).",
         "",
         "| set | questions | picker's first: answer@1 / EM / F1 | **choice**: answer@1 / EM / F1 | oracle |",
         "|---|---|---|---|---|",
@@ -241,18 +383,52 @@ def card(model, about: dict) -> str:
         a, b = r["picker"], r["choice"]
         lines.append(f"| {_NAMES.get(name, name)} | {r['questions']} | {a['answer@1']:.3f} / {a['exact_match']:.3f} / "
                      f"{a['f1']:.3f} | **{b['answer@1']:.3f}** / **{b['exact_match']:.3f}** / **{b['f1']:.3f}** | {r['oracle']:.3f} |")
+    pk = about["picker_selection"]
+    d = pk["depth"]
     lines += [
         "",
-        "## How many sentences are read",
+        "## Which sentences are read: the picker",
         "",
-        "The depth is chosen among " + ", ".join(str(d) for d in DEPTHS) + " on the train folds alone: each of folds 1-4 is",
-        "answered by a choice fitted on the other three, and the depth with the best mean answer@1",
-        "(mean over the folds of the mean over the two sets) wins, ties going to the shallower read.",
+        "The picker orders the sentences of the top 3 passages before anything is read; the reader reads",
+        f"its first {model.depth}. It is a linear score over {len(PICKER_FEATURES)} standardised features: "
+        + ", ".join(f"`{f}`" for f in PICKER_FEATURES) + ",",
+        "fitted with the same listwise loss on folds 1-4 of every visible set (it does not read, so",
+        "the reader's training questions teach it nothing false). It replaces the evidence's hand-set",
+        "order (similarity + 0.5 coverage + 0.1 / passage position - 0.1 if the sentence cannot hold the",
+        f"kind of answer asked for) only if, cross-validated inside folds 1-4, the answer is within its first {d}",
+        "sentences at least as often (mean over the sets); abstention keeps reading the hand-set best sentence.",
         "",
-        "| depth | cross-validated answer@1 (train folds) |",
+        f"**{'Used' if pk['used'] else 'Not used'}.** Answer within the first {d} sentences, of the questions",
+        "some sentence of which holds it:",
+        "",
+        "| set | hand-set, cross-validated (train folds) | picker, cross-validated | hand-set, validation | picker, validation |",
+        "|---|---|---|---|---|",
+    ]
+    for name, cv_row in pk["cross_validation"]["cv_within_depth"].items():
+        v = pk["validation"].get(name, {})
+        hand_v = v.get("hand", {}).get(f"within_{d}")
+        learned_v = (v.get("learned") or {}).get(f"within_{d}")
+        lines.append(f"| {_NAMES.get(name, name)} | {cv_row['hand']:.3f} | {cv_row['learned']:.3f} | "
+                     f"{'–' if hand_v is None else f'{hand_v:.3f}'} | {'–' if learned_v is None else f'{learned_v:.3f}'} |")
+    mean = pk["cross_validation"]["mean"]
+    lines += [f"| mean of the sets | {mean['hand']:.3f} | {mean['learned']:.3f} | | |"]
+    if model.picker is not None:
+        lines += ["", "| picker feature | weight |", "|---|---|"]
+        lines += [f"| `{f}` | {w:+.3f} |" for f, w in zip(model.picker.features, model.picker.weights)]
+    lines += [
+        "",
+        "## How many sentences are read, and which are candidates",
+        "",
+        "The depth (among " + ", ".join(str(d) for d in DEPTHS) + ") and `extend` are chosen on the train folds alone: each",
+        "of folds 1-4 is answered by a choice fitted on the other three, and the variant with the best mean",
+        "answer@1 (mean over the folds of the mean over the two sets) wins, ties going to the shallower read,",
+        "then to the candidates without the reader's additions.",
+        "",
+        "| variant | cross-validated answer@1 (train folds) |",
         "|---|---|",
     ]
-    lines += [f"| {d}{' (chosen)' if int(d) == model.depth else ''} | {v:.3f} |"
+    chosen = _variant(model.depth, model.extend)
+    lines += [f"| {d}{' (chosen)' if d == chosen else ''} | {v:.3f} |"
               for d, v in about["depth_selection"]["cv_answer@1"].items()]
     lines += [
         "",
