@@ -151,12 +151,6 @@ def gather(ranked: list[SentenceCandidate], windows: list[list[ReadSpan]], exten
                    tuple(picked), tuple(i >= n for i in range(len(picked))))
 
 
-def read_candidates(reader, query: Query, cands: list[SentenceCandidate], tokens: int) -> list[ReadSpan | None]:
-    """The reader's best span inside each candidate sentence (None where it found none), over
-    the windows centred on each of them (read_windows)."""
-    return list(gather(cands, read_windows(reader, query, cands, tokens), extend=False).spans)
-
-
 def choice_features(reading: Reading) -> np.ndarray:
     """One row of CHOICE_FEATURES per candidate of ``reading``."""
     n = len(reading.sentences)
