@@ -4,8 +4,8 @@ The sentence evidence (qa/retrieve/sentences.py) scores every sentence of the to
 similarity, coverage of the question and answer type; it does not read. The picker orders
 them: a learned linear score over that evidence and the passage's own retrieval score
 (``picker`` in the model file; the evidence's hand-set score where the file has none or the
-passages come from another mode than hybrid). The reader reads the picker's first sentences (the choice model's ``depth``), each through one short window around
-it, all in one ONNX run. A window also covers the sentences beside its own; where the
+passages come from another mode than hybrid). The reader reads the picker's first sentences
+(the choice model's ``depth``), each through one short window around it, all in one ONNX run. A window also covers the sentences beside its own; where the
 reader's best span in a window lies in one of those (the picker's sentence is about the
 question, its neighbour holds the answer), that sentence joins the candidates when the model
 says so (its ``extend``). A small linear model over the picker's and the reader's scores
@@ -13,8 +13,9 @@ chooses the sentence shown first; the reader's best span inside that sentence is
 
 The model (``model/choice.json``) is fitted by ``qa train-choice`` (qa/answer/train_choice.py)
 with the listwise loss of the learned fusion: the picker on the train folds of every visible
-set (it does not read), the choice on those of the sets the reader was never trained on; the number of sentences read (its ``depth``) and ``extend`` are chosen
-there too, by cross-validation within those train folds. Its card (``model/CHOICE_CARD.md``)
+set (it does not read), the choice on those of the sets the reader was never trained on;
+the number of sentences read (its ``depth``) and ``extend`` are chosen there too, by
+cross-validation within those train folds. Its card (``model/CHOICE_CARD.md``)
 holds the validation numbers."""
 from __future__ import annotations
 

@@ -63,11 +63,11 @@ def answer(query: Query, hits: list[Hit], data: IndexData, threshold: float, mod
     its weights were fitted with."""
     by_evidence = ranked_sentences(evidence, hits)
     best = by_evidence[0] if by_evidence else None
-    cands = choice.order(by_evidence, hits, mode) if choice is not None else by_evidence
     retrieved = " ".join(normalize(h.citation.title) + " " + h.passage.match_text for h in hits)
     missing = missing_entities(query.tokens, retrieved)
     if best is None or confidence(hits, best, cjk_share(query.text), missing) < threshold:
         return Answer(query.text, False, (), tuple(hits), mode)
+    cands = choice.order(by_evidence, hits, mode) if choice is not None else by_evidence
     first, found = cands[0], None
     if read is not None:
         windows = read(cands[: choice.depth if choice is not None else 1])

@@ -52,7 +52,7 @@ from qa.question.answer_type import missing_entities
 from qa.question.query import make_query
 from qa.read.data import em_score, f1_score
 from qa.retrieve.fusion import LinearRanker, listwise_fit
-from qa.retrieve.train_fusion import VISIBLE_SETS, Visible, open_sets
+from qa.retrieve.train_fusion import VISIBLE_SETS, Groups, Visible, open_sets
 from qa.settings import Settings
 from qa.text.charstats import cjk_share
 from qa.text.normalize import normalize
@@ -112,6 +112,29 @@ class PickerRow:
     holds: np.ndarray
 
 
+def _holds(cands: list, docs: dict, answer: str) -> np.ndarray:
+    """Which of ``cands`` (sentences) hold ``answer`` in their article's text."""
+    return np.array([contains_answer(docs[c.hit.passage.doc_id].text[c.start : c.end], answer) for c in cands])
+
+
+def _fit_listwise(blocks: list[tuple[str, np.ndarray, np.ndarray]], names: tuple[str, ...]):
+    """The listwise fit over (set, features, holds) blocks, one per question: a question
+    teaches when some but not all of its rows hold the answer; each set is weighted
+    1/sqrt(its teaching questions). None when no question teaches; else the ranker and the
+    teaching questions per set."""
+    teach = [(name, x, holds) for name, x, holds in blocks if len(holds) >= 2 and holds.any() and not holds.all()]
+    if not teach:
+        return None, {}
+    per_set: dict[str, int] = {}
+    for name, _, _ in teach:
+        per_set[name] = per_set.get(name, 0) + 1
+    groups = Groups()
+    for name, x, holds in teach:
+        groups.add(x, holds, 1.0 / np.sqrt(per_set[name]))
+    x, holds, starts, weights = groups.stacked()
+    return listwise_fit(x, holds, starts, names, l2=L2, question_weights=weights), per_set
+
+
 def picker_rows(v: Visible, folds: set[int]) -> list[PickerRow]:
     """PickerRows for ``v``'s questions with a gold answer text in ``folds`` (retrieval only)."""
     engine, index, rows = v.engine, v.engine.loaded(), []
@@ -121,24 +144,19 @@ def picker_rows(v: Visible, folds: set[int]) -> list[PickerRow]:
         found = engine.retrieve(make_query(q.question), k=10, mode="hybrid", index=index)
         cands = ranked_sentences(found.evidence, found.hits)
         if cands:
-            docs = found.data.documents
-            holds = np.array([contains_answer(docs[c.hit.passage.doc_id].text[c.start : c.end], q.answer) for c in cands])
             rows.append(PickerRow(v.name, fold, picker_features(cands, found.hits),
-                                  np.array([c.score for c in cands]), holds))
+                                  np.array([c.score for c in cands]), _holds(cands, found.data.documents, q.answer)))
     return rows
 
 
 def fit_picker(rows: list[PickerRow]) -> LinearRanker:
     """The listwise fit of the picker (questions with both kinds of sentence teach; each set
     weighted 1/sqrt(its questions))."""
-    teach = [r for r in rows if r.holds.any() and not r.holds.all()]
-    per_set: dict[str, int] = {}
-    for r in teach:
-        per_set[r.set] = per_set.get(r.set, 0) + 1
-    starts = np.cumsum([0] + [len(r.x) for r in teach[:-1]])
-    weights = np.array([1.0 / np.sqrt(per_set[r.set]) for r in teach])
-    return listwise_fit(np.concatenate([r.x for r in teach]), np.concatenate([r.holds for r in teach]), starts,
-                        PICKER_FEATURES, l2=L2, question_weights=weights)
+    picker, _ = _fit_listwise([(r.set, r.x, r.holds) for r in rows], PICKER_FEATURES)
+    if picker is None:
+        raise ValueError("no question teaches the picker: none has both a sentence that holds its answer and one "
+                         "that does not; add questions to the sets")
+    return picker
 
 
 def picker_measure(rows: list[PickerRow], picker: LinearRanker | None, depth: int) -> dict[str, float]:
@@ -202,8 +220,7 @@ def collect(v: Visible, settings: Settings, folds: set[int] | None = None, picke
         sure = confidence(found.hits, by_evidence[0], cjk_share(found.query.text),
                           missing_entities(found.query.tokens, retrieved))
         windows = read_windows(reader, found.query, cands[: max(DEPTHS)], settings.read_tokens)
-        holds = np.array([contains_answer(docs[c.hit.passage.doc_id].text[c.start : c.end], q.answer) for c in cands])
-        rows.append(Row(v.name, fold, cands, windows, holds, span_text, q.answers or (q.answer,),
+        rows.append(Row(v.name, fold, cands, windows, _holds(cands, docs, q.answer), span_text, q.answers or (q.answer,),
                         sure >= settings.abstain_threshold))
     return rows
 
@@ -211,22 +228,11 @@ def collect(v: Visible, settings: Settings, folds: set[int] | None = None, picke
 def fit(rows: list[Row], depth: int, extend: bool, picker: LinearRanker | None = None):
     """The listwise fit over the rows' candidates read at ``depth`` (questions with both kinds
     of candidate teach; each set weighted 1/sqrt(its questions))."""
-    teach = []
-    for r in rows:
-        holds = r.candidate_holds(depth, extend) if r.ranked else np.zeros(0, bool)
-        if len(holds) >= 2 and holds.any() and not holds.all():
-            teach.append((r, holds))
-    if not teach:
+    ranker, per_set = _fit_listwise([(r.set, r.x(depth, extend), r.candidate_holds(depth, extend))
+                                     for r in rows if r.ranked], CHOICE_FEATURES)
+    if ranker is None:
         raise ValueError(f"no question teaches the choice at depth {depth}: none has both a sentence that holds "
                          "its answer and one that does not among those read; add questions to the fit sets")
-    per_set: dict[str, int] = {}
-    for r, _ in teach:
-        per_set[r.set] = per_set.get(r.set, 0) + 1
-    xs = [r.x(depth, extend) for r, _ in teach]
-    holds = np.concatenate([h for _, h in teach])
-    starts = np.cumsum([0] + [len(x) for x in xs[:-1]])
-    weights = np.array([1.0 / np.sqrt(per_set[r.set]) for r, _ in teach])
-    ranker = listwise_fit(np.concatenate(xs), holds, starts, CHOICE_FEATURES, l2=L2, question_weights=weights)
     return SentenceChoice(ranker, depth, extend, picker), per_set
 
 
