@@ -254,6 +254,60 @@ def test_depth_and_extension_are_chosen_by_cross_validation_inside_the_train_fol
     assert depth == min(DEPTHS) and not extend and len(set(cv.values())) == 1
 
 
+def test_cross_fitting_never_answers_a_lent_question_with_a_fit_that_saw_it(monkeypatch):
+    """The validation folds lent to the choice's fit are reported cross-fitted: each half is
+    answered by a choice fitted on the train folds and the other half, every lent question
+    exactly once."""
+    import numpy as np
+
+    from qa.answer import train_choice as tc
+
+    def row(name, fold, part, k):
+        ranked = [_sentence(i) for i in range(6)]
+        answer_at = k % 3
+        windows = [[_span(10 * i + 2, 10 * i + 5, -0.5 if i == answer_at else -3.0 - 0.1 * i)] for i in range(max(tc.DEPTHS))]
+        holds = np.array([i == answer_at for i in range(len(ranked))])
+        return tc.Row(name, fold, ranked, windows, holds, lambda s: "x" if s is not None else "", ("x",), True, part)
+
+    teach = [row("news", f, None, k) for f in (1, 2, 3, 4) for k in range(3)]
+    lent = {name: [row(name, 0, p, k) for p in (1, 2, 3, 4) for k in range(3)] for name in ("wiki", "other")}
+    fitted_on, answered, fitting = [], [], []
+    real_fit, real_measure = tc.fit_chosen, tc.measure
+
+    def spy_fit(rows, picker=None):
+        fitted_on.append({id(r) for r in rows})
+        fitting.append(True)
+        try:
+            return real_fit(rows, picker)
+        finally:
+            fitting.pop()
+
+    def spy_measure(rows, model):
+        if not fitting:  # the fit's own cross-validation over its parts measures too
+            answered.append(({id(r) for r in rows}, fitted_on[-1]))
+        return real_measure(rows, model)
+
+    monkeypatch.setattr(tc, "fit_chosen", spy_fit)
+    monkeypatch.setattr(tc, "measure", spy_measure)
+    report = tc.cross_fitted(teach, lent)
+    assert all(not (rows & fit) for rows, fit in answered)
+    every = [i for rows, _ in answered for i in rows]
+    assert sorted(every) == sorted(id(r) for rows in lent.values() for r in rows)  # each exactly once
+    assert all(any(id(r) in fit for r in teach) for fit in fitted_on)  # the train folds teach every fit
+    assert {name: r["questions"] for name, r in report.items()} == {"wiki": 12, "other": 12}
+    assert all(r["choice"]["answer@1"] == 1.0 for r in report.values())  # the reader's best span is always right here
+
+
+def test_validation_parts_split_the_validation_fold_alone():
+    from qa.folds import fold_of, validation_part
+
+    keys = [f"article {i}" for i in range(2000)]
+    inside = [k for k in keys if fold_of(k) == 0]
+    parts = [validation_part(k) for k in inside]
+    assert set(parts) == {0, 1, 2, 3} and min(parts.count(p) for p in range(4)) > len(inside) / 8
+    assert all(validation_part(k) == validation_part(k) for k in inside[:20])  # deterministic
+
+
 def test_the_picker_orders_the_sentences_only_in_the_mode_it_was_fitted_on(seeds_qa):
     """A picker that trusts only the passage's place puts the first passage's sentences
     first; without a picker, or for dense or BM25 hits, the evidence's order stays."""

@@ -13,10 +13,10 @@ chooses the sentence shown first; the reader's best span inside that sentence is
 
 The model (``model/choice.json``) is fitted by ``qa train-choice`` (qa/answer/train_choice.py)
 with the listwise loss of the learned fusion: the picker on the train folds of every visible
-set (it does not read), the choice on those of the sets the reader was never trained on;
-the number of sentences read (its ``depth``) and ``extend`` are chosen there too, by
-cross-validation within those train folds. Its card (``model/CHOICE_CARD.md``)
-holds the validation numbers."""
+set (it does not read), the choice on those of the sets the reader was never trained on and
+on the validation folds of those it was (reported cross-fitted); the number of sentences
+read (its ``depth``) and ``extend`` are chosen there too, by cross-validation. Its card
+(``model/CHOICE_CARD.md``) holds the validation numbers."""
 from __future__ import annotations
 
 import json

@@ -280,14 +280,19 @@ def worst(report: EvalReport, mode: str, n: int = 10) -> list[QuestionResult]:
     return (missed + wrongly)[:n]
 
 
-def question_fold(q: EvalQuestion, data) -> int:
-    """A question's fold (``qa.folds``), by document: that of the article of its first
-    relevant document (by title; by id when the index lacks it or it has no title);
-    an unanswerable question's by its own id."""
+def question_key(q: EvalQuestion, data) -> str:
+    """What a question's fold is a hash of: the title of the article of its first relevant
+    document (its id when the index lacks it or it has no title); an unanswerable
+    question's own id."""
     if not q.docs:
-        return fold_of(q.id)
+        return q.id
     doc = data.documents.get(q.docs[0])
-    return fold_of(doc.title if doc is not None and doc.title else q.docs[0])
+    return doc.title if doc is not None and doc.title else q.docs[0]
+
+
+def question_fold(q: EvalQuestion, data) -> int:
+    """A question's fold (``qa.folds``), by document: that of ``question_key``."""
+    return fold_of(question_key(q, data))
 
 
 def split_questions(questions: list[EvalQuestion], data, split: str) -> list[EvalQuestion]:
