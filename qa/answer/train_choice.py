@@ -18,7 +18,8 @@ Protocol (the README's "Held-out discipline"):
   shipped choice is fitted on all of them; the card also gives the numbers of a choice
   fitted on the news sets alone.
 - The features, the loss and its regularisation were fixed before any validation number was
-  seen. The number of sentences read (the depth, among ``DEPTHS``) and whether the sentences
+  seen; ``picker_gap`` later became the learned picker's own score, as noted to do before it
+  was measured (both fits are in the README: one question apart). The number of sentences read (the depth, among ``DEPTHS``) and whether the sentences
   holding a window's best span join the candidates (``extend``) are chosen by
   cross-validation over four parts (the train folds; a lent row's part of its validation
   fold): fit on three, score answer@1 on the fourth.
@@ -42,12 +43,12 @@ from qa.answer.choice import (
     CHOICE_FEATURES,
     MODEL_PATH,
     PICKER_FEATURES,
+    Picked,
     Reading,
     SentenceChoice,
     choice_features,
     gather,
     model_to_json,
-    Picked,
     picker_features,
     picker_ranking,
     read_windows,
