@@ -231,21 +231,6 @@ def test_gather_adds_the_sentence_holding_a_windows_best_span():
     assert gather(ranked, [[], [], []], extend=True).spans == (None, None, None)
 
 
-def test_the_choice_sees_the_pickers_own_score():
-    """The choice's picker_gap is the score that ordered the sentences: the learned picker's
-    where it ordered them, the evidence's hand-set score where nothing learned did."""
-    from qa.answer.choice import CHOICE_FEATURES, Picked, choice_features, gather
-
-    ranked = [_sentence(i) for i in range(6)]
-    windows = [[_span(42, 45, -0.5)], [_span(11, 13, -2.0)], [_span(22, 24, -1.5)]]
-    learned = gather(Picked(ranked, [3.0, 1.0, 0.5, 0.2, -1.0, -2.0]), windows, extend=True)
-    assert learned.ranks == (0, 1, 2, 4) and learned.prior == (3.0, 1.0, 0.5, -1.0)
-    gap = choice_features(learned)[:, CHOICE_FEATURES.index("picker_gap")]
-    assert gap.tolist() == [0.0, -2.0, -2.5, -4.0]
-    hand = choice_features(gather(ranked, windows, extend=True))[:, CHOICE_FEATURES.index("picker_gap")]
-    assert [round(g, 6) for g in hand.tolist()] == [0.0, -0.1, -0.2, -0.4]  # the evidence's scores, 1.0 - 0.1 i
-
-
 def test_depth_and_extension_are_chosen_by_cross_validation_inside_the_train_folds():
     """When the answer sits in a neighbour sentence that a window's best span marks, adding
     it wins on held-out train folds; with nothing to gain, the plain candidates win the tie."""

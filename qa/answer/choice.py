@@ -36,7 +36,7 @@ if TYPE_CHECKING:  # settings import this module's MODEL_PATH; the question and 
     from qa.retrieve.sentences import SentenceCandidate
 
 MODEL_PATH = Path(__file__).resolve().parent / "model" / "choice.json"
-FORMAT = 3  # 2: the found_by_reader feature, the extend flag and the picker; 3: picker_gap is the picker's own score
+FORMAT = 2  # 2: the found_by_reader feature, the extend flag and the picker
 CHOICE_DEPTH = 3  # sentences read per answered question by a choice file that names no depth
 NO_SPAN = -30.0  # the score and margin of a sentence in which the reader found no span (log-probabilities)
 
@@ -83,37 +83,18 @@ class SentenceChoice:
     def score(self, x: np.ndarray) -> np.ndarray:
         return self.ranker.score(x)
 
-    def ranking(self, ranked: list[SentenceCandidate], hits: list[Hit], mode: str = PICKER_MODE) -> Picked:
-        return picker_ranking(self.picker, ranked, hits, mode)
-
-
-@dataclass(frozen=True)
-class Picked:
-    """The sentences in the picker's order, best first, and the picker's score of each (the
-    evidence's hand-set score where no learned picker ordered them)."""
-
-    sentences: list[SentenceCandidate]
-    scores: list[float]
-
-
-def picker_ranking(picker: LinearRanker | None, ranked: list[SentenceCandidate], hits: list[Hit],
-                   mode: str = PICKER_MODE) -> Picked:
-    """``ranked`` (the evidence's order) in ``picker``'s order, best first (ties keep
-    ``ranked``'s order), with its scores; the evidence's order and scores without a picker or
-    for another retrieval mode."""
-    if picker is None or mode != PICKER_MODE or not ranked:
-        return Picked(ranked, [c.score for c in ranked])
-    scores = picker.score(picker_features(ranked, hits))
-    order = sorted(range(len(ranked)), key=lambda i: (-scores[i], i))
-    return Picked([ranked[i] for i in order], [float(scores[i]) for i in order])
+    def order(self, ranked: list[SentenceCandidate], hits: list[Hit], mode: str = PICKER_MODE) -> list[SentenceCandidate]:
+        return picker_order(self.picker, ranked, hits, mode)
 
 
 def picker_order(picker: LinearRanker | None, ranked: list[SentenceCandidate], hits: list[Hit],
                  mode: str = PICKER_MODE) -> list[SentenceCandidate]:
-    """``picker_ranking``'s sentences: ``ranked`` itself without a picker or for another mode."""
+    """``ranked`` (the evidence's order) in ``picker``'s order, best first (ties keep
+    ``ranked``'s order); unchanged without a picker or for another retrieval mode."""
     if picker is None or mode != PICKER_MODE or len(ranked) < 2:
         return ranked
-    return picker_ranking(picker, ranked, hits, mode).sentences
+    scores = picker.score(picker_features(ranked, hits))
+    return [ranked[i] for i in sorted(range(len(ranked)), key=lambda i: (-scores[i], i))]
 
 
 @dataclass(frozen=True)
@@ -121,13 +102,12 @@ class Reading:
     """The sentences the choice chooses among and what the reader found in each: the
     picker's first ones (those read), then, with ``extend``, the sentences holding a window's
     best span. ``ranks`` are their positions in the picker's order (0 = its first);
-    ``found`` marks those the reader added; ``prior`` is the picker's score of each."""
+    ``found`` marks those the reader added."""
 
     sentences: tuple[SentenceCandidate, ...]
     spans: tuple[ReadSpan | None, ...]
     ranks: tuple[int, ...]
     found: tuple[bool, ...]
-    prior: tuple[float, ...]
 
 
 def read_windows(reader, query: Query, cands: list[SentenceCandidate], tokens: int) -> list[list[ReadSpan]]:
@@ -152,14 +132,11 @@ def _inside(span: ReadSpan, c: SentenceCandidate) -> bool:
     return span.hit.passage.doc_id == c.hit.passage.doc_id and c.start <= span.start and span.end <= c.end
 
 
-def gather(ranked: list[SentenceCandidate] | Picked, windows: list[list[ReadSpan]], extend: bool) -> Reading:
+def gather(ranked: list[SentenceCandidate], windows: list[list[ReadSpan]], extend: bool) -> Reading:
     """The candidates for the windows read around ``ranked``'s first ``len(windows)``
-    sentences (the picker's order, with its scores; a plain list: the evidence's order and
-    scores): those sentences and, with ``extend``, each sentence of ``ranked`` that holds a
-    window's best span. Each candidate's span is the reader's most probable span inside it
-    over all the windows."""
-    picked_by = ranked if isinstance(ranked, Picked) else Picked(ranked, [c.score for c in ranked])
-    ranked = picked_by.sentences
+    sentences (the picker's order): those sentences and, with ``extend``, each sentence of
+    ``ranked`` that holds a window's best span. Each candidate's span is the reader's most
+    probable span inside it over all the windows."""
     n = len(windows)
     picked = list(range(n))
     if extend:
@@ -172,7 +149,7 @@ def gather(ranked: list[SentenceCandidate] | Picked, windows: list[list[ReadSpan
     every = [s for spans in windows for s in spans]
     sentences = tuple(ranked[j] for j in picked)
     return Reading(sentences, tuple(best_span_in(every, c.hit.passage.doc_id, c.start, c.end) for c in sentences),
-                   tuple(picked), tuple(i >= n for i in range(len(picked))), tuple(picked_by.scores[j] for j in picked))
+                   tuple(picked), tuple(i >= n for i in range(len(picked))))
 
 
 def choice_features(reading: Reading) -> np.ndarray:
@@ -180,12 +157,12 @@ def choice_features(reading: Reading) -> np.ndarray:
     n = len(reading.sentences)
     if not n:
         return np.zeros((0, len(CHOICE_FEATURES)))
-    picker = np.array(reading.prior, dtype=np.float64)
+    picker = np.array([c.score for c in reading.sentences], dtype=np.float64)
     score = np.array([s.score if s is not None else NO_SPAN for s in reading.spans], dtype=np.float64)
     margin = np.array([s.margin if s is not None else NO_SPAN for s in reading.spans], dtype=np.float64)
     top_rank = min(c.hit.rank for c in reading.sentences)
-    # The picker's score, as a gap to its first sentence's (which comes first).
-    columns = [picker - picker[0],
+    # The evidence's hand-set score, as a gap to the picker's first sentence's (which comes first).
+    columns = [picker - reading.sentences[0].score,
                1.0 / (np.array(reading.ranks, dtype=np.float64) + 1), score, margin,
                score - score.max(), np.array([float(c.hit.rank == top_rank) for c in reading.sentences]),
                np.array(reading.found, dtype=np.float64)]

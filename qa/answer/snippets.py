@@ -67,12 +67,11 @@ def answer(query: Query, hits: list[Hit], data: IndexData, threshold: float, mod
     missing = missing_entities(query.tokens, retrieved)
     if best is None or confidence(hits, best, cjk_share(query.text), missing) < threshold:
         return Answer(query.text, False, (), tuple(hits), mode)
-    picked = choice.ranking(by_evidence, hits, mode) if choice is not None else None
-    cands = picked.sentences if picked is not None else by_evidence
+    cands = choice.order(by_evidence, hits, mode) if choice is not None else by_evidence
     first, found = cands[0], None
     if read is not None:
         windows = read(cands[: choice.depth if choice is not None else 1])
-        reading = gather(picked if picked is not None else cands, windows, extend=choice is not None and choice.extend)
+        reading = gather(cands, windows, extend=choice is not None and choice.extend)
         pick = choose(choice, reading)
         first, found = reading.sentences[pick], reading.spans[pick]
     span = None

@@ -50,7 +50,7 @@ from qa.answer.choice import (
     gather,
     model_to_json,
     picker_features,
-    picker_ranking,
+    picker_order,
     read_windows,
 )
 from qa.answer.snippets import confidence, ranked_sentences
@@ -93,7 +93,6 @@ class Row:
     answers: tuple[str, ...]
     answered: bool
     part: int | None = None  # the cross-validation part: the train fold, or 1-4 inside the validation fold
-    prior: list[float] | None = None  # the picker's score of each of ``ranked`` (None: the evidence's)
     _readings: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -109,8 +108,7 @@ class Row:
         """The candidates as the product gathers them reading ``depth`` windows."""
         key = (depth, extend)
         if key not in self._readings:
-            ranked = self.ranked if self.prior is None else Picked(self.ranked, self.prior)
-            self._readings[key] = gather(ranked, self.windows[:depth], extend)
+            self._readings[key] = gather(self.ranked, self.windows[:depth], extend)
         return self._readings[key]
 
     def x(self, depth: int, extend: bool) -> np.ndarray:
@@ -230,8 +228,7 @@ def collect(v: Visible, settings: Settings, folds: set[int] | None = None, picke
         part = fold if fold != VALIDATION_FOLD else 1 + validation_part(q.id if v.name == "seeds" else question_key(q, data))
         found = engine.retrieve(make_query(q.question), k=10, mode="hybrid", index=index)
         by_evidence = ranked_sentences(found.evidence, found.hits)
-        picked = picker_ranking(picker, by_evidence, found.hits)
-        cands = picked.sentences
+        cands = picker_order(picker, by_evidence, found.hits)
         docs = found.data.documents
 
         def span_text(s, docs=docs) -> str:
@@ -245,7 +242,7 @@ def collect(v: Visible, settings: Settings, folds: set[int] | None = None, picke
                           missing_entities(found.query.tokens, retrieved))
         windows = read_windows(reader, found.query, cands[: max(DEPTHS)], settings.read_tokens)
         rows.append(Row(v.name, fold, cands, windows, _holds(cands, docs, q.answer), span_text, q.answers or (q.answer,),
-                        sure >= settings.abstain_threshold, part, picked.scores))
+                        sure >= settings.abstain_threshold, part))
     return rows
 
 
@@ -411,8 +408,8 @@ def card(model, about: dict) -> str:
         + f"A linear score over {len(CHOICE_FEATURES)} standardised features chooses the one shown",
         "first, and the reader's best span inside it is the answer. Features: "
         + ", ".join(f"`{f}`" for f in CHOICE_FEATURES) + ":",
-        "the picker's score as a gap to that of its first sentence (the evidence's hand-set score where no",
-        "learned picker is used), and the reciprocal of the sentence's position in the picker's order;",
+        "the evidence's hand-set score as a gap to that of the picker's first sentence, and the reciprocal",
+        "of the sentence's position in the picker's order;",
         "the reader's best span inside the sentence over the windows read (log P(start) + log P(end); its",
         "margin over its window's no-answer score; its gap to the best of the candidates); whether the",
         "sentence is in the top passage; whether the reader added it.",
