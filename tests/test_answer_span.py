@@ -305,7 +305,7 @@ def test_validation_parts_split_the_validation_fold_alone():
     inside = [k for k in keys if fold_of(k) == 0]
     parts = [validation_part(k) for k in inside]
     assert set(parts) == {0, 1, 2, 3} and min(parts.count(p) for p in range(4)) > len(inside) / 8
-    assert all(validation_part(k) == validation_part(k) for k in inside[:20])  # deterministic
+    assert all(fold_of(k, 20) % 5 == 0 for k in inside)  # the parts refine fold 0 of the five folds
 
 
 def test_the_picker_orders_the_sentences_only_in_the_mode_it_was_fitted_on(seeds_qa):

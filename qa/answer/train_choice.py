@@ -18,8 +18,7 @@ Protocol (the README's "Held-out discipline"):
   shipped choice is fitted on all of them; the card also gives the numbers of a choice
   fitted on the news sets alone.
 - The features, the loss and its regularisation were fixed before any validation number was
-  seen; ``picker_gap`` later became the learned picker's own score, as noted to do before it
-  was measured (both fits are in the README: one question apart). The number of sentences read (the depth, among ``DEPTHS``) and whether the sentences
+  seen. The number of sentences read (the depth, among ``DEPTHS``) and whether the sentences
   holding a window's best span join the candidates (``extend``) are chosen by
   cross-validation over four parts (the train folds; a lent row's part of its validation
   fold): fit on three, score answer@1 on the fourth.
@@ -43,7 +42,6 @@ from qa.answer.choice import (
     CHOICE_FEATURES,
     MODEL_PATH,
     PICKER_FEATURES,
-    Picked,
     Reading,
     SentenceChoice,
     choice_features,
@@ -58,6 +56,7 @@ from qa.evaluate.run import contains_answer, question_key
 from qa.folds import VALIDATION_FOLD, validation_part
 from qa.question.answer_type import missing_entities
 from qa.question.query import make_query
+from qa.read.data import SOURCES as READER_SETS
 from qa.read.data import em_score, f1_score
 from qa.retrieve.fusion import LinearRanker, listwise_fit
 from qa.retrieve.train_fusion import VISIBLE_SETS, Groups, Visible, open_sets
@@ -329,6 +328,8 @@ def cross_fitted(teach: list[Row], lent: dict[str, list[Row]], picker: LinearRan
     """Each lent set's validation measure, each half of its validation fold answered by a
     choice fitted (its depth and extend chosen too) on ``teach`` and the other half of every
     lent set, so that no question is answered by a fit that saw it."""
+    if any(r.part is None or not 1 <= r.part <= 4 for rows in lent.values() for r in rows):
+        raise ValueError("a lent question has no part of its validation fold (collect sets it)")
     out: dict[str, list[dict]] = {name: [] for name in lent}
     for h in (0, 1):
         model, _, _ = fit_chosen(teach + [r for rows in lent.values() for r in rows if r.half != h], picker)
@@ -364,9 +365,9 @@ def train_choice(shared: Path, base: Path, out: Path = MODEL_PATH, sets: tuple[s
         print(f"{v.name}: read in {time.perf_counter() - t:.0f} s", file=sys.stderr)
     # The validation folds of the sets the reader was trained on are the only questions of
     # their kind the reader never saw: they are lent to the fit, and reported cross-fitted.
-    lent = {name: rows for name, rows in valid.items() if name not in FIT_SETS}
+    lent = {name: rows for name, rows in valid.items() if name in READER_SETS}
     model, per_set, cv = fit_chosen(teach + [r for rows in lent.values() for r in rows], picker)
-    report = {name: measure(rows, model) for name, rows in valid.items() if name in FIT_SETS}
+    report = {name: measure(rows, model) for name, rows in valid.items() if name not in lent}
     report.update(cross_fitted(teach, lent, picker))
     news_only, _, _ = fit_chosen(teach, picker)
     about = {
