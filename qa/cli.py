@@ -211,7 +211,8 @@ def _print_answer(result) -> None:
         click.echo(click.style("Passages:", bold=True))
         for hit in result.hits:
             text = hit.passage.text.replace("\n", " ")
-            click.echo(f"  {hit.rank}. {hit.citation.doc_id} [{hit.passage.start}:{hit.passage.end}] score={hit.score:.4f}  {text[:70]}…")
+            moved = " (holds the answer shown: moved first)" if hit.moved_first else ""
+            click.echo(f"  {hit.rank}. {hit.citation.doc_id} [{hit.passage.start}:{hit.passage.end}] score={hit.score:.4f}{moved}  {text[:70]}…")
 
 
 @main.command("info")

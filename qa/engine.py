@@ -436,7 +436,8 @@ class QA:
                     return read_windows(reader, query, cands, tokens)
 
         with stage("snippets"):
-            return answer(query, found.hits, found.data, self.settings.abstain_threshold, mode, found.evidence, read, choice)
+            return answer(query, found.hits, found.data, self.settings.abstain_threshold, mode, found.evidence, read, choice,
+                          lead=self.settings.answer_passage_first and mode == "hybrid")
 
     def retrieve(self, query: Query, k: int = 5, mode: str = "hybrid", doc_ids: list[str] | None = None,
                  query_vector=None, index: LoadedIndex | None = None) -> Retrieved:

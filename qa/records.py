@@ -111,6 +111,7 @@ class Hit:
     bm25_score: float | None = None
     bm25_rank: int | None = None
     matched_terms: tuple[str, ...] = ()
+    moved_first: bool = False  # put first, ahead of passages retrieval scored higher, because the answer shown is in it
 
 
 @dataclass(frozen=True)
@@ -178,6 +179,7 @@ class Answer:
                     "start": h.passage.start,
                     "end": h.passage.end,
                     "score": round(float(h.score), 6),
+                    **({"moved_first": True} if h.moved_first else {}),
                 }
                 for h in self.hits
             ],

@@ -62,6 +62,9 @@ class Settings:
     read_tokens: int = 96
     # Which read sentence is shown first (qa/answer/choice.py); None: the sentence picker's best.
     choice_model: Path | None = CHOICE_MODEL
+    # In hybrid mode, the passage holding the sentence the choice shows first is put first
+    # (qa/answer/snippets.py, answer_passage_first); off: the passages keep retrieval's order.
+    answer_passage_first: bool = True
     lock_timeout: float = 600.0
     # Where passages are searched: None (what the index records, else local), "local",
     # "milvus://HOST:PORT[/COLLECTION]" or "milvus-lite://PATH.db[#COLLECTION]" (qa/index/store_target.py).

@@ -144,14 +144,13 @@ def test_shipped_choice_reproduces_its_seed_validation_numbers(seeds_qa):
     from qa.answer.choice import MODEL_PATH, load_choice
     from qa.answer.train_choice import collect, measure
     from qa.evaluate.run import load_questions
-    from qa.folds import fold_of
     from qa.retrieve.train_fusion import Visible
     from qa.settings import PROJECT_ROOT
 
     shipped = json.loads(MODEL_PATH.read_text(encoding="utf-8"))["validation"]["seeds"]
     qs = [q for q in load_questions(PROJECT_ROOT / "eval" / "seeds.jsonl") if q.docs]
     choice = load_choice()
-    rows = collect(Visible("seeds", seeds_qa, qs, [fold_of(q.id) for q in qs]), seeds_qa.settings, folds={0},
+    rows = collect(Visible("seeds", seeds_qa, qs, [q.id for q in qs]), seeds_qa.settings, folds={0},
                    picker=choice.picker)
     assert measure(rows, choice) == shipped
 
@@ -206,7 +205,7 @@ def _sentence(i, doc="d"):
     from types import SimpleNamespace
 
     return SimpleNamespace(start=10 * i, end=10 * i + 10, score=1.0 - 0.1 * i,
-                           hit=SimpleNamespace(rank=1 + i // 4, passage=SimpleNamespace(doc_id=doc)))
+                           hit=SimpleNamespace(rank=1 + i // 4, passage=SimpleNamespace(doc_id=doc, pid=1 + i // 4)))
 
 
 def _span(start, end, score, doc="d"):
@@ -365,3 +364,106 @@ def test_the_picker_is_kept_only_when_cross_validation_inside_the_train_folds_pr
     assert picker_measure(rows, fit_picker(rows), 3)["first"] == 1.0
     use, report = choose_picker([row(f, True) for f in (1, 2, 3, 4) for _ in range(8)], 3)
     assert not use and report["mean"]["hand"] == 1.0
+
+
+def test_the_passage_of_the_sentence_shown_first_leads_the_passages(seeds_qa):
+    """When the choice shows a sentence of a lower passage, that passage is put first (marked,
+    ranks renumbered, no passage lost); without ``lead`` retrieval's order stays."""
+    import numpy as np
+
+    from qa.answer.choice import CHOICE_FEATURES, SentenceChoice, read_windows
+    from qa.answer.snippets import answer, ranked_sentences
+    from qa.question.query import make_query
+    from qa.retrieve.fusion import LinearRanker
+    from qa.web.render import why_html
+
+    found = seeds_qa.retrieve(make_query(QINGXU), k=5)
+    cands = ranked_sentences(found.evidence, found.hits)
+    assert any(c.hit.rank > 1 for c in cands)
+    n = len(CHOICE_FEATURES)
+    below_top = LinearRanker(CHOICE_FEATURES, np.zeros(n), np.ones(n),
+                             np.array([-1.0 if f == "top_passage" else 0.0 for f in CHOICE_FEATURES]))
+    choice = SentenceChoice(below_top, depth=len(cands))
+
+    def read(sentences):
+        return read_windows(seeds_qa.reader, found.query, sentences, 96)
+
+    def ask(lead):
+        return answer(found.query, found.hits, found.data, 0.0, "hybrid", found.evidence, read, choice, lead=lead)
+
+    kept, led = ask(False), ask(True)
+    assert [h.passage.pid for h in kept.hits] == [h.passage.pid for h in found.hits]
+    assert not any(h.moved_first for h in kept.hits)
+    shown = led.snippets[0].citation
+    first = led.hits[0]
+    assert first.passage.doc_id == shown.doc_id and first.passage.start <= shown.start and shown.end <= first.passage.end
+    assert first.passage.pid != found.hits[0].passage.pid and first.moved_first
+    assert [h.rank for h in led.hits] == list(range(1, len(found.hits) + 1))
+    assert not any(h.moved_first for h in led.hits[1:])
+    assert sorted(h.passage.pid for h in led.hits) == sorted(h.passage.pid for h in found.hits)
+    rest = [h.passage.pid for h in found.hits if h.passage.pid != first.passage.pid]
+    assert [h.passage.pid for h in led.hits[1:]] == rest  # the others keep their order
+    assert "moved first" in why_html(led) and "moved first" not in why_html(kept)
+    assert led.to_json()["passages"][0]["moved_first"] is True
+    assert "moved_first" not in led.to_json()["passages"][1]
+
+
+def test_the_engine_leads_with_the_answers_passage_in_hybrid_mode_only(seeds_index_dir, encoder, tmp_path):
+    """Through the engine, with a choice file that shows sentences below the first passage:
+    hybrid answers lead with the shown sentence's passage; dense and BM25 keep the single
+    retriever's order (they are its baselines), and so does hybrid with the setting off."""
+    import json
+    from dataclasses import replace
+
+    import numpy as np
+
+    from qa.answer.choice import CHOICE_FEATURES, SentenceChoice, model_to_json
+
+    n = len(CHOICE_FEATURES)
+    from qa.retrieve.fusion import LinearRanker
+
+    below_top = LinearRanker(CHOICE_FEATURES, np.zeros(n), np.ones(n),
+                             np.array([-1.0 if f == "top_passage" else 0.0 for f in CHOICE_FEATURES]))
+    path = tmp_path / "choice.json"
+    path.write_text(json.dumps(model_to_json(SentenceChoice(below_top, depth=10))), encoding="utf-8")
+    settings = Settings(index_dir=seeds_index_dir, choice_model=path)
+    engine = QA(settings, encoder=encoder)
+    led = engine.ask(QINGXU)
+    shown = led.snippets[0].citation
+    assert led.hits[0].moved_first and led.hits[0].passage.doc_id == shown.doc_id
+    assert led.hits[0].passage.start <= shown.start < led.hits[0].passage.end
+    off = QA(replace(settings, answer_passage_first=False), encoder=encoder).ask(QINGXU)
+    assert not any(h.moved_first for h in off.hits)
+    assert off.hits[0].passage.pid != led.hits[0].passage.pid
+    for mode in ("dense", "bm25"):
+        got = engine.ask(QINGXU, mode=mode)
+        assert not any(h.moved_first for h in got.hits)
+        assert [h.rank for h in got.hits] == list(range(1, len(got.hits) + 1))
+
+
+def test_the_measure_reports_passages_with_the_answers_passage_first():
+    """A question whose relevant passage is retrieval's second: when the choice shows a
+    sentence of it, putting it first makes it Recall@1; retrieval's own order does not."""
+    import numpy as np
+
+    from qa.answer.choice import CHOICE_FEATURES, SentenceChoice
+    from qa.answer.train_choice import Row, measure, pooled
+    from qa.retrieve.fusion import LinearRanker
+
+    ranked = [_sentence(0), _sentence(5), _sentence(1), _sentence(2)]  # the second sentence is in passage 2
+    windows = [[_span(2, 5, -3.0)], [_span(52, 55, -0.5)], [_span(12, 15, -4.0)]]
+    holds = np.array([False, True, False, False])
+    row = Row("s", 0, ranked, windows, holds, lambda s: "x" if s is not None else "", ("x",), True, 1,
+              passages=(1, 2, 3), relevant=(False, True, False))
+    assert row.relevant_rank() == 2 and row.relevant_rank(2) == 1 and row.relevant_rank(3) == 3
+    n = len(CHOICE_FEATURES)
+    by_span = SentenceChoice(LinearRanker(CHOICE_FEATURES, np.zeros(n), np.ones(n),
+                                          np.array([1.0 if f == "span_score" else 0.0 for f in CHOICE_FEATURES])), 3)
+    got = measure([row], by_span)
+    assert got["choice"]["answer@1"] == 1.0 and got["picker"]["answer@1"] == 0.0
+    assert got["passages"] == {"retrieval": {"recall@1": 0.0, "mrr@10": 0.5}, "answer_first": {"recall@1": 1.0, "mrr@10": 1.0}}
+    unsure = Row("s", 0, ranked, windows, holds, row.span_text, ("x",), False, 1, passages=(1, 2, 3),
+                 relevant=(False, True, False))  # abstained: nothing is shown, nothing moves
+    assert measure([unsure], by_span)["passages"]["answer_first"] == {"recall@1": 0.0, "mrr@10": 0.5}
+    both = pooled([got, measure([unsure], by_span)])
+    assert both["passages"]["answer_first"] == {"recall@1": 0.5, "mrr@10": 0.75}

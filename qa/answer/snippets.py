@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import replace
 
 from qa.answer.choice import SentenceChoice, choose, gather
 from qa.answer.spans import ReadSpan
@@ -49,9 +50,19 @@ def ranked_sentences(evidence: SentenceEvidence, hits: list[Hit]) -> list[Senten
     return sorted(evidence.candidates(hits), key=lambda c: (-c.score, c.hit.rank, c.start))
 
 
+def answer_passage_first(hits: list[Hit], shown: Hit) -> list[Hit]:
+    """``hits`` with ``shown`` (the passage of the sentence shown first) moved to the front,
+    marked ``moved_first``, the ranks renumbered; unchanged when it is first already or absent."""
+    i = next((j for j, h in enumerate(hits) if h.passage.pid == shown.passage.pid), None)
+    if not i:  # None, or first already
+        return hits
+    order = [hits[i], *hits[:i], *hits[i + 1 :]]
+    return [replace(h, rank=n + 1, moved_first=n == 0) for n, h in enumerate(order)]
+
+
 def answer(query: Query, hits: list[Hit], data: IndexData, threshold: float, mode: str,
            evidence: SentenceEvidence, read: Callable[[list[SentenceCandidate]], list[list[ReadSpan]]] | None = None,
-           choice: SentenceChoice | None = None) -> Answer:
+           choice: SentenceChoice | None = None, lead: bool = False) -> Answer:
     """Choose the snippets for ``query`` from ``hits`` (best first), among the sentences
     ``evidence`` scored. With ``read`` (the reader: its spans in a window around each given
     sentence, qa.answer.choice.read_windows), the picker's first ``choice.depth`` sentences
@@ -60,7 +71,9 @@ def answer(query: Query, hits: list[Hit], data: IndexData, threshold: float, mod
     span inside it is the answer; without ``choice`` the evidence's best sentence stays first
     and only it is read. The sentences are taken in the order of ``choice``'s picker (the
     evidence's own where it has none). Abstention looks at the evidence's best sentence, as
-    its weights were fitted with."""
+    its weights were fitted with. With ``lead`` (and a reading and ``choice``), the passage
+    holding the sentence shown first is put first among the passages (answer_passage_first):
+    the reader's choice is one more judgement of which passage answers."""
     by_evidence = ranked_sentences(evidence, hits)
     best = by_evidence[0] if by_evidence else None
     retrieved = " ".join(normalize(h.citation.title) + " " + h.passage.match_text for h in hits)
@@ -95,4 +108,6 @@ def answer(query: Query, hits: list[Hit], data: IndexData, threshold: float, mod
             citation=Citation.of(doc, c.start, c.end),
             score=c.score,
         ))
+    if lead and read is not None and choice is not None:
+        hits = answer_passage_first(hits, first.hit)
     return Answer(query.text, True, tuple(snippets), tuple(hits), mode, span=span)

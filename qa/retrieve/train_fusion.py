@@ -26,7 +26,7 @@ from qa.evaluate.run import (
     EvalQuestion,
     evaluate,
     load_questions,
-    question_fold,
+    question_key,
     rank_metrics,
     relevant_pids,
 )
@@ -73,12 +73,18 @@ class Groups:
 
 @dataclass
 class Visible:
-    """One visible set: its engine (own cached index) and its questions, each with its fold."""
+    """One visible set: its engine (own cached index) and its questions, each with the key its
+    fold is a hash of (``qa.folds``): its article's title (``question_key``), or for the seed
+    questions, whose five articles cannot be split, its own id."""
 
     name: str
     engine: QA
     questions: list[EvalQuestion]
-    folds: list[int]
+    keys: list[str]
+
+    @property
+    def folds(self) -> list[int]:
+        return [fold_of(k) for k in self.keys]
 
     def outside(self, fold: int) -> list[EvalQuestion]:
         return [q for q, f in zip(self.questions, self.folds) if f != fold]
@@ -106,8 +112,8 @@ def open_sets(shared: Path, base: Path, names: tuple[str, ...]) -> list[Visible]
         qs = [q for q in load_questions(questions) if q.docs and _askable(q)]  # the ranker learns from answerable questions
         data = engine.data()
         # Five articles cannot be split by article: the seed questions are split by their id.
-        folds = [fold_of(q.id) if name == "seeds" else question_fold(q, data) for q in qs]
-        out.append(Visible(name, engine, qs, folds))
+        keys = [q.id if name == "seeds" else question_key(q, data) for q in qs]
+        out.append(Visible(name, engine, qs, keys))
     return out
 
 

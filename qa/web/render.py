@@ -242,6 +242,8 @@ def why_html(answer: Answer | None, asked: str = "") -> str:
         p = h.passage
         used = any(d == p.doc_id and p.start <= s < p.end for d, s in cited)
         badge = ' <span class="zq-badge">已引用 cited</span>' if used else ""
+        if h.moved_first:
+            badge += ' <span class="zq-badge" title="moved ahead of passages scored higher">答案在此，移至首位 holds the answer shown, moved first</span>'
         terms = "".join(f'<span class="zq-term">{esc(t)}</span>' for t in h.matched_terms) or '<span class="zq-unknown">无 none</span>'
         preview = p.text if len(p.text) <= 90 else p.text[:90] + "…"
         cards.append(
