@@ -36,7 +36,7 @@ if TYPE_CHECKING:  # settings import this module's MODEL_PATH; the question and 
     from qa.retrieve.sentences import SentenceCandidate
 
 MODEL_PATH = Path(__file__).resolve().parent / "model" / "choice.json"
-FORMAT = 2  # 2: the found_by_reader feature, the extend flag and the picker
+FORMAT = 3  # 2: the found_by_reader feature, the extend flag and the picker; 3: the picker's fits_list
 CHOICE_DEPTH = 3  # sentences read per answered question by a choice file that names no depth
 NO_SPAN = -30.0  # the score and margin of a sentence in which the reader found no span (log-probabilities)
 
@@ -45,15 +45,16 @@ CHOICE_FEATURES = ("picker_gap", "picker_rr", "span_score", "span_margin", "span
 
 
 PICKER_FEATURES = ("similarity", "coverage", "fits_type", "passage_prior", "passage_gap", "log_length",
-                   "similarity_gap", "coverage_gap", "top_passage")
+                   "similarity_gap", "coverage_gap", "top_passage", "fits_list")
 PICKER_MODE = "hybrid"  # the retrieval mode whose passage scores the picker was fitted on
 
 
 def picker_features(cands: list[SentenceCandidate], hits: list[Hit]) -> np.ndarray:
     """One row of PICKER_FEATURES per sentence: its evidence (similarity to the question,
     coverage of it, whether it can hold the kind of answer asked for, its length) raw and as
-    gaps to the best sentence, and its passage's place among ``hits`` (reciprocal position,
-    retrieval score as a gap to the first passage's, whether it is the first)."""
+    gaps to the best sentence, its passage's place among ``hits`` (reciprocal position,
+    retrieval score as a gap to the first passage's, whether it is the first), and whether it
+    lists things when the question asks for several."""
     if not cands:
         return np.zeros((0, len(PICKER_FEATURES)))
     position = {h.passage.pid: i for i, h in enumerate(hits)}
@@ -65,7 +66,8 @@ def picker_features(cands: list[SentenceCandidate], hits: list[Hit]) -> np.ndarr
         sim, cov, np.array([float(c.fits_type) for c in cands]), prior,
         np.array([c.hit.score - first for c in cands], dtype=np.float64),
         np.log(np.array([max(1, c.end - c.start) for c in cands], dtype=np.float64)),
-        sim - sim.max(), cov - cov.max(), (prior == 1.0).astype(np.float64)])
+        sim - sim.max(), cov - cov.max(), (prior == 1.0).astype(np.float64),
+        np.array([float(c.fits_list) for c in cands])])
 
 
 @dataclass(frozen=True)

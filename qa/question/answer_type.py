@@ -1,7 +1,7 @@
 """What kind of answer a question asks for, and whether a sentence can hold one: a
-question asking 多少例 needs a sentence with a count of 例, 哪一年 needs a year. A cheap,
-explicit check that keeps an extractive system from answering with a sentence that
-cannot contain the answer."""
+question asking 多少例 needs a sentence with a count of 例, 哪一年 needs a year, 哪些 or
+分别 a list. A cheap, explicit check that keeps an extractive system from answering with a
+sentence that cannot contain the answer."""
 from __future__ import annotations
 
 import re
@@ -39,6 +39,20 @@ def can_answer(kind: tuple[str, str] | None, sentence: str) -> bool:
     if measure:
         return bool(re.search(_NUM + r"(?:多|余)?" + measure, sentence))
     return bool(re.search(_NUM, sentence))
+
+
+_LIST_Q = re.compile(r"分别|哪些|哪几|哪[两二三四五六七八九十]")
+
+
+def asks_list(question: str) -> bool:
+    """Whether ``question`` (normalised) asks for several things at once: 哪些, 哪几, 哪三个,
+    分别是什么."""
+    return bool(_LIST_Q.search(question))
+
+
+def enumerates(sentence: str) -> bool:
+    """Whether ``sentence`` (normalised) lists things with the enumeration comma (甲、乙、丙)."""
+    return "、" in sentence
 
 
 _ADMIN_SUFFIX = "市省县区镇乡村州"

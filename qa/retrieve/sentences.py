@@ -11,7 +11,7 @@ import numpy as np
 
 from qa.index.folder import IndexData
 from qa.ingest.clean import strip_glosses
-from qa.question.answer_type import asked_type, can_answer
+from qa.question.answer_type import asked_type, asks_list, can_answer, enumerates
 from qa.question.query import Query
 from qa.records import Hit
 from qa.text.normalize import normalize
@@ -30,6 +30,7 @@ class SentenceCandidate(NamedTuple):
     coverage: float
     fits_type: bool
     hit: Hit
+    fits_list: bool = False  # the question asks for several things and the sentence lists some (甲、乙)
 
 
 def _bigrams(text: str) -> set[str]:
@@ -70,8 +71,9 @@ class SentenceEvidence:
         self.query, self.data, self.query_vector = query, data, query_vector
         self.weights = {t: data.bm25.idf(t) for t in dict.fromkeys(query.tokens)}
         self.kind = asked_type(query.normalized)
+        self.asks_list = asks_list(query.normalized)
         self.qgrams = _bigrams(query.normalized)
-        self._scored: dict[int, list[tuple[int, int, float, float, bool]]] = {}  # passage row -> its sentences
+        self._scored: dict[int, list[tuple[int, int, float, float, bool, bool]]] = {}  # passage row -> its sentences
 
     def candidates(self, hits: list[Hit], depth: int = SNIPPET_PASSAGES) -> list[SentenceCandidate]:
         """Every sentence of the first ``depth`` hits, scored."""
@@ -82,13 +84,14 @@ class SentenceEvidence:
             if scored is None:
                 scored = self._scored[row] = self._score_sentences(row)
             prior = 1.0 / (1.0 + hit_index)  # the retriever's own judgement, by rank
-            for s, e, sim, cov, fits in scored:
+            for s, e, sim, cov, fits, lists in scored:
                 score = sim + 0.5 * cov + 0.1 * prior + (0.0 if fits else -0.1)
-                out.append(SentenceCandidate(s, e, score, sim, cov, fits, hit))
+                out.append(SentenceCandidate(s, e, score, sim, cov, fits, hit, lists))
         return out
 
-    def _score_sentences(self, row: int) -> list[tuple[int, int, float, float, bool]]:
-        """(start, end, similarity, coverage, fits the answer type) of each sentence of one passage."""
+    def _score_sentences(self, row: int) -> list[tuple[int, int, float, float, bool, bool]]:
+        """(start, end, similarity, coverage, fits the answer type, lists what a list question
+        asks for) of each sentence of one passage."""
         data = self.data
         doc = data.documents[data.passages[row].doc_id]
         spans = data.sentences[row]
@@ -100,5 +103,5 @@ class SentenceEvidence:
                 e = spans[i + 1][1]  # a heading or a fragment is shown with what follows it
             text, grams = _sentence_text(data, doc, s, e)
             scored.append((s, e, float(sims[i]), coverage(self.query, self.weights, text, grams, self.qgrams, total),
-                           can_answer(self.kind, text)))
+                           can_answer(self.kind, text), self.asks_list and enumerates(text)))
         return scored
