@@ -186,3 +186,44 @@ def test_int8_recipe_keeps_the_feed_forward_output_in_fp32(tmp_path):
     assert "MatMul" not in {n.op_type for n in onnx.load(str(tmp_path / "all.onnx")).graph.node}
     with pytest.raises(ValueError):
         quantize_int8(source, tmp_path / "x.onnx", "no-such-recipe")
+
+
+@needs_model
+def test_the_shipped_graph_reads_back_into_a_trainable_reader():
+    """Training can resume from reader.onnx alone: every weight of the torch reader (but the
+    base model's embeddings) is read back, fused attention split into query, key and value,
+    int8 weights dequantized; the rebuilt network computes what the graph computes (exactly
+    through the first fp32 attention, within int8's activation rounding at the end)."""
+    import onnx
+    import onnxruntime as ort
+    import torch
+
+    from qa.read.export import state_from_graph
+    from qa.read.model import load_base
+    from qa.read.reader import Reader
+    from qa.read.train import default_model_dir
+
+    state = state_from_graph(MODEL_DIR / "reader.onnx")
+    model = load_base(default_model_dir(), 8)
+    wanted = {k: v for k, v in model.trainable_state().items() if "embeddings" not in k}
+    assert set(state) == set(wanted)
+    assert all(tuple(wanted[k].shape) == state[k].shape for k in state)
+    model.load_state_dict({k: torch.from_numpy(v) for k, v in state.items()}, strict=False)
+    model.eval()
+
+    reader = Reader()
+    window = reader.windows_for("清徐县是在哪里发现初筛阳性人员的？",
+                                ["太原市清徐县在对重点人群进行核酸检测时，在韵达快递物流园发现一名初筛阳性人员。"])[0][2]
+    ids = np.array([window.ids])
+    embeds = np.asarray(reader._embeddings[ids.ravel()], dtype=np.float32)[None]
+    graph = onnx.load(str(MODEL_DIR / "reader.onnx"))
+    first_attention = next(n.output[0] for n in graph.graph.node if n.op_type == "Attention")
+    graph.graph.output.append(onnx.helper.make_tensor_value_info(first_attention, onnx.TensorProto.FLOAT, None))
+    session = ort.InferenceSession(graph.SerializeToString(), providers=["CPUExecutionProvider"])
+    start, end, attention = session.run(None, {"inputs_embeds": embeds, "attention_mask": np.ones_like(ids)})
+    with torch.no_grad():
+        x = model.bert.embeddings(inputs_embeds=torch.from_numpy(embeds))
+        ours = model.bert.encoder.layer[0].attention.self(x)[0].numpy().reshape(attention.shape)
+        s, e = (t[0].numpy() for t in model(input_ids=torch.from_numpy(ids), attention_mask=torch.ones_like(torch.from_numpy(ids))))
+    assert np.abs(ours - attention).max() < 1e-4
+    assert np.corrcoef(s, start[0])[0, 1] > 0.95 and np.corrcoef(e, end[0])[0, 1] > 0.95

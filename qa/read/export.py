@@ -139,6 +139,51 @@ def quantize_int8(source: Path, target: Path, recipe: str = "all") -> None:
         Path(model_input).unlink()
 
 
+def state_from_graph(graph: Path) -> dict[str, np.ndarray]:
+    """The reader's weights read back out of an exported graph (fused, int8 or fp16): the
+    inverse of export, so training can resume from the shipped ``reader.onnx`` when the
+    checkpoint it was exported from is gone. Keys and shapes are those of
+    ``SpanReader.trainable_state()`` without the embeddings (which stay the base model's).
+    Fused attention is split back into query, key and value; int8 MatMul weights are
+    dequantized (per output channel), so they carry int8's rounding until training moves them."""
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(str(graph))
+    init = {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
+    state: dict[str, np.ndarray] = {}
+    for name, value in init.items():
+        if name.startswith("reader.") and "embeddings" not in name:
+            state[name[len("reader."):]] = value.astype(np.float32)  # biases and LayerNorms, by name
+
+    def module(node) -> str:  # "/reader/bert/encoder/layer.0/output/dense/MatMul" -> "bert.encoder.layer.0.output.dense"
+        path = node.name.split("/")
+        if len(path) < 4 or path[1] != "reader":
+            raise ValueError(f"{graph}: cannot tell which weight node {node.name!r} holds; was it exported by qa train-reader?")
+        return ".".join(path[2:-1])
+
+    for node in model.graph.node:
+        if node.op_type == "Attention":  # one [hidden, 3 x hidden] matrix: query, key, value side by side
+            layer = int(node.name.rsplit("_", 1)[1])
+            w, b = init[node.input[1]].astype(np.float32), init[node.input[2]].astype(np.float32)
+            width = w.shape[1] // 3
+            for i, part in enumerate(("query", "key", "value")):
+                lo, hi = i * width, (i + 1) * width
+                state[f"bert.encoder.layer.{layer}.attention.self.{part}.weight"] = np.ascontiguousarray(w[:, lo:hi].T)
+                state[f"bert.encoder.layer.{layer}.attention.self.{part}.bias"] = b[lo:hi]
+        elif node.op_type == "MatMulInteger":  # int8 weight, per output channel (the matrix's columns)
+            base = node.input[1][: -len("_quantized")]
+            q, zero, scale = init[node.input[1]], init[base + "_zero_point"], init[base + "_scale"]
+            w = (q.astype(np.float32) - zero.astype(np.float32)[None, :]) * scale.astype(np.float32)[None, :]
+            state[module(node) + ".weight"] = np.ascontiguousarray(w.T)
+        elif node.op_type == "MatMul" and node.input[1] in init:
+            state[module(node) + ".weight"] = np.ascontiguousarray(init[node.input[1]].astype(np.float32).T)
+        elif node.op_type in ("QAttention", "DynamicQuantizeMatMul", "MatMulNBits"):
+            raise ValueError(f"{graph}: weights in a {node.op_type} operator cannot be read back; "
+                             "resume from a graph whose attention is kept in fp32 (the int8 recipes named matmul-*)")
+    return state
+
+
 def to_fp16(source: Path, target: Path) -> None:
     import onnx
     from onnxruntime.transformers.float16 import convert_float_to_float16

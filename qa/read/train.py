@@ -46,7 +46,7 @@ class Settings:
     monitor_questions: int = 100
     threads: int = 0  # 0: try 1 and 2 torch threads now and then, keep the faster (the machine is shared)
     balance_styles: bool = False  # repeat the rarer style's questions (CMRC vs DRCD) so each style counts alike per epoch
-    init: str | None = None  # warm start: a checkpoint of an earlier run (layers it lacks come from the base model)
+    init: str | None = None  # warm start: a checkpoint of an earlier run or an exported .onnx graph (layers it lacks come from the base model)
 
 
 def log(msg: str) -> None:
@@ -270,7 +270,12 @@ def train_loop(prep: Prepared, valid_prep: Prepared, model_dir: Path, minutes: f
     rng = random.Random(settings.seed)
     model = load_base(model_dir, settings.layers)
     if settings.init:
-        state = torch.load(settings.init, map_location="cpu")
+        if settings.init.endswith(".onnx"):  # a shipped graph: its weights read back (qa.read.export.state_from_graph)
+            from qa.read.export import state_from_graph
+
+            state = {k: torch.from_numpy(v) for k, v in state_from_graph(Path(settings.init)).items()}
+        else:
+            state = torch.load(settings.init, map_location="cpu")
         missing, unexpected = model.load_state_dict(state, strict=False)
         unexpected = [k for k in unexpected if not k.startswith("bert.encoder.layer.")]
         if unexpected:
@@ -424,7 +429,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkpoint", type=Path, default=None, help="skip training: export this checkpoint")
     parser.add_argument("--no-export", action="store_true")
     parser.add_argument("--init", type=Path, default=None,
-                        help="warm start from an earlier run's checkpoint (extra layers start from the base model)")
+                        help="warm start from an earlier run's checkpoint, or from an exported graph such as the "
+                             "shipped qa/read/model/reader.onnx (extra layers start from the base model)")
     parser.add_argument("--balance-styles", action="store_true",
                         help="repeat CMRC-style questions so both styles weigh alike in each epoch")
     args = parser.parse_args(argv)
