@@ -35,8 +35,8 @@ def cross_validated(rows, names: tuple[str, ...], depth: int) -> dict[str, dict[
         for s in sorted({r.set for r in rows}):
             held = [r for r in rows if r.fold == f and r.set == s]
             m = picker_measure(held, picker, depth)
-            for key in ("first", f"within_{depth}"):
-                out.setdefault(s, {}).setdefault(key, []).append((m[key], m["questions"]))
+            for key in ("first", f"within_{depth}"):  # folds weighted as qa.answer.train_choice.choose_picker weighs them
+                out.setdefault(s, {}).setdefault(key, []).append((m[key], len(held)))
     return {s: {k: round(sum(a * n for a, n in v) / max(1, sum(n for _, n in v)), 4) for k, v in by.items()}
             for s, by in out.items()}
 

@@ -211,7 +211,7 @@ def _print_answer(result) -> None:
         click.echo(click.style("Passages:", bold=True))
         for hit in result.hits:
             text = hit.passage.text.replace("\n", " ")
-            moved = " (holds the answer shown: moved first)" if hit.moved_first else ""
+            moved = f" (holds the answer shown: moved first from {hit.fused_rank})" if hit.moved_first else ""
             click.echo(f"  {hit.rank}. {hit.citation.doc_id} [{hit.passage.start}:{hit.passage.end}] score={hit.score:.4f}{moved}  {text[:70]}…")
 
 

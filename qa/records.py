@@ -112,6 +112,7 @@ class Hit:
     bm25_rank: int | None = None
     matched_terms: tuple[str, ...] = ()
     moved_first: bool = False  # put first, ahead of passages retrieval scored higher, because the answer shown is in it
+    fused_rank: int | None = None  # where fusion and reranking had put it, when moving the answer's passage first changed ``rank``
 
 
 @dataclass(frozen=True)
@@ -179,7 +180,7 @@ class Answer:
                     "start": h.passage.start,
                     "end": h.passage.end,
                     "score": round(float(h.score), 6),
-                    **({"moved_first": True} if h.moved_first else {}),
+                    **({"moved_first": True, "fused_rank": h.fused_rank} if h.moved_first else {}),
                 }
                 for h in self.hits
             ],

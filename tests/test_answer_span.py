@@ -403,6 +403,10 @@ def test_the_passage_of_the_sentence_shown_first_leads_the_passages(seeds_qa):
     assert sorted(h.passage.pid for h in led.hits) == sorted(h.passage.pid for h in found.hits)
     rest = [h.passage.pid for h in found.hits if h.passage.pid != first.passage.pid]
     assert [h.passage.pid for h in led.hits[1:]] == rest  # the others keep their order
+    fused = {h.passage.pid: h.rank for h in found.hits}
+    assert all(h.fused_rank == fused[h.passage.pid] for h in led.hits)  # where fusion had put each
+    assert f"(#{first.fused_rank})" in why_html(led) and first.fused_rank > 1
+    assert led.to_json()["passages"][0]["fused_rank"] == first.fused_rank
     assert "moved first" in why_html(led) and "moved first" not in why_html(kept)
     assert led.to_json()["passages"][0]["moved_first"] is True
     assert "moved_first" not in led.to_json()["passages"][1]

@@ -52,12 +52,13 @@ def ranked_sentences(evidence: SentenceEvidence, hits: list[Hit]) -> list[Senten
 
 def answer_passage_first(hits: list[Hit], shown: Hit) -> list[Hit]:
     """``hits`` with ``shown`` (the passage of the sentence shown first) moved to the front,
-    marked ``moved_first``, the ranks renumbered; unchanged when it is first already or absent."""
+    marked ``moved_first``, the ranks renumbered (each keeping the one fusion gave it as
+    ``fused_rank``); unchanged when it is first already or absent."""
     i = next((j for j, h in enumerate(hits) if h.passage.pid == shown.passage.pid), None)
     if not i:  # None, or first already
         return hits
     order = [hits[i], *hits[:i], *hits[i + 1 :]]
-    return [replace(h, rank=n + 1, moved_first=n == 0) for n, h in enumerate(order)]
+    return [replace(h, rank=n + 1, moved_first=n == 0, fused_rank=h.rank) for n, h in enumerate(order)]
 
 
 def answer(query: Query, hits: list[Hit], data: IndexData, threshold: float, mode: str,
@@ -73,7 +74,8 @@ def answer(query: Query, hits: list[Hit], data: IndexData, threshold: float, mod
     evidence's own where it has none). Abstention looks at the evidence's best sentence, as
     its weights were fitted with. With ``lead`` (and a reading and ``choice``), the passage
     holding the sentence shown first is put first among the passages (answer_passage_first):
-    the reader's choice is one more judgement of which passage answers."""
+    the choice, made over the picker's and the reader's scores, is one more judgement of which
+    passage answers."""
     by_evidence = ranked_sentences(evidence, hits)
     best = by_evidence[0] if by_evidence else None
     retrieved = " ".join(normalize(h.citation.title) + " " + h.passage.match_text for h in hits)

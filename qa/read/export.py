@@ -140,8 +140,8 @@ def quantize_int8(source: Path, target: Path, recipe: str = "all") -> None:
 
 
 def state_from_graph(graph: Path) -> dict[str, np.ndarray]:
-    """The reader's weights read back out of an exported graph (fused, int8 or fp16): the
-    inverse of export, so training can resume from the shipped ``reader.onnx`` when the
+    """The reader's weights read back out of an exported graph (fused or not; weights in
+    fp32, fp16 or int8 MatMuls): the inverse of export, so training can resume from the shipped ``reader.onnx`` when the
     checkpoint it was exported from is gone. Keys and shapes are those of
     ``SpanReader.trainable_state()`` without the embeddings (which stay the base model's).
     Fused attention is split back into query, key and value; int8 MatMul weights are
@@ -162,9 +162,28 @@ def state_from_graph(graph: Path) -> dict[str, np.ndarray]:
             raise ValueError(f"{graph}: cannot tell which weight node {node.name!r} holds; was it exported by qa train-reader?")
         return ".".join(path[2:-1])
 
+    readers: dict[str, list] = {}
+    for node in model.graph.node:
+        for name in node.input:
+            readers.setdefault(name, []).append(node)
+
+    def layer_of(attention) -> int:
+        """The layer a fused attention belongs to: that of the output projection reading it
+        (through a quantizer when it is int8)."""
+        frontier, seen = list(attention.output), set()
+        while frontier:
+            for node in readers.get(frontier.pop(), []):
+                if node.name in seen:
+                    continue
+                seen.add(node.name)
+                if node.name.startswith("/reader/bert/encoder/layer."):
+                    return int(node.name.split("/")[4].split(".")[1])
+                frontier += list(node.output)
+        raise ValueError(f"{graph}: cannot tell which layer the attention {attention.name!r} belongs to")
+
     for node in model.graph.node:
         if node.op_type == "Attention":  # one [hidden, 3 x hidden] matrix: query, key, value side by side
-            layer = int(node.name.rsplit("_", 1)[1])
+            layer = layer_of(node)
             w, b = init[node.input[1]].astype(np.float32), init[node.input[2]].astype(np.float32)
             width = w.shape[1] // 3
             for i, part in enumerate(("query", "key", "value")):
@@ -174,7 +193,7 @@ def state_from_graph(graph: Path) -> dict[str, np.ndarray]:
         elif node.op_type == "MatMulInteger":  # int8 weight, per output channel (the matrix's columns)
             base = node.input[1][: -len("_quantized")]
             q, zero, scale = init[node.input[1]], init[base + "_zero_point"], init[base + "_scale"]
-            w = (q.astype(np.float32) - zero.astype(np.float32)[None, :]) * scale.astype(np.float32)[None, :]
+            w = (q.astype(np.float32) - zero.astype(np.float32).reshape(1, -1)) * scale.astype(np.float32).reshape(1, -1)
             state[module(node) + ".weight"] = np.ascontiguousarray(w.T)
         elif node.op_type == "MatMul" and node.input[1] in init:
             state[module(node) + ".weight"] = np.ascontiguousarray(init[node.input[1]].astype(np.float32).T)

@@ -252,7 +252,7 @@ def why_html(answer: Answer | None, asked: str = "") -> str:
             f'{_cite_link(h.citation.title, p.doc_id, p.start, p.end, "chat", title=p.doc_id)}'
             f'{badge}</div>'
             f'<div class="zq-hit-text">{esc(preview, compact=True)}</div>'
-            f'<table class="zq-scores"><tr><th>融合 fused</th><td>{_score(h.score)} (#{h.rank})</td></tr>'
+            f'<table class="zq-scores"><tr><th>融合 fused</th><td>{_score(h.score)} (#{h.fused_rank or h.rank})</td></tr>'
             f'<tr><th>向量 dense</th><td>{_score(h.dense_score)}{f" (#{h.dense_rank})" if h.dense_rank else ""}</td></tr>'
             f'<tr><th>BM25</th><td>{_score(h.bm25_score, 2)}{f" (#{h.bm25_rank})" if h.bm25_rank else ""}</td></tr>'
             f'<tr><th>匹配词 terms</th><td>{terms}</td></tr></table></div>')
