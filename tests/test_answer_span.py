@@ -458,7 +458,7 @@ def test_the_measure_reports_passages_with_the_answers_passage_first():
     windows = [[_span(2, 5, -3.0)], [_span(52, 55, -0.5)], [_span(12, 15, -4.0)]]
     holds = np.array([False, True, False, False])
     row = Row("s", 0, ranked, windows, holds, lambda s: "x" if s is not None else "", ("x",), True, 1,
-              passages=(1, 2, 3), relevant=(False, True, False))
+              passages=(1, 2, 3), relevant=frozenset({2}))
     assert row.relevant_rank() == 2 and row.relevant_rank(2) == 1 and row.relevant_rank(3) == 3
     n = len(CHOICE_FEATURES)
     by_span = SentenceChoice(LinearRanker(CHOICE_FEATURES, np.zeros(n), np.ones(n),
@@ -467,7 +467,20 @@ def test_the_measure_reports_passages_with_the_answers_passage_first():
     assert got["choice"]["answer@1"] == 1.0 and got["picker"]["answer@1"] == 0.0
     assert got["passages"] == {"retrieval": {"recall@1": 0.0, "mrr@10": 0.5}, "answer_first": {"recall@1": 1.0, "mrr@10": 1.0}}
     unsure = Row("s", 0, ranked, windows, holds, row.span_text, ("x",), False, 1, passages=(1, 2, 3),
-                 relevant=(False, True, False))  # abstained: nothing is shown, nothing moves
+                 relevant=frozenset({2}))  # abstained: nothing is shown, nothing moves
     assert measure([unsure], by_span)["passages"]["answer_first"] == {"recall@1": 0.0, "mrr@10": 0.5}
     both = pooled([got, measure([unsure], by_span)])
     assert both["passages"]["answer_first"] == {"recall@1": 0.5, "mrr@10": 0.75}
+
+
+def test_a_choice_file_fitted_on_other_picker_features_names_its_own_retrain_command(tmp_path):
+    import json
+
+    from qa.answer.choice import MODEL_PATH, load_choice
+
+    row = json.loads(MODEL_PATH.read_text(encoding="utf-8"))
+    row["picker"]["features"] = row["picker"]["features"][:-1]
+    path = tmp_path / "choice.json"
+    path.write_text(json.dumps(row), encoding="utf-8")
+    with pytest.raises(ValueError, match="retrain it with `qa train-choice`"):
+        load_choice(str(path))

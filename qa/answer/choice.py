@@ -196,6 +196,9 @@ def load_choice(path: str = str(MODEL_PATH)) -> SentenceChoice:
     depth = int(row.get("depth", CHOICE_DEPTH))
     if not 1 <= depth <= 10:
         raise ValueError("the sentence-choice model file reads an implausible number of sentences; retrain it with `qa train-choice`")
-    picker = LinearRanker.from_json(row["picker"], PICKER_FEATURES) if row.get("picker") else None
-    return SentenceChoice(LinearRanker.from_json(row["choice"], CHOICE_FEATURES), depth, bool(row.get("extend", False)),
+    def ranker(key: str, features: tuple[str, ...]) -> LinearRanker:
+        return LinearRanker.from_json(row[key], features, "sentence-choice model", "qa train-choice")
+
+    picker = ranker("picker", PICKER_FEATURES) if row.get("picker") else None
+    return SentenceChoice(ranker("choice", CHOICE_FEATURES), depth, bool(row.get("extend", False)),
                           picker)

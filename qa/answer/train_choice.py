@@ -96,7 +96,7 @@ class Row:
     answered: bool
     part: int | None = None  # the cross-validation part: the train fold, or 1-4 inside the validation fold
     passages: tuple[int, ...] = ()  # the retrieved passages' ids, retrieval's order
-    relevant: tuple[bool, ...] = ()  # per passage: of the gold article and holding the answer (as `qa eval`)
+    relevant: frozenset[int] = frozenset()  # those of ``passages`` of the gold article holding the answer (as `qa eval`)
     _readings: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -128,8 +128,7 @@ class Row:
         if first in order:
             order.remove(first)
             order.insert(0, first)
-        relevant = dict(zip(self.passages, self.relevant))
-        return next((i for i, pid in enumerate(order, 1) if relevant[pid]), None)
+        return next((i for i, pid in enumerate(order, 1) if pid in self.relevant), None)
 
 
 @dataclass
@@ -245,7 +244,7 @@ def collect(v: Visible, settings: Settings, folds: set[int] | None = None, picke
         docs = found.data.documents
         wanted = relevant_pids(data, q)
         passages = tuple(h.passage.pid for h in found.hits)
-        relevant = tuple(str(pid) in wanted for pid in passages)
+        relevant = frozenset(pid for pid in passages if str(pid) in wanted)
 
         def span_text(s, docs=docs) -> str:
             return docs[s.hit.passage.doc_id].text[s.start : s.end] if s is not None else ""
@@ -280,13 +279,13 @@ def measure(rows: list[Row], model: SentenceChoice) -> dict:
     passages' Recall@1 and MRR@10 in retrieval's order and with the passage of the sentence
     shown first put first (``passages``: "retrieval", "answer_first")."""
     out: dict = {}
-    ranks = {"retrieval": [r.relevant_rank() for r in rows]}
+    ranks = {"retrieval": [r.relevant_rank() for r in rows], "answer_first": []}
     for label, m in (("picker", None), ("choice", model)):
         hit = em = f1 = 0.0
-        led = []
         for r in rows:
             if not r.answered or not r.ranked:
-                led.append(r.relevant_rank())
+                if m is not None:
+                    ranks["answer_first"].append(r.relevant_rank())
                 continue
             reading = r.reading(model.depth, model.extend)
             i = 0 if m is None else int(np.argmax(m.score(choice_features(reading))))  # as choose(): the first of equal scores
@@ -294,11 +293,10 @@ def measure(rows: list[Row], model: SentenceChoice) -> dict:
             hit += bool(r.holds[reading.ranks[i]])
             em += em_score(text, r.answers)
             f1 += f1_score(text, r.answers)
-            led.append(r.relevant_rank(reading.sentences[i].hit.passage.pid) if r.passages else None)
+            if m is not None:
+                ranks["answer_first"].append(r.relevant_rank(reading.sentences[i].hit.passage.pid) if r.passages else None)
         n = max(1, len(rows))
         out[label] = {"answer@1": round(hit / n, 4), "exact_match": round(em / n, 4), "f1": round(f1 / n, 4)}
-        if m is not None:
-            ranks["answer_first"] = led
     out["passages"] = {k: {"recall@1": round(sum(x == 1 for x in v) / max(1, len(v)), 4),
                            "mrr@10": round(sum(1.0 / x for x in v if x is not None and x <= 10) / max(1, len(v)), 4)}
                        for k, v in ranks.items()}

@@ -113,9 +113,12 @@ class LinearRanker:
                 "weights": self.weights.round(8).tolist()}
 
     @classmethod
-    def from_json(cls, row: dict, expected: tuple[str, ...]) -> LinearRanker:
+    def from_json(cls, row: dict, expected: tuple[str, ...], model: str = "fusion model",
+                  retrain: str = "qa train-fusion") -> LinearRanker:
+        """A ranker from its file's entry; a file fitted on other features than ``expected`` is
+        refused, naming the ``model`` and the command that refits it."""
         if tuple(row["features"]) != expected:
-            raise ValueError("the fusion model's features are not this version's; retrain it with `qa train-fusion`")
+            raise ValueError(f"the {model}'s features are not this version's; retrain it with `{retrain}`")
         return cls(tuple(row["features"]), *(np.asarray(row[k], dtype=np.float64) for k in ("mean", "scale", "weights")))
 
 
