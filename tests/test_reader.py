@@ -231,3 +231,28 @@ def test_the_shipped_graph_reads_back_into_a_trainable_reader():
             assert np.abs(ours.reshape(after.shape) - after).max() < 1e-4, f"layer {layer}"
         s, e = (t[0].numpy() for t in model(input_ids=torch.from_numpy(ids), attention_mask=torch.ones_like(torch.from_numpy(ids))))
     assert np.corrcoef(s, start[0])[0, 1] > 0.95 and np.corrcoef(e, end[0])[0, 1] > 0.95
+
+
+def test_training_times_both_precisions_and_keeps_the_faster():
+    """bf16 autocast is fast only where the CPU computes bf16 natively; the trainer times a
+    step of each on a real batch and keeps the faster, and discards that step's gradients."""
+    import torch
+
+    from qa.read.model import load_base
+    from qa.read.reader import Reader
+    from qa.read.train import autocast, default_model_dir, faster_precision
+
+    window = Reader().windows_for("清徐县是在哪里发现初筛阳性人员的？",
+                                  ["太原市清徐县在对重点人群进行核酸检测时，在韵达快递物流园发现一名初筛阳性人员。"])[0][2]
+    model = load_base(default_model_dir(), 2)
+    model.train()
+    precision, seconds = faster_precision(model, [(window, 0, 0), (window, 0, 0)])
+    assert set(seconds) == {"bf16", "fp32"} and all(v > 0 for v in seconds.values())
+    assert precision == min(seconds, key=seconds.get)
+    assert all(p.grad is None for p in model.parameters())
+    ids = torch.tensor([window.ids])
+    with torch.no_grad():
+        with autocast("fp32"):
+            assert model(input_ids=ids, attention_mask=torch.ones_like(ids))[0].dtype == torch.float32
+        with autocast("bf16"):
+            assert model(input_ids=ids, attention_mask=torch.ones_like(ids))[0].dtype == torch.bfloat16
