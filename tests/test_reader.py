@@ -256,3 +256,20 @@ def test_training_times_both_precisions_and_keeps_the_faster():
             assert model(input_ids=ids, attention_mask=torch.ones_like(ids))[0].dtype == torch.float32
         with autocast("bf16"):
             assert model(input_ids=ids, attention_mask=torch.ones_like(ids))[0].dtype == torch.bfloat16
+
+
+def test_averaging_readers_takes_the_mean_and_fills_what_a_graph_lacks(tmp_path):
+    import torch
+
+    from qa.read.train import average_weights
+
+    a = {"bert.encoder.layer.1.w": torch.tensor([1.0, 3.0]), "bert.embeddings.LayerNorm.weight": torch.ones(2)}
+    b = {"bert.encoder.layer.1.w": torch.tensor([3.0, 5.0])}  # as read back from a graph: no embedding tensors
+    torch.save(a, tmp_path / "a.pt")
+    torch.save(b, tmp_path / "b.pt")
+    mean = torch.load(average_weights([tmp_path / "a.pt", tmp_path / "b.pt"], tmp_path / "mean.pt"))
+    assert mean["bert.encoder.layer.1.w"].tolist() == [2.0, 4.0]
+    assert mean["bert.embeddings.LayerNorm.weight"].tolist() == [1.0, 1.0]
+    torch.save({"bert.encoder.layer.1.w": torch.zeros(3)}, tmp_path / "c.pt")
+    with pytest.raises(ValueError, match="same layers"):
+        average_weights([tmp_path / "a.pt", tmp_path / "c.pt"], tmp_path / "bad.pt")

@@ -417,6 +417,38 @@ def _checkpoint(model, prep, valid_prep, monitor, step, epoch, seen, run_dir, hi
 # ---------------------------------------------------------------- entry points
 
 
+def load_weights(source: Path) -> dict:
+    """A reader's trainable weights from a checkpoint, or read back from an exported graph."""
+    import torch
+
+    if str(source).endswith(".onnx"):
+        from qa.read.export import state_from_graph
+
+        return {k: torch.from_numpy(v) for k, v in state_from_graph(Path(source)).items()}
+    return torch.load(source, map_location="cpu")
+
+
+def average_weights(sources: list[Path], out: Path) -> Path:
+    """Write the element-wise mean of several readers' weights (a "model soup") as a checkpoint.
+
+    Each source is a checkpoint or an exported graph. A graph lacks the frozen embedding
+    tensors (positions, token type, LayerNorm); those are taken from the sources that have them."""
+    import torch
+
+    states = [load_weights(s) for s in sources]
+    keys = set().union(*states)
+    mean = {}
+    for key in sorted(keys):
+        have = [s[key] for s in states if key in s]
+        if len({tuple(t.shape) for t in have}) != 1:
+            raise ValueError(f"{key} differs in shape between the readers averaged; they must have the same layers")
+        mean[key] = sum(t.float() for t in have) / len(have)
+    torch.save(mean, out)
+    log(f"averaged {len(states)} readers into {out}")
+    return out
+
+
+
 def prepare(shared_dir: Path, model_dir: Path, settings: Settings):
     questions = D.load_questions(shared_dir)
     train_q, valid_q = D.split_questions(questions)
@@ -464,6 +496,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frozen-layers", type=int, default=Settings.frozen_layers)
     parser.add_argument("--run-dir", type=Path, default=SCRATCH)
     parser.add_argument("--checkpoint", type=Path, default=None, help="skip training: export this checkpoint")
+    parser.add_argument("--average", type=Path, nargs="+", default=None, metavar="FILE",
+                        help="skip training: export the mean of these checkpoints or exported graphs")
     parser.add_argument("--no-export", action="store_true")
     parser.add_argument("--init", type=Path, default=None,
                         help="warm start from an earlier run's checkpoint, or from an exported graph such as the "
@@ -475,8 +509,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = Settings(layers=args.layers, frozen_layers=args.frozen_layers, balance_styles=args.balance_styles,
                         precision=args.precision, init=str(args.init) if args.init else None)
+    checkpoint = args.checkpoint
+    if args.average:
+        args.run_dir.mkdir(parents=True, exist_ok=True)
+        checkpoint = average_weights(args.average, args.run_dir / "averaged.pt")
     result = train_reader(args.shared, args.out, args.minutes, args.steps, settings, args.run_dir,
-                          args.checkpoint, export=not args.no_export)
+                          checkpoint, export=not args.no_export)
     print(json.dumps(result, ensure_ascii=False, indent=1)[:4000])
     return 0
 
