@@ -221,7 +221,7 @@ def faster_precision(model, items) -> tuple[str, dict]:
             s, e = model(input_ids=ids, attention_mask=mask)
         (s.float().sum() + e.float().sum()).backward()
         model.zero_grad(set_to_none=True)
-        seconds[precision] = round(time.time() - t, 2)  # the second (warm) pass counts
+        seconds[precision] = round(time.time() - t, 4)  # the second (warm) pass counts
     return min(seconds, key=seconds.get), seconds
 
 
@@ -329,6 +329,13 @@ def train_loop(prep: Prepared, valid_prep: Prepared, model_dir: Path, minutes: f
     opt = torch.optim.AdamW(groups, betas=(0.9, 0.98), eps=1e-6)
     monitor = monitor_subset(valid_prep.questions, settings.monitor_questions)
     budget = minutes * 60.0
+    precision = settings.precision
+    if precision == "auto":  # timed on a batch of its own, before the clock starts and apart from the run's RNGs
+        probe = batches_of(epoch_examples(prep, random.Random(settings.seed + 1)), settings.batch,
+                           random.Random(settings.seed + 1))
+        with torch.random.fork_rng():
+            precision, seconds = faster_precision(model, max(probe, key=lambda b: max(len(w.ids) for w, _, _ in b)))
+        log(f"precision {precision} (one step of the longest batch: {seconds} s)")
     t0 = time.time()
     last_ckpt = t0
     step, epoch, seen = 0, 0, 0
@@ -336,14 +343,10 @@ def train_loop(prep: Prepared, valid_prep: Prepared, model_dir: Path, minutes: f
     best = (-1.0, None)
     done = False
     loss_avg = None
-    precision = settings.precision
     while not done:
         epoch += 1
         examples = epoch_examples(prep, rng)
         bs = batches_of(examples, settings.batch, rng)
-        if precision == "auto":
-            precision, seconds = faster_precision(model, max(bs, key=lambda b: max(len(w.ids) for w, _, _ in b)))
-            log(f"precision {precision} (one step of the longest batch: {seconds})")
         log(f"epoch {epoch}: {len(examples)} windows, {len(bs)} batches "
             f"({sum(1 for _, a, _ in examples if a > 0)} with the answer)")
         for items in bs:
@@ -388,7 +391,7 @@ def train_loop(prep: Prepared, valid_prep: Prepared, model_dir: Path, minutes: f
                 last_ckpt = time.time()
     best = _checkpoint(model, prep, valid_prep, monitor, step, epoch, seen, run_dir, history, best, final=True,
                        precision=precision)
-    info = {"steps": step, "epochs_started": epoch, "windows_seen": seen,
+    info = {"steps": step, "epochs_started": epoch, "windows_seen": seen, "precision": precision,
             "epochs_equivalent": round(seen / max(1, len(examples)), 2),
             "train_minutes": round((time.time() - t0) / 60, 1), "history": history}
     (run_dir / "train_info.json").write_text(json.dumps(info, indent=1))
@@ -417,6 +420,14 @@ def _checkpoint(model, prep, valid_prep, monitor, step, epoch, seen, run_dir, hi
 # ---------------------------------------------------------------- entry points
 
 
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
 def load_weights(source: Path) -> dict:
     """A reader's trainable weights from a checkpoint, or read back from an exported graph."""
     import torch
@@ -432,7 +443,9 @@ def average_weights(sources: list[Path], out: Path) -> Path:
     """Write the element-wise mean of several readers' weights (a "model soup") as a checkpoint.
 
     Each source is a checkpoint or an exported graph. A graph lacks the frozen embedding
-    tensors (positions, token type, LayerNorm); those are taken from the sources that have them."""
+    tensors (positions, token type, LayerNorm); those are taken from the sources that have them.
+    The sources and their sha256 are written beside ``out`` (``out`` with ``.json``); the export
+    records them in ``reader.json`` (``training.averaged_from``)."""
     import torch
 
     states = [load_weights(s) for s in sources]
@@ -440,10 +453,14 @@ def average_weights(sources: list[Path], out: Path) -> Path:
     mean = {}
     for key in sorted(keys):
         have = [s[key] for s in states if key in s]
+        if len(have) < len(states) and not key.startswith("bert.embeddings."):
+            raise ValueError(f"{key} is missing from some of the readers averaged; they must have the same layers")
         if len({tuple(t.shape) for t in have}) != 1:
             raise ValueError(f"{key} differs in shape between the readers averaged; they must have the same layers")
         mean[key] = sum(t.float() for t in have) / len(have)
     torch.save(mean, out)
+    record = [{"path": str(s), "sha256": sha256_file(Path(s))} for s in sources]
+    out.with_suffix(".json").write_text(json.dumps(record, indent=1), encoding="utf-8")
     log(f"averaged {len(states)} readers into {out}")
     return out
 
@@ -476,6 +493,8 @@ def train_reader(shared_dir: Path, out_dir: Path, minutes: float, steps: int | N
         checkpoint = Path(history[-1]["path"])  # the end of the decay; history has the monitor scores
     elif (run_dir / "train_info.json").exists():
         info = json.loads((run_dir / "train_info.json").read_text())
+    if checkpoint is not None and Path(checkpoint).with_suffix(".json").exists():  # an average: its sources
+        info = info | {"averaged_from": json.loads(Path(checkpoint).with_suffix(".json").read_text())}
     if not export:
         return info
     from qa.read.export import CALIBRATION_QUESTIONS, finish
@@ -495,9 +514,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--layers", type=int, default=Settings.layers)
     parser.add_argument("--frozen-layers", type=int, default=Settings.frozen_layers)
     parser.add_argument("--run-dir", type=Path, default=SCRATCH)
-    parser.add_argument("--checkpoint", type=Path, default=None, help="skip training: export this checkpoint")
-    parser.add_argument("--average", type=Path, nargs="+", default=None, metavar="FILE",
-                        help="skip training: export the mean of these checkpoints or exported graphs")
+    given = parser.add_mutually_exclusive_group()
+    given.add_argument("--checkpoint", type=Path, default=None, help="skip training: export this checkpoint")
+    given.add_argument("--average", type=Path, nargs="+", default=None, metavar="FILE",
+                       help="skip training: export the mean of these checkpoints or exported graphs "
+                            "(with --no-export, only write it to --run-dir as averaged.pt)")
     parser.add_argument("--no-export", action="store_true")
     parser.add_argument("--init", type=Path, default=None,
                         help="warm start from an earlier run's checkpoint, or from an exported graph such as the "
@@ -513,6 +534,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.average:
         args.run_dir.mkdir(parents=True, exist_ok=True)
         checkpoint = average_weights(args.average, args.run_dir / "averaged.pt")
+        if args.no_export:
+            return 0
     result = train_reader(args.shared, args.out, args.minutes, args.steps, settings, args.run_dir,
                           checkpoint, export=not args.no_export)
     print(json.dumps(result, ensure_ascii=False, indent=1)[:4000])
