@@ -281,6 +281,16 @@ def test_averaging_readers_takes_the_mean_and_fills_what_a_graph_lacks(tmp_path)
         average_weights([tmp_path / "a.pt", tmp_path / "d.pt"], tmp_path / "bad.pt")
 
 
+def test_train_reader_learning_rate_and_seed_from_the_command_line():
+    from qa.read.train import Settings, parse_args
+
+    _, default = parse_args([])
+    assert (default.lr, default.head_lr, default.seed) == (Settings.lr, Settings.head_lr, Settings.seed)
+    _, settings = parse_args(["--lr", "5e-5", "--seed", "14", "--layers", "8", "--balance-styles"])
+    assert (settings.lr, settings.head_lr, settings.seed) == (5e-5, 5e-4, 14)  # the head's rate stays ten times
+    assert settings.layers == 8 and settings.balance_styles
+
+
 def test_train_reader_average_without_export_only_writes_the_mean(tmp_path):
     import torch
 

@@ -490,7 +490,8 @@ def train_reader(shared_dir: Path, out_dir: Path, minutes: float, steps: int | N
     return finish(Path(checkpoint), valid_prep, model_dir, Path(out_dir), settings, info, run_dir, calibration)
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, Settings]:
+    """The command line of ``qa train-reader`` and the training settings it asks for."""
     parser = argparse.ArgumentParser(prog="qa train-reader", description=__doc__.split("\n")[0])
     parser.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[3] / "shared",
                         help="the shared data folder (default: ../shared beside the project)")
@@ -513,9 +514,18 @@ def main(argv: list[str] | None = None) -> int:
                         help="repeat CMRC-style questions so both styles weigh alike in each epoch")
     parser.add_argument("--precision", choices=("auto", "bf16", "fp32"), default=Settings.precision,
                         help="bf16 autocast or fp32; auto times one step of each and keeps the faster")
+    parser.add_argument("--lr", type=float, default=Settings.lr,
+                        help=f"peak learning rate of the encoder (default {Settings.lr}); the span head's is ten times it")
+    parser.add_argument("--seed", type=int, default=Settings.seed, help="seeds the crops, negatives and batch order")
     args = parser.parse_args(argv)
     settings = Settings(layers=args.layers, frozen_layers=args.frozen_layers, balance_styles=args.balance_styles,
-                        precision=args.precision, init=str(args.init) if args.init else None)
+                        precision=args.precision, init=str(args.init) if args.init else None,
+                        lr=args.lr, head_lr=10 * args.lr, seed=args.seed)
+    return args, settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    args, settings = parse_args(argv)
     checkpoint = args.checkpoint
     if args.average:
         args.run_dir.mkdir(parents=True, exist_ok=True)
