@@ -13,9 +13,12 @@ window's best span added); each variant changes one thing and is refitted the sa
   sentence's similarity and coverage gaps; whether it can hold the kind of answer asked for;
 - ``--whole-top-passage``: the top passage is also read whole (its 320-token windows), its best
   spans' sentences join the candidates;
-- ``--read-tokens N``: the windows around the sentences are N tokens wide (the product: 96).
+- ``--read-tokens N``: the windows around the sentences are N tokens wide (the product: 96);
+- ``--spans-per-window K``: the reader keeps its K best spans of each window (the product: 3),
+  so fewer candidates are left without a span of their own.
 
     python eval/choice_variants.py --shared ../shared --index-dir DIR [--read-tokens 96] [--whole-top-passage]
+        [--spans-per-window 3]
 
 DIR holds the evaluation indexes `qa train-fusion` caches. Prints answer@1 / exact match / F1
 per lent set and the mean answer@1."""
@@ -98,11 +101,14 @@ def main() -> None:
     parser.add_argument("--index-dir", type=Path, default=PROJECT_ROOT / ".zhqa-index")
     parser.add_argument("--read-tokens", type=int, default=Settings.read_tokens)
     parser.add_argument("--whole-top-passage", action="store_true")
+    parser.add_argument("--spans-per-window", type=int, default=None)
     args = parser.parse_args()
     model = load_choice()
     settings = replace(Settings(), read_tokens=args.read_tokens)
     teach, lent = [], {}
     for v in open_sets(args.shared, args.index_dir, VISIBLE_SETS):
+        if args.spans_per_window:
+            v.engine.reader.top_k = args.spans_per_window
         for folds in ({1, 2, 3, 4}, {VALIDATION_FOLD}):
             if folds != {VALIDATION_FOLD} and v.name not in FIT_SETS:
                 continue

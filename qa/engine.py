@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from embeddings.encoder import DEFAULT_MODEL, Encoder, EncoderError
 from embeddings.passage_store import KeywordsElsewhere, PassageStore
-from qa.answer.choice import load_choice, read_windows
+from qa.answer.choice import SPANS_PER_WINDOW, load_choice, read_windows
 from qa.answer.snippets import answer
 from qa.errors import (
     BadQuestion,
@@ -430,10 +430,11 @@ class QA:
             reader, tokens = self.reader, self.settings.read_tokens
             if self.settings.choice_model is not None:
                 choice = load_choice(str(self.settings.choice_model))
+            spans = choice.spans if choice is not None else SPANS_PER_WINDOW
 
             def read(cands):
                 with stage("read"):
-                    return read_windows(reader, query, cands, tokens)
+                    return read_windows(reader, query, cands, tokens, spans)
 
         with stage("snippets"):
             return answer(query, found.hits, found.data, self.settings.abstain_threshold, mode, found.evidence, read, choice,

@@ -235,7 +235,7 @@ def test_depth_and_extension_are_chosen_by_cross_validation_inside_the_train_fol
     it wins on held-out train folds; with nothing to gain, the plain candidates win the tie."""
     import numpy as np
 
-    from qa.answer.train_choice import DEPTHS, Row, choose_reading
+    from qa.answer.train_choice import DEPTHS, SPANS, Row, choose_reading
 
     def row(fold, in_neighbour):
         ranked = [_sentence(i) for i in range(8)]
@@ -246,11 +246,43 @@ def test_depth_and_extension_are_chosen_by_cross_validation_inside_the_train_fol
         return Row("s", fold, ranked, windows, holds, lambda s: "x" if s is not None else "", ("x",), True)
 
     rows = [row(f, bool(k % 2)) for f in (1, 2, 3, 4) for k in range(6)]
-    (depth, extend), cv = choose_reading(rows)
-    assert extend and cv[f"depth {depth}, extended"] > cv[f"depth {depth}"]
+    (depth, extend, spans), cv = choose_reading(rows)
+    assert extend and cv[f"depth {depth}, extended, {spans} spans a window"] > cv[f"depth {depth}, {spans} spans a window"]
     easy = [row(f, False) for f in (1, 2, 3, 4) for k in range(6)]
-    (depth, extend), cv = choose_reading(easy)
-    assert depth == min(DEPTHS) and not extend and len(set(cv.values())) == 1
+    (depth, extend, spans), cv = choose_reading(easy)
+    assert depth == min(DEPTHS) and not extend and spans == min(SPANS) and len(set(cv.values())) == 1
+
+
+def test_more_spans_a_window_give_a_candidate_a_span_of_its_own(tmp_path):
+    """A sentence whose spans all rank below its neighbours' gets none with 3 spans a window
+    (the choice sees the no-span constant) and its own with 10; the number is the choice
+    file's and survives a round trip."""
+    import json
+
+    import numpy as np
+
+    from qa.answer.choice import CHOICE_FEATURES, NO_SPAN, SentenceChoice, choice_features, load_choice, model_to_json
+    from qa.answer.train_choice import Row
+    from qa.retrieve.fusion import LinearRanker
+
+    ranked = [_sentence(i) for i in range(6)]
+    windows = [[_span(2, 5, -0.5)],
+               [_span(2, 4, -1.0), _span(3, 6, -1.2), _span(22, 25, -1.4), _span(12, 15, -2.5)],  # sentence 1's span is 4th
+               [_span(22, 24, -0.3)]]
+    holds = np.array([i == 1 for i in range(len(ranked))])
+    row = Row("s", 1, ranked, windows, holds, lambda s: "x" if s is not None else "", ("x",), True)
+    assert row.reading(3, False, 3).spans[1] is None
+    assert choice_features(row.reading(3, False, 3))[1, CHOICE_FEATURES.index("span_score")] == NO_SPAN
+    assert row.reading(3, False, 10).spans[1].start == 12
+    n = len(CHOICE_FEATURES)
+    path = tmp_path / "choice.json"
+    ranker = LinearRanker(CHOICE_FEATURES, np.zeros(n), np.ones(n), np.ones(n))
+    path.write_text(json.dumps(model_to_json(SentenceChoice(ranker, 3, True, None, 10))), encoding="utf-8")
+    assert load_choice(str(path)).spans == 10
+    bad = tmp_path / "bad.json"  # load_choice caches by path
+    bad.write_text(json.dumps(model_to_json(SentenceChoice(ranker, 3, True, None, 0))), encoding="utf-8")
+    with pytest.raises(ValueError, match="spans a window"):
+        load_choice(str(bad))
 
 
 def test_cross_fitting_never_answers_a_lent_question_with_a_fit_that_saw_it(monkeypatch):

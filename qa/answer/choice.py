@@ -38,6 +38,7 @@ if TYPE_CHECKING:  # settings import this module's MODEL_PATH; the question and 
 MODEL_PATH = Path(__file__).resolve().parent / "model" / "choice.json"
 FORMAT = 3  # 2: the found_by_reader feature, the extend flag and the picker; 3: the picker's fits_list
 CHOICE_DEPTH = 3  # sentences read per answered question by a choice file that names no depth
+SPANS_PER_WINDOW = 3  # the reader's best spans kept per window by a choice file that names no number
 NO_SPAN = -30.0  # the score and margin of a sentence in which the reader found no span (log-probabilities)
 
 CHOICE_FEATURES = ("picker_gap", "picker_rr", "span_score", "span_margin", "span_score_gap", "top_passage",
@@ -74,13 +75,15 @@ def picker_features(cands: list[SentenceCandidate], hits: list[Hit]) -> np.ndarr
 class SentenceChoice:
     """The fitted choice: the picker that orders the sentences (None: the evidence's
     hand-set score), how many of its first sentences are read (``depth``), whether sentences
-    where a window's best span lies join the candidates (``extend``), and the linear score that
-    picks the one shown first among them."""
+    where a window's best span lies join the candidates (``extend``), how many of the reader's
+    best spans each window keeps (``spans``: more leave fewer candidates without a span of
+    their own), and the linear score that picks the one shown first among them."""
 
     ranker: LinearRanker
     depth: int = CHOICE_DEPTH
     extend: bool = False
     picker: LinearRanker | None = None
+    spans: int = SPANS_PER_WINDOW
 
     def score(self, x: np.ndarray) -> np.ndarray:
         return self.ranker.score(x)
@@ -112,15 +115,16 @@ class Reading:
     found: tuple[bool, ...]
 
 
-def read_windows(reader, query: Query, cands: list[SentenceCandidate], tokens: int) -> list[list[ReadSpan]]:
-    """The reader's spans (its best few, best first) in one window of ``tokens`` passage
+def read_windows(reader, query: Query, cands: list[SentenceCandidate], tokens: int,
+                 spans: int = SPANS_PER_WINDOW) -> list[list[ReadSpan]]:
+    """The reader's spans (its best ``spans``, best first) in one window of ``tokens`` passage
     tokens centred on each candidate sentence, all windows in one run; they may lie outside
     the sentence, anywhere in the window."""
     if not cands:
         return []
     passages = [c.hit.passage.text for c in cands]
     focus = [(c.start - c.hit.passage.start, c.end - c.hit.passage.start) for c in cands]
-    readings = reader.read(query.text, passages, max_tokens=tokens, focus=focus)
+    readings = reader.read(query.text, passages, max_tokens=tokens, focus=focus, top_k=spans)
     out: list[list[ReadSpan]] = []
     for c, reading in zip(cands, readings):
         base = c.hit.passage.start
@@ -185,7 +189,7 @@ def model_to_json(model: SentenceChoice, **about) -> dict:
         raise ValueError("the model file's notes may not reuse the names of its models")
     picker = {"picker": model.picker.to_json()} if model.picker is not None else {}
     return {"format": FORMAT, "choice": model.ranker.to_json(), "depth": model.depth, "extend": model.extend,
-            **picker, **about}
+            "spans": model.spans, **picker, **about}
 
 
 @lru_cache(maxsize=4)
@@ -196,9 +200,13 @@ def load_choice(path: str = str(MODEL_PATH)) -> SentenceChoice:
     depth = int(row.get("depth", CHOICE_DEPTH))
     if not 1 <= depth <= 10:
         raise ValueError("the sentence-choice model file reads an implausible number of sentences; retrain it with `qa train-choice`")
+    spans = int(row.get("spans", SPANS_PER_WINDOW))
+    if not 1 <= spans <= 50:
+        raise ValueError("the sentence-choice model file keeps an implausible number of spans a window; retrain it with `qa train-choice`")
+
     def ranker(key: str, features: tuple[str, ...]) -> LinearRanker:
         return LinearRanker.from_json(row[key], features, "sentence-choice model", "qa train-choice")
 
     picker = ranker("picker", PICKER_FEATURES) if row.get("picker") else None
     return SentenceChoice(ranker("choice", CHOICE_FEATURES), depth, bool(row.get("extend", False)),
-                          picker)
+                          picker, spans)

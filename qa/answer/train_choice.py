@@ -22,8 +22,8 @@ Protocol (the README's "Held-out discipline"):
   the hybrid ranking's validation numbers with that step are cross-fitted as well.
 - The features, the loss and its regularisation were fixed before any validation number was
   seen. The number of sentences read (the depth, among ``DEPTHS``) and whether the sentences
-  holding a window's best span join the candidates (``extend``) are chosen by
-  cross-validation over four parts (the train folds; a lent row's part of its validation
+  holding a window's best span join the candidates (``extend``), and how many of its best
+  spans each window keeps (``spans``, among ``SPANS``), are chosen by cross-validation over four parts (the train folds; a lent row's part of its validation
   fold): fit on three, score answer@1 on the fourth.
 
 Each corpus is searched through its own cached index beside the main one (as ``qa eval
@@ -43,6 +43,7 @@ import numpy as np
 from embeddings.atomic import write_text as atomic_write_text
 from qa.answer.choice import (
     CHOICE_FEATURES,
+    SPANS_PER_WINDOW,
     MODEL_PATH,
     PICKER_FEATURES,
     Reading,
@@ -78,6 +79,11 @@ DEPTHS = (3,)
 # Whether the sentences holding a window's best span join the candidates: both are offered
 # and the cross-validation chooses; it costs no reading, the windows are read anyway.
 EXTENDS = (False, True)
+# How many of the reader's best spans each window keeps: with 3, a candidate sentence whose
+# spans all rank below a neighbour's has none of its own (the choice then sees a constant);
+# with 10 most have one. It costs no reading either. Rows are read keeping max(SPANS); fewer
+# are the first of those.
+SPANS = (3, 10)
 
 
 @dataclass
@@ -108,18 +114,19 @@ class Row:
         """Which half of the validation fold a lent row is in: parts 1-2 or 3-4."""
         return (self.cv_part - 1) // 2
 
-    def reading(self, depth: int, extend: bool) -> Reading:
-        """The candidates as the product gathers them reading ``depth`` windows."""
-        key = (depth, extend)
+    def reading(self, depth: int, extend: bool, spans: int = SPANS_PER_WINDOW) -> Reading:
+        """The candidates as the product gathers them reading ``depth`` windows, each keeping
+        its best ``spans`` spans."""
+        key = (depth, extend, spans)
         if key not in self._readings:
-            self._readings[key] = gather(self.ranked, self.windows[:depth], extend)
+            self._readings[key] = gather(self.ranked, [w[:spans] for w in self.windows[:depth]], extend)
         return self._readings[key]
 
-    def x(self, depth: int, extend: bool) -> np.ndarray:
-        return choice_features(self.reading(depth, extend))
+    def x(self, depth: int, extend: bool, spans: int = SPANS_PER_WINDOW) -> np.ndarray:
+        return choice_features(self.reading(depth, extend, spans))
 
-    def candidate_holds(self, depth: int, extend: bool) -> np.ndarray:
-        return self.holds[list(self.reading(depth, extend).ranks)]
+    def candidate_holds(self, depth: int, extend: bool, spans: int = SPANS_PER_WINDOW) -> np.ndarray:
+        return self.holds[list(self.reading(depth, extend, spans).ranks)]
 
     def relevant_rank(self, first: int | None = None) -> int | None:
         """Position (from 1) of the first relevant passage, with passage ``first`` (an id) put
@@ -255,21 +262,22 @@ def collect(v: Visible, settings: Settings, folds: set[int] | None = None, picke
         retrieved = " ".join(normalize(h.citation.title) + " " + h.passage.match_text for h in found.hits)
         sure = confidence(found.hits, by_evidence[0], cjk_share(found.query.text),
                           missing_entities(found.query.tokens, retrieved))
-        windows = read_windows(reader, found.query, cands[: max(DEPTHS)], settings.read_tokens)
+        windows = read_windows(reader, found.query, cands[: max(DEPTHS)], settings.read_tokens, max(SPANS))
         rows.append(Row(v.name, fold, cands, windows, _holds(cands, docs, q.answer), span_text, q.answers or (q.answer,),
                         sure >= settings.abstain_threshold, part, passages, relevant))
     return rows
 
 
-def fit(rows: list[Row], depth: int, extend: bool, picker: LinearRanker | None = None):
+def fit(rows: list[Row], depth: int, extend: bool, picker: LinearRanker | None = None,
+        spans: int = SPANS_PER_WINDOW):
     """The listwise fit over the rows' candidates read at ``depth`` (questions with both kinds
     of candidate teach; each set weighted 1/sqrt(its questions))."""
-    ranker, per_set = _fit_listwise([(r.set, r.x(depth, extend), r.candidate_holds(depth, extend))
+    ranker, per_set = _fit_listwise([(r.set, r.x(depth, extend, spans), r.candidate_holds(depth, extend, spans))
                                      for r in rows if r.ranked], CHOICE_FEATURES)
     if ranker is None:
         raise ValueError(f"no question teaches the choice at depth {depth}: none has both a sentence that holds "
                          "its answer and one that does not among those read; add questions to the fit sets")
-    return SentenceChoice(ranker, depth, extend, picker), per_set
+    return SentenceChoice(ranker, depth, extend, picker, spans), per_set
 
 
 def measure(rows: list[Row], model: SentenceChoice) -> dict:
@@ -287,7 +295,7 @@ def measure(rows: list[Row], model: SentenceChoice) -> dict:
                 if m is not None:
                     ranks["answer_first"].append(r.relevant_rank())
                 continue
-            reading = r.reading(model.depth, model.extend)
+            reading = r.reading(model.depth, model.extend, model.spans)
             i = 0 if m is None else int(np.argmax(m.score(choice_features(reading))))  # as choose(): the first of equal scores
             text = r.span_text(reading.spans[i])
             hit += bool(r.holds[reading.ranks[i]])
@@ -301,41 +309,42 @@ def measure(rows: list[Row], model: SentenceChoice) -> dict:
                            "mrr@10": round(sum(1.0 / x for x in v if x is not None and x <= 10) / max(1, len(v)), 4)}
                        for k, v in ranks.items()}
     out["questions"] = len(rows)
-    out["oracle"] = round(sum(bool(r.answered and r.ranked and r.candidate_holds(model.depth, model.extend).any())
+    out["oracle"] = round(sum(bool(r.answered and r.ranked and r.candidate_holds(model.depth, model.extend, model.spans).any())
                               for r in rows) / max(1, len(rows)), 4)
     return out
 
 
-def choose_reading(rows: list[Row], picker: LinearRanker | None = None) -> tuple[tuple[int, bool], dict[str, float]]:
-    """The (depth, extend) with the best mean answer@1 when each cross-validation part (the
-    train folds; a lent validation row's part) is answered by a choice fitted on the other
+def choose_reading(rows: list[Row], picker: LinearRanker | None = None) -> tuple[tuple[int, bool, int], dict[str, float]]:
+    """The (depth, extend, spans) with the best mean answer@1 when each cross-validation part
+    (the train folds; a lent validation row's part) is answered by a choice fitted on the other
     parts (the mean over parts of the mean over sets); ties go to the shallower read, then to
-    the candidates without the reader's additions."""
+    the candidates without the reader's additions, then to fewer spans a window."""
     folds = sorted({r.cv_part for r in rows})
-    cv: dict[tuple[int, bool], float] = {}
+    cv: dict[tuple[int, bool, int], float] = {}
     for depth in DEPTHS:
         for extend in EXTENDS:
-            per_fold = []
-            for f in folds:
-                model, _ = fit([r for r in rows if r.cv_part != f], depth, extend, picker)
-                held = [r for r in rows if r.cv_part == f]
-                sets = sorted({r.set for r in held})
-                per_fold.append(np.mean([measure([r for r in held if r.set == s], model)["choice"]["answer@1"]
-                                         for s in sets]))
-            cv[(depth, extend)] = round(float(np.mean(per_fold)), 4)
-    best = max(cv, key=lambda k: (cv[k], -k[0], not k[1]))
-    return best, {_variant(d, e): v for (d, e), v in cv.items()}
+            for spans in SPANS:
+                per_fold = []
+                for f in folds:
+                    model, _ = fit([r for r in rows if r.cv_part != f], depth, extend, picker, spans)
+                    held = [r for r in rows if r.cv_part == f]
+                    sets = sorted({r.set for r in held})
+                    per_fold.append(np.mean([measure([r for r in held if r.set == s], model)["choice"]["answer@1"]
+                                             for s in sets]))
+                cv[(depth, extend, spans)] = round(float(np.mean(per_fold)), 4)
+    best = max(cv, key=lambda k: (cv[k], -k[0], not k[1], -k[2]))
+    return best, {_variant(*k): v for k, v in cv.items()}
 
 
-def _variant(depth: int, extend: bool) -> str:
-    return f"depth {depth}" + (", extended" if extend else "")
+def _variant(depth: int, extend: bool, spans: int = SPANS_PER_WINDOW) -> str:
+    return f"depth {depth}" + (", extended" if extend else "") + f", {spans} spans a window"
 
 
 def fit_chosen(rows: list[Row], picker: LinearRanker | None = None):
-    """The (depth, extend) cross-validation prefers on ``rows``, the choice fitted on all of
-    them with it, its teaching questions per set, and the cross-validated answer@1 of each variant."""
-    (depth, extend), cv = choose_reading(rows, picker)
-    model, per_set = fit(rows, depth, extend, picker)
+    """The (depth, extend, spans) cross-validation prefers on ``rows``, the choice fitted on all
+    of them with it, its teaching questions per set, and the cross-validated answer@1 of each variant."""
+    (depth, extend, spans), cv = choose_reading(rows, picker)
+    model, per_set = fit(rows, depth, extend, picker, spans)
     return model, per_set, cv
 
 
@@ -548,16 +557,18 @@ def card(model, about: dict) -> str:
         "",
         "## How many sentences are read, and which are candidates",
         "",
-        "The depth (among " + ", ".join(str(d) for d in DEPTHS) + ") and `extend` are chosen by cross-validation over four",
+        "The depth (among " + ", ".join(str(d) for d in DEPTHS) + "), `extend` and how many of the reader's best spans each",
+        "window keeps (`spans`, among " + ", ".join(str(k) for k in SPANS) + "; with few, a candidate whose spans all rank below a",
+        "neighbour's has none of its own) are chosen by cross-validation over four",
         "parts (folds 1-4 of the news sets; a lent question's part of its validation fold): each part is",
         "answered by a choice fitted on the other three, and the variant with the best mean answer@1 (mean",
         "over the parts of the mean over the sets) wins, ties going to the shallower read, then to the",
-        "candidates without the reader's additions.",
+        "candidates without the reader's additions, then to fewer spans.",
         "",
         "| variant | cross-validated answer@1 (four parts) |",
         "|---|---|",
     ]
-    chosen = _variant(model.depth, model.extend)
+    chosen = _variant(model.depth, model.extend, model.spans)
     lines += [f"| {d}{' (chosen)' if d == chosen else ''} | {v:.3f} |"
               for d, v in about["depth_selection"]["cv_answer@1"].items()]
     lines += [
