@@ -14,11 +14,12 @@ window's best span added); each variant changes one thing and is refitted the sa
 - ``--whole-top-passage``: the top passage is also read whole (its 320-token windows), its best
   spans' sentences join the candidates;
 - ``--read-tokens N``: the windows around the sentences are N tokens wide (the product: 96);
-- ``--spans-per-window K``: the reader keeps its K best spans of each window (the product: 3),
-  so fewer candidates are left without a span of their own.
+- ``--spans-per-window K``: each window keeps the reader's K best spans (default: the shipped
+  choice's ``spans``; at most the 10 `qa train-choice` reads); with more, fewer candidates are
+  left without a span of their own.
 
     python eval/choice_variants.py --shared ../shared --index-dir DIR [--read-tokens 96] [--whole-top-passage]
-        [--spans-per-window 3]
+        [--spans-per-window K]
 
 DIR holds the evaluation indexes `qa train-fusion` caches. Prints answer@1 / exact match / F1
 per lent set and the mean answer@1."""
@@ -32,7 +33,7 @@ import numpy as np
 
 from qa.answer.choice import NO_SPAN, CHOICE_FEATURES, Reading, _inside, best_span_in, choice_features, gather, load_choice
 from qa.answer.spans import ReadSpan
-from qa.answer.train_choice import FIT_SETS, _fit_listwise, collect
+from qa.answer.train_choice import FIT_SETS, SPANS, _fit_listwise, collect
 from qa.folds import VALIDATION_FOLD
 from qa.read.data import SOURCES as READER_SETS
 from qa.read.data import em_score, f1_score
@@ -54,18 +55,20 @@ def whole_passage_windows(v, row, question: str) -> list[list[ReadSpan]]:
     return [sorted(spans, key=lambda s: (-s.score, s.start))]
 
 
-def reading_of(row, depth: int, extra_windows: list) -> Reading:
-    """The shipped reading (extended), and the sentences holding the extra windows' best spans."""
-    reading = gather(row.ranked, row.windows[:depth], True)
+def reading_of(row, depth: int, extra_windows: list, spans: int) -> Reading:
+    """The shipped reading (extended, each window's best ``spans`` spans), and the sentences
+    holding the extra windows' best spans."""
+    windows = [w[:spans] for w in row.windows[:depth]]
+    reading = gather(row.ranked, windows, True)
     if not extra_windows:
         return reading
     picked = list(reading.ranks)
-    for spans in extra_windows:
-        if spans and not any(_inside(spans[0], row.ranked[j]) for j in picked):
-            home = next((j for j, c in enumerate(row.ranked) if _inside(spans[0], c)), None)
+    for found in extra_windows:
+        if found and not any(_inside(found[0], row.ranked[j]) for j in picked):
+            home = next((j for j, c in enumerate(row.ranked) if _inside(found[0], c)), None)
             if home is not None:
                 picked.append(home)
-    every = [s for spans in row.windows[:depth] + extra_windows for s in spans]
+    every = [s for w in windows + extra_windows for s in w]
     sentences = tuple(row.ranked[j] for j in picked)
     return Reading(sentences, tuple(best_span_in(every, c.hit.passage.doc_id, c.start, c.end) for c in sentences),
                    tuple(picked), tuple(i >= depth for i in range(len(picked))))
@@ -104,11 +107,12 @@ def main() -> None:
     parser.add_argument("--spans-per-window", type=int, default=None)
     args = parser.parse_args()
     model = load_choice()
+    spans = args.spans_per_window or model.spans
+    if not 1 <= spans <= max(SPANS):
+        parser.error(f"--spans-per-window must be 1 to {max(SPANS)}")
     settings = replace(Settings(), read_tokens=args.read_tokens)
     teach, lent = [], {}
     for v in open_sets(args.shared, args.index_dir, VISIBLE_SETS):
-        if args.spans_per_window:
-            v.engine.reader.top_k = args.spans_per_window
         for folds in ({1, 2, 3, 4}, {VALIDATION_FOLD}):
             if folds != {VALIDATION_FOLD} and v.name not in FIT_SETS:
                 continue
@@ -122,10 +126,10 @@ def main() -> None:
     depth = model.depth
     for names in VARIANTS:
         def x(r):
-            return features(reading_of(r, depth, r.extra), r.windows[:depth] + r.extra, names)
+            return features(reading_of(r, depth, r.extra, spans), [w[:spans] for w in r.windows[:depth]] + r.extra, names)
 
         def holds(r):
-            return r.holds[list(reading_of(r, depth, r.extra).ranks)]
+            return r.holds[list(reading_of(r, depth, r.extra, spans).ranks)]
 
         scores = {name: [0.0, 0.0, 0.0] for name in lent}
         for h in (0, 1):
@@ -136,7 +140,7 @@ def main() -> None:
                 for r in rows:
                     if r.half != h or not r.answered or not r.ranked:
                         continue
-                    reading = reading_of(r, depth, r.extra)
+                    reading = reading_of(r, depth, r.extra, spans)
                     i = int(np.argmax(ranker.score(x(r))))
                     text = r.span_text(reading.spans[i])
                     scores[name][0] += bool(r.holds[reading.ranks[i]])
