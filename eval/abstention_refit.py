@@ -46,7 +46,7 @@ def signals(engine, index, text, choice):
     retrieved = " ".join(normalize(h.citation.title) + " " + h.passage.match_text for h in found.hits)
     missing = missing_entities(found.query.tokens, retrieved)
     cjk = cjk_share(found.query.text)
-    windows = read_windows(engine.reader, found.query, cands[: choice.depth], engine.settings.read_tokens)
+    windows = read_windows(engine.reader, found.query, cands[: choice.depth], engine.settings.read_tokens, choice.spans)
     spans = [s for s in gather(cands, windows, choice.extend).spans if s is not None]
     return [found.hits[0].dense_score or 0.0, best.coverage, float(best.fits_type), float(bool(missing)), cjk,
             confidence(found.hits, best, cjk, missing),

@@ -107,7 +107,7 @@ def main() -> None:
     parser.add_argument("--spans-per-window", type=int, default=None)
     args = parser.parse_args()
     model = load_choice()
-    spans = args.spans_per_window or model.spans
+    spans = model.spans if args.spans_per_window is None else args.spans_per_window
     if not 1 <= spans <= max(SPANS):
         parser.error(f"--spans-per-window must be 1 to {max(SPANS)}")
     settings = replace(Settings(), read_tokens=args.read_tokens)

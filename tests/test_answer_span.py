@@ -85,7 +85,8 @@ def _candidates(seeds_qa, question, extend=True):
 
     found = seeds_qa.retrieve(make_query(question), k=10)
     ranked = ranked_sentences(found.evidence, found.hits)
-    windows = read_windows(seeds_qa.reader, found.query, ranked[: load_choice().depth], seeds_qa.settings.read_tokens)
+    windows = read_windows(seeds_qa.reader, found.query, ranked[: load_choice().depth], seeds_qa.settings.read_tokens,
+                           load_choice().spans)
     return ranked, windows, gather(ranked, windows, extend)
 
 
@@ -285,6 +286,65 @@ def test_more_spans_a_window_give_a_candidate_a_span_of_its_own(tmp_path):
         load_choice(str(bad))
 
 
+def test_read_windows_asks_for_ten_spans_and_keeps_the_choices_number():
+    """The product reads as `qa train-choice` reads its rows: the reader is asked for
+    MAX_SPANS_PER_WINDOW spans a window, and the first ``spans`` (best first) are kept."""
+    from types import SimpleNamespace
+
+    from qa.answer.choice import MAX_SPANS_PER_WINDOW, read_windows
+    from qa.read.reader import PassageReading, Span
+
+    asked = []
+
+    def read(question, passages, max_tokens=None, focus=None, top_k=None):
+        asked.append(top_k)
+        return [PassageReading(i, tuple(Span(j, j + 2, "xx", -0.1 * j) for j in range(top_k)), -5.0)
+                for i in range(len(passages))]
+
+    cands = [_sentence(0)]
+    cands[0].hit.passage.text, cands[0].hit.passage.start = "x" * 40, 0
+    query = SimpleNamespace(text="q")
+    for spans in (3, 10):
+        windows = read_windows(SimpleNamespace(read=read), query, cands, 96, spans)
+        assert [s.start for s in windows[0]] == list(range(spans))  # the best first
+    assert asked == [MAX_SPANS_PER_WINDOW, MAX_SPANS_PER_WINDOW]
+
+
+def test_the_engine_reads_with_the_choices_number_of_spans(seeds_qa, monkeypatch):
+    from qa import engine as engine_module
+    from qa.answer.choice import load_choice
+
+    kept = []
+    real = engine_module.read_windows
+
+    def spy(reader, query, cands, tokens, spans):
+        kept.append(spans)
+        return real(reader, query, cands, tokens, spans)
+
+    monkeypatch.setattr(engine_module, "read_windows", spy)
+    seeds_qa.ask(QINGXU)
+    assert kept == [load_choice(str(seeds_qa.settings.choice_model)).spans]
+
+
+def test_ten_spans_a_window_are_chosen_when_the_right_sentences_span_ranks_fourth():
+    import numpy as np
+
+    from qa.answer.train_choice import Row, choose_reading
+
+    def row(fold, k):
+        ranked = [_sentence(i) for i in range(6)]
+        right = 1 + k % 2  # sentence 1 or 2; its only span ranks 4th in its window, below sentence 0's
+        windows = [[_span(2, 5, -0.5)], [_span(2, 4, -1.0), _span(3, 6, -1.2), _span(4, 7, -1.3)],
+                   [_span(2, 3, -1.0), _span(3, 5, -1.2), _span(5, 8, -1.3)]]
+        windows[right] = windows[right] + [_span(10 * right + 2, 10 * right + 5, -2.0)]
+        holds = np.array([i == right for i in range(len(ranked))])
+        return Row("s", fold, ranked, windows, holds, lambda s: "x" if s is not None else "", ("x",), True)
+
+    rows = [row(f, k) for f in (1, 2, 3, 4) for k in range(6)]
+    (_, _, spans), cv = choose_reading(rows)
+    assert spans == 10 and cv["depth 3, 10 spans a window"] > cv["depth 3, 3 spans a window"]
+
+
 def test_cross_fitting_never_answers_a_lent_question_with_a_fit_that_saw_it(monkeypatch):
     """The validation folds lent to the choice's fit are reported cross-fitted: each half is
     answered by a choice fitted on the train folds and the other half, every lent question
@@ -418,7 +478,7 @@ def test_the_passage_of_the_sentence_shown_first_leads_the_passages(seeds_qa):
     choice = SentenceChoice(below_top, depth=len(cands))
 
     def read(sentences):
-        return read_windows(seeds_qa.reader, found.query, sentences, 96)
+        return read_windows(seeds_qa.reader, found.query, sentences, 96, choice.spans)
 
     def ask(lead):
         return answer(found.query, found.hits, found.data, 0.0, "hybrid", found.evidence, read, choice, lead=lead)

@@ -39,6 +39,7 @@ MODEL_PATH = Path(__file__).resolve().parent / "model" / "choice.json"
 FORMAT = 3  # 2: the found_by_reader feature, the extend flag and the picker; 3: the picker's fits_list
 CHOICE_DEPTH = 3  # sentences read per answered question by a choice file that names no depth
 SPANS_PER_WINDOW = 3  # the reader's best spans kept per window by a choice file that names no number
+MAX_SPANS_PER_WINDOW = 10  # the reader is always asked for this many; a choice keeps its first ``spans``
 NO_SPAN = -30.0  # the score and margin of a sentence in which the reader found no span (log-probabilities)
 
 CHOICE_FEATURES = ("picker_gap", "picker_rr", "span_score", "span_margin", "span_score_gap", "top_passage",
@@ -116,21 +117,23 @@ class Reading:
 
 
 def read_windows(reader, query: Query, cands: list[SentenceCandidate], tokens: int,
-                 spans: int = SPANS_PER_WINDOW) -> list[list[ReadSpan]]:
+                 spans: int) -> list[list[ReadSpan]]:
     """The reader's spans (its best ``spans``, best first) in one window of ``tokens`` passage
     tokens centred on each candidate sentence, all windows in one run; they may lie outside
-    the sentence, anywhere in the window."""
+    the sentence, anywhere in the window. The reader is asked for MAX_SPANS_PER_WINDOW and
+    the first ``spans`` kept, as `qa train-choice` does with the rows it fits on."""
     if not cands:
         return []
     passages = [c.hit.passage.text for c in cands]
     focus = [(c.start - c.hit.passage.start, c.end - c.hit.passage.start) for c in cands]
-    readings = reader.read(query.text, passages, max_tokens=tokens, focus=focus, top_k=spans)
+    readings = reader.read(query.text, passages, max_tokens=tokens, focus=focus,
+                           top_k=max(spans, MAX_SPANS_PER_WINDOW))
     out: list[list[ReadSpan]] = []
     for c, reading in zip(cands, readings):
         base = c.hit.passage.start
-        spans = [ReadSpan(c.hit, base + s.start, base + s.end, s.score, s.score - reading.no_answer)
+        found = [ReadSpan(c.hit, base + s.start, base + s.end, s.score, s.score - reading.no_answer)
                  for s in reading.spans if s.end > s.start]
-        out.append(sorted(spans, key=lambda s: (-s.score, s.start)))
+        out.append(sorted(found, key=lambda s: (-s.score, s.start))[:spans])
     return out
 
 
@@ -185,7 +188,7 @@ def choose(model: SentenceChoice | LinearRanker | None, reading: Reading) -> int
 
 
 def model_to_json(model: SentenceChoice, **about) -> dict:
-    if "picker" in about or "choice" in about:
+    if {"picker", "choice", "depth", "extend", "spans", "format"} & set(about):
         raise ValueError("the model file's notes may not reuse the names of its models")
     picker = {"picker": model.picker.to_json()} if model.picker is not None else {}
     return {"format": FORMAT, "choice": model.ranker.to_json(), "depth": model.depth, "extend": model.extend,
@@ -201,7 +204,7 @@ def load_choice(path: str = str(MODEL_PATH)) -> SentenceChoice:
     if not 1 <= depth <= 10:
         raise ValueError("the sentence-choice model file reads an implausible number of sentences; retrain it with `qa train-choice`")
     spans = int(row.get("spans", SPANS_PER_WINDOW))
-    if not 1 <= spans <= 50:
+    if not 1 <= spans <= MAX_SPANS_PER_WINDOW:
         raise ValueError("the sentence-choice model file keeps an implausible number of spans a window; retrain it with `qa train-choice`")
 
     def ranker(key: str, features: tuple[str, ...]) -> LinearRanker:

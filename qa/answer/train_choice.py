@@ -43,8 +43,9 @@ import numpy as np
 from embeddings.atomic import write_text as atomic_write_text
 from qa.answer.choice import (
     CHOICE_FEATURES,
-    SPANS_PER_WINDOW,
+    MAX_SPANS_PER_WINDOW,
     MODEL_PATH,
+    SPANS_PER_WINDOW,
     PICKER_FEATURES,
     Reading,
     SentenceChoice,
@@ -83,7 +84,7 @@ EXTENDS = (False, True)
 # spans all rank below a neighbour's has none of its own (the choice then sees a constant);
 # with 10 most have one. It costs no reading either. Rows are read keeping max(SPANS); fewer
 # are the first of those.
-SPANS = (3, 10)
+SPANS = (SPANS_PER_WINDOW, MAX_SPANS_PER_WINDOW)
 
 
 @dataclass

@@ -518,6 +518,8 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, Setti
                         help=f"peak learning rate of the encoder (default {Settings.lr}); the span head's is ten times it")
     parser.add_argument("--seed", type=int, default=Settings.seed, help="seeds the crops, negatives and batch order")
     args = parser.parse_args(argv)
+    if not args.lr > 0:
+        parser.error("--lr must be a positive learning rate, such as 5e-5")
     settings = Settings(layers=args.layers, frozen_layers=args.frozen_layers, balance_styles=args.balance_styles,
                         precision=args.precision, init=str(args.init) if args.init else None,
                         lr=args.lr, head_lr=10 * args.lr, seed=args.seed)
