@@ -439,7 +439,8 @@ def card(model, about: dict) -> str:
         "",
         "**What it is.** `qa/answer/choice.py`. The sentence picker (below) ranks the sentences of the top",
         f"passages; the reader reads its first {model.depth}, each through one window of",
-        "`Settings.read_tokens` tokens around it, in one ONNX run. "
+        "`Settings.read_tokens` tokens around it, in one ONNX run, each window keeping the reader's best "
+        f"{model.spans} spans (`spans`). "
         + ("Where a window's best span lies in another sentence (a neighbour inside the window), that "
            "sentence joins the candidates (`extend`). " if model.extend else
            "The candidates are the sentences read (`extend` off: the sentences where a window's best span "
