@@ -107,6 +107,26 @@ def test_finds_a_simple_answer(reader):
 
 
 @needs_model
+def test_a_question_is_read_in_its_passages_script(reader):
+    """A simplified question about a traditional passage reads as the traditional question
+    does (and a simplified passage beside it keeps the question as typed)."""
+    from qa.read.reader import Reader
+
+    traditional = "在歐洲，梵語的學術研究，由德國學者陸特和漢斯雷頓開創。後來威廉·瓊斯發現印歐語系。"
+    simplified = "在欧洲，梵语的学术研究，由德国学者陆特和汉斯雷顿开创。后来威廉·琼斯发现印欧语系。"
+    asked = "陆特和汉斯雷顿开创了哪一地区对梵语的学术研究？"
+    typed_traditional = "陸特和漢斯雷頓開創了哪一地區對梵語的學術研究？"
+    assert reader.read(asked, [traditional]) == reader.read(typed_traditional, [traditional])
+    q_ids = {text: D.encode(reader._tokenizer, text).ids.tolist() for text in (asked, typed_traditional)}
+    (_, _, first), (_, _, second) = reader.windows_for(asked, [traditional, simplified])
+    assert first.ids[1 : 1 + len(q_ids[typed_traditional])].tolist() == q_ids[typed_traditional]
+    assert second.ids[1 : 1 + len(q_ids[asked])].tolist() == q_ids[asked]
+    as_typed = Reader(match_script=False)
+    assert as_typed.read(asked, [traditional]) != reader.read(asked, [traditional])
+    assert as_typed.read(asked, [simplified]) == reader.read(asked, [simplified])
+
+
+@needs_model
 def test_odd_input_does_not_crash(reader):
     assert reader.read("问题", []) == []
     for question, passages in [("", ["一段文字。"]), ("问题？", [""]), ("问题？", ["   \n\t"]),

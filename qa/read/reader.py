@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.read import data as D
+from qa.text.script import in_script, script_of
 
 MODEL_DIR = Path(__file__).parent / "model"
 MODEL_FILE = "reader.onnx"
@@ -79,15 +80,19 @@ def _memmap_tensor(path: Path, name: str) -> np.ndarray:
 class Reader:
     """Extractive reader over the ONNX graph in ``model_dir`` (default: the shipped one).
 
-    Loads lazily, once (thread safe), on the first ``read()`` or an explicit ``warm_up()``."""
+    Loads lazily, once (thread safe), on the first ``read()`` or an explicit ``warm_up()``.
+    ``match_script``: read the question in each passage's script (False: as written, for
+    measuring what that is worth)."""
 
     def __init__(self, model_dir: Path | None = None, base_model_dir: Path | None = None,
-                 model_file: str | None = None, threads: int = 2, top_k: int = 3) -> None:
+                 model_file: str | None = None, threads: int = 2, top_k: int = 3,
+                 match_script: bool = True) -> None:
         self.model_dir = Path(model_dir) if model_dir else MODEL_DIR
         self.model_file = model_file or MODEL_FILE
         self.base_model_dir = Path(base_model_dir) if base_model_dir else None
         self.threads = threads
         self.top_k = top_k
+        self.match_script = match_script
         self._lock = threading.Lock()
         self._session = None
         self.settings: dict = {}
@@ -169,14 +174,22 @@ class Reader:
 
     def windows_for(self, question: str, passages: list[str], max_tokens: int | None = None,
                     focus: list[tuple[int, int] | None] | None = None):
-        """(passage index, encoded passage, window) for every window of every passage."""
+        """(passage index, encoded passage, window) for every window of every passage. The
+        question is read in each passage's script (`qa.text.script.in_script`) unless
+        ``match_script`` is off."""
         self.warm_up()
         max_len = int(self.settings.get("max_len", 320))
         stride = int(self.settings.get("stride", 96))
-        q = D.encode(self._tokenizer, question or "")
+        questions: dict[str, D.Encoded] = {}
         encoded = D.encode_many(self._tokenizer, [p or "" for p in passages]) if passages else []
         out = []
         for pi, c in enumerate(encoded):
+            asked = question or ""
+            if self.match_script:
+                asked = in_script(asked, script_of(passages[pi] or ""), like=passages[pi] or "")
+            if asked not in questions:
+                questions[asked] = D.encode(self._tokenizer, asked)
+            q = questions[asked]
             if max_tokens:
                 lo, hi = _focus_tokens(c, focus[pi] if focus else None, max_tokens)
                 wins = D.make_windows(q, c, max_len, stride, lo, hi)[:1]

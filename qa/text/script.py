@@ -1,0 +1,66 @@
+"""Which Chinese script a text is written in, and a question put into a passage's script.
+
+The reader learnt each reading set in its own script (CMRC simplified, DRCD traditional): a
+question in the other script than its passage reads five to six EM points worse than the
+same question in the passage's script (`eval/script_reading.py`). The question is therefore
+read in its passage's script; the passage, and every offset into it, stays as written."""
+from __future__ import annotations
+
+from functools import cache
+from typing import Literal
+
+Script = Literal["simplified", "traditional"]
+
+# OpenCC's simplified → traditional conversions: its own standard forms, Taiwan's and Hong
+# Kong's (峰/峯, 裡/裏, 台/臺 differ between them). A character only simplified text uses is
+# one all three rewrite; a question is converted by the one whose characters its passage uses.
+TO_TRADITIONAL = ("s2t", "s2tw", "s2hk")
+
+
+@cache
+def _converter(config: str):
+    import opencc
+
+    return opencc.OpenCC(config)
+
+
+def _convert(text: str, config: str) -> str:
+    return _converter(config).convert(text)
+
+
+def _rewritten(text: str, config: str) -> list[bool]:
+    """Per character of ``text``: whether OpenCC ``config`` rewrites it."""
+    converted = _convert(text, config)
+    if len(converted) != len(text):  # a phrase of another length: character by character
+        return [_convert(ch, config) != ch for ch in text]
+    return [a != b for a, b in zip(text, converted)]
+
+
+def script_of(text: str) -> Script | None:
+    """"traditional" when more of its characters are traditional-only than simplified-only,
+    "simplified" for the reverse, None when neither (no Chinese, only characters the two
+    scripts share, or a tie)."""
+    if not text:
+        return None
+    traditional = sum(_rewritten(text, "t2s"))
+    by_each = [_rewritten(text, config) for config in TO_TRADITIONAL]
+    simplified = sum(all(flags) for flags in zip(*by_each))
+    if traditional > simplified:
+        return "traditional"
+    if simplified > traditional:
+        return "simplified"
+    return None
+
+
+def in_script(text: str, script: Script | None, like: str = "") -> str:
+    """``text`` converted into ``script`` when it is written in the other one, unchanged
+    otherwise. Into traditional, of OpenCC's three conversions the one whose characters
+    ``like`` (the passage) holds most of, OpenCC's own standard on a tie."""
+    own = script_of(text)
+    if script is None or own is None or own == script:
+        return text
+    if script == "simplified":
+        return _convert(text, "t2s")
+    seen = set(like)
+    candidates = [_convert(text, config) for config in TO_TRADITIONAL]
+    return max(candidates, key=lambda c: sum(ch in seen for ch in c))  # max keeps the first of a tie
