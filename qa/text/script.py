@@ -6,7 +6,7 @@ same question in the passage's script (`eval/script_reading.py`). The question i
 read in its passage's script; the passage, and every offset into it, stays as written."""
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 from typing import Literal
 
 Script = Literal["simplified", "traditional"]
@@ -36,6 +36,7 @@ def _rewritten(text: str, config: str) -> list[bool]:
     return [a != b for a, b in zip(text, converted)]
 
 
+@lru_cache(maxsize=4096)  # about 1 ms for a 600-character passage; passages recur
 def script_of(text: str) -> Script | None:
     """"traditional" when more of its characters are traditional-only than simplified-only,
     "simplified" for the reverse, None when neither (no Chinese, only characters the two
