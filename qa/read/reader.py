@@ -182,11 +182,13 @@ class Reader:
         stride = int(self.settings.get("stride", 96))
         questions: dict[str, D.Encoded] = {}
         encoded = D.encode_many(self._tokenizer, [p or "" for p in passages]) if passages else []
+        typed = question or ""
+        convertible = self.match_script and script_of(typed) is not None  # else no passage's script matters
         out = []
         for pi, c in enumerate(encoded):
-            asked = question or ""
-            if self.match_script:
-                asked = in_script(asked, script_of(passages[pi] or ""), like=passages[pi] or "")
+            asked = typed
+            if convertible:
+                asked = in_script(typed, script_of(passages[pi] or ""), like=passages[pi] or "")
             if asked not in questions:
                 questions[asked] = D.encode(self._tokenizer, asked)
             q = questions[asked]
