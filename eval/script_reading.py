@@ -4,8 +4,8 @@ the shipped reader, its validation split (the articles no weight or threshold wa
 on):
 
 - ``native``: the questions as written (CMRC simplified, DRCD traditional);
-- ``other script, as written``: each question converted into the other script (OpenCC
-  t2s / s2t), as a user typing the other script would ask it, read as typed;
+- ``other script, as written``: each question converted into the other script character by
+  character (OpenCC t2s / s2t; the wording stays the set's), read as typed;
 - ``other script, matched``: the same questions, read in their passage's script (what the
   product does, `qa.text.script.in_script`).
 
@@ -25,7 +25,7 @@ from qa.text.script import in_script
 
 
 def other_script(q: D.Question) -> D.Question:
-    """The question as a user of the other script would type it."""
+    """The question in the other script's characters (OpenCC t2s or s2t)."""
     return replace(q, question=in_script(q.question, "traditional" if q.style == "cmrc" else "simplified"))
 
 

@@ -10,15 +10,16 @@ _SPACES = re.compile(r"\s+")
 
 
 @cache
-def _t2s():
+def converter(config: str):
+    """OpenCC's converter ``config`` ("t2s", "s2t", ...), one per process."""
     import opencc
 
-    return opencc.OpenCC("t2s")
+    return opencc.OpenCC(config)
 
 
 def to_simplified(text: str) -> str:
     """Traditional → simplified Chinese, character and phrase level (OpenCC t2s)."""
-    return _t2s().convert(text)
+    return converter("t2s").convert(text)
 
 
 def normalize(text: str) -> str:
