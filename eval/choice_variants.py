@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.answer.choice import NO_SPAN, CHOICE_FEATURES, Reading, _inside, best_span_in, choice_features, gather, load_choice
+from qa.answer.choice import NO_SPAN, CHOICE_FEATURES, Reading, _inside, choice_features, gather, load_choice
 from qa.answer.spans import ReadSpan
 from qa.answer.train_choice import FIT_SETS, SPANS, _fit_listwise, collect
 from qa.folds import VALIDATION_FOLD
@@ -59,19 +59,7 @@ def reading_of(row, depth: int, extra_windows: list, spans: int) -> Reading:
     """The shipped reading (extended, each window's best ``spans`` spans), and the sentences
     holding the extra windows' best spans."""
     windows = [w[:spans] for w in row.windows[:depth]]
-    reading = gather(row.ranked, windows, True)
-    if not extra_windows:
-        return reading
-    picked = list(reading.ranks)
-    for found in extra_windows:
-        if found and not any(_inside(found[0], row.ranked[j]) for j in picked):
-            home = next((j for j, c in enumerate(row.ranked) if _inside(found[0], c)), None)
-            if home is not None:
-                picked.append(home)
-    every = [s for w in windows + extra_windows for s in w]
-    sentences = tuple(row.ranked[j] for j in picked)
-    return Reading(sentences, tuple(best_span_in(every, c.hit.passage.doc_id, c.start, c.end) for c in sentences),
-                   tuple(picked), tuple(i >= depth for i in range(len(picked))))
+    return gather(row.ranked, windows + extra_windows, True, read=depth)
 
 
 def features(reading: Reading, windows: list, names: tuple[str, ...]) -> np.ndarray:

@@ -126,8 +126,7 @@ def read_windows(reader, query: Query, cands: list[SentenceCandidate], tokens: i
         return []
     passages = [c.hit.passage.text for c in cands]
     focus = [(c.start - c.hit.passage.start, c.end - c.hit.passage.start) for c in cands]
-    readings = reader.read(query.text, passages, max_tokens=tokens, focus=focus,
-                           top_k=max(spans, MAX_SPANS_PER_WINDOW))
+    readings = reader.read(query.text, passages, max_tokens=tokens, focus=focus, top_k=MAX_SPANS_PER_WINDOW)
     out: list[list[ReadSpan]] = []
     for c, reading in zip(cands, readings):
         base = c.hit.passage.start
@@ -141,12 +140,14 @@ def _inside(span: ReadSpan, c: SentenceCandidate) -> bool:
     return span.hit.passage.doc_id == c.hit.passage.doc_id and c.start <= span.start and span.end <= c.end
 
 
-def gather(ranked: list[SentenceCandidate], windows: list[list[ReadSpan]], extend: bool) -> Reading:
-    """The candidates for the windows read around ``ranked``'s first ``len(windows)``
-    sentences (the picker's order): those sentences and, with ``extend``, each sentence of
-    ``ranked`` that holds a window's best span. Each candidate's span is the reader's most
-    probable span inside it over all the windows."""
-    n = len(windows)
+def gather(ranked: list[SentenceCandidate], windows: list[list[ReadSpan]], extend: bool,
+           read: int | None = None) -> Reading:
+    """The candidates for the windows read around ``ranked``'s first ``read`` (default: all
+    ``len(windows)``) sentences (the picker's order): those sentences and, with ``extend``,
+    each sentence of ``ranked`` that holds a window's best span (windows past the first
+    ``read``, read elsewhere, only add such sentences). Each candidate's span is the reader's
+    most probable span inside it over all the windows."""
+    n = len(windows) if read is None else read
     picked = list(range(n))
     if extend:
         for spans in windows:

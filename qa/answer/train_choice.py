@@ -115,7 +115,7 @@ class Row:
         """Which half of the validation fold a lent row is in: parts 1-2 or 3-4."""
         return (self.cv_part - 1) // 2
 
-    def reading(self, depth: int, extend: bool, spans: int = SPANS_PER_WINDOW) -> Reading:
+    def reading(self, depth: int, extend: bool, spans: int) -> Reading:
         """The candidates as the product gathers them reading ``depth`` windows, each keeping
         its best ``spans`` spans."""
         key = (depth, extend, spans)
@@ -123,10 +123,10 @@ class Row:
             self._readings[key] = gather(self.ranked, [w[:spans] for w in self.windows[:depth]], extend)
         return self._readings[key]
 
-    def x(self, depth: int, extend: bool, spans: int = SPANS_PER_WINDOW) -> np.ndarray:
+    def x(self, depth: int, extend: bool, spans: int) -> np.ndarray:
         return choice_features(self.reading(depth, extend, spans))
 
-    def candidate_holds(self, depth: int, extend: bool, spans: int = SPANS_PER_WINDOW) -> np.ndarray:
+    def candidate_holds(self, depth: int, extend: bool, spans: int) -> np.ndarray:
         return self.holds[list(self.reading(depth, extend, spans).ranks)]
 
     def relevant_rank(self, first: int | None = None) -> int | None:
@@ -269,8 +269,7 @@ def collect(v: Visible, settings: Settings, folds: set[int] | None = None, picke
     return rows
 
 
-def fit(rows: list[Row], depth: int, extend: bool, picker: LinearRanker | None = None,
-        spans: int = SPANS_PER_WINDOW):
+def fit(rows: list[Row], depth: int, extend: bool, spans: int, picker: LinearRanker | None = None):
     """The listwise fit over the rows' candidates read at ``depth`` (questions with both kinds
     of candidate teach; each set weighted 1/sqrt(its questions))."""
     ranker, per_set = _fit_listwise([(r.set, r.x(depth, extend, spans), r.candidate_holds(depth, extend, spans))
@@ -327,7 +326,7 @@ def choose_reading(rows: list[Row], picker: LinearRanker | None = None) -> tuple
             for spans in SPANS:
                 per_fold = []
                 for f in folds:
-                    model, _ = fit([r for r in rows if r.cv_part != f], depth, extend, picker, spans)
+                    model, _ = fit([r for r in rows if r.cv_part != f], depth, extend, spans, picker)
                     held = [r for r in rows if r.cv_part == f]
                     sets = sorted({r.set for r in held})
                     per_fold.append(np.mean([measure([r for r in held if r.set == s], model)["choice"]["answer@1"]
@@ -337,7 +336,7 @@ def choose_reading(rows: list[Row], picker: LinearRanker | None = None) -> tuple
     return best, {_variant(*k): v for k, v in cv.items()}
 
 
-def _variant(depth: int, extend: bool, spans: int = SPANS_PER_WINDOW) -> str:
+def _variant(depth: int, extend: bool, spans: int) -> str:
     return f"depth {depth}" + (", extended" if extend else "") + f", {spans} spans a window"
 
 
@@ -345,7 +344,7 @@ def fit_chosen(rows: list[Row], picker: LinearRanker | None = None):
     """The (depth, extend, spans) cross-validation prefers on ``rows``, the choice fitted on all
     of them with it, its teaching questions per set, and the cross-validated answer@1 of each variant."""
     (depth, extend, spans), cv = choose_reading(rows, picker)
-    model, per_set = fit(rows, depth, extend, picker, spans)
+    model, per_set = fit(rows, depth, extend, spans, picker)
     return model, per_set, cv
 
 
