@@ -9,7 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from seed_ids import SEED_IDS
 
-from qa.ingest.clean import Cleaned, clean, strip_glosses
+from qa.ingest.clean import Cleaned, clean
+from qa.text.gloss import strip_glosses
 from qa.ingest.mojibake import find_mojibake
 
 DOC002 = "002_55bd9ca71670d804.txt"

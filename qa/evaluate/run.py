@@ -11,7 +11,7 @@ from pathlib import Path
 
 from qa.errors import BadQuestion, CorpusError
 from qa.folds import FOLDS, fold_of
-from qa.ingest.clean import strip_glosses
+from qa.text.gloss import strip_glosses
 from qa.question.query import make_query
 from qa.read.data import em_score, f1_score
 from qa.settings import MODES

@@ -13,11 +13,9 @@ from dataclasses import dataclass
 
 from qa.ingest import boilerplate as boilerplate
 from qa.ingest.mojibake import find_mojibake
+from qa.text.gloss import gloss_spans
 from qa.text.normalize import normalize
 
-_PINYIN_GLOSS = re.compile(
-    r"(?<=[\u3400-\u9fff])\((?=[a-zü]*[āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ])[a-zāáǎàēéěèīíǐìōóǒòūúǔùüǖǘǚǜ]{1,7}\)"
-)
 _TAIL_MARKERS = re.compile(r"^(?:相关新闻|相關新聞|相关文章|相關文章|相关阅读|相關閱讀|相关链接|相關鏈接)\s*[:：]?$")
 _LINK_RUN = 3  # this many link-like lines in a row are a list of links, not prose
 _DUPLICATE_MIN = 12  # lines at least this long are dropped when they repeat
@@ -42,11 +40,6 @@ class Cleaned:
             pos = max(pos, he)
         parts.append(text[pos:end])
         return "".join(parts)
-
-
-def strip_glosses(text: str) -> str:
-    """``text`` without pinyin glosses: "戰(zhàn)“疫”" → "戰“疫”"."""
-    return _PINYIN_GLOSS.sub("", text)
 
 
 def _lines(text: str) -> list[tuple[int, int]]:
@@ -144,5 +137,5 @@ def clean(text: str, title: str = "", inner_runs: bool = True) -> Cleaned:
             pos = be
         cut.append((pos, e))
     spans = tuple(t for t in (_trim(text, s, e) for s, e in cut) if t[1] > t[0])
-    hidden = tuple((m.start(), m.end()) for m in _PINYIN_GLOSS.finditer(text))
+    hidden = gloss_spans(text)
     return Cleaned(sections=spans, hidden=hidden)

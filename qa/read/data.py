@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.folds import fold_of, is_validation  # noqa: F401 - the split every stage shares
+from qa.text.gloss import strip_glosses
 
 # The four visible reading sets; the style is what validation numbers are reported by.
 SOURCES = {
@@ -208,8 +209,9 @@ def _lcs(a: list[str], b: list[str]) -> int:
 
 
 def f1_score(prediction: str, answers) -> float:
-    """Character F1 over the longest common substring, best over the gold answers (CMRC 2018)."""
-    pred = _clean(prediction)
+    """Character F1 over the longest common substring, best over the gold answers (CMRC 2018);
+    a pinyin gloss in the prediction ("發(fā)現") is not part of its answer."""
+    pred = _clean(strip_glosses(prediction))
     best = 0.0
     for ans in answers:
         gold = _clean(ans)
@@ -222,7 +224,8 @@ def f1_score(prediction: str, answers) -> float:
 
 
 def em_score(prediction: str, answers) -> float:
-    pred = "".join(_clean(prediction))
+    """Whether the prediction is one of the gold answers (CMRC 2018), glosses aside (f1_score)."""
+    pred = "".join(_clean(strip_glosses(prediction)))
     return float(any(pred == "".join(_clean(a)) for a in answers))
 
 

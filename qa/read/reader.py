@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.read import data as D
+from qa.text.gloss import without_glosses
 from qa.text.script import in_script, script_of
 
 MODEL_DIR = Path(__file__).parent / "model"
@@ -176,12 +177,13 @@ class Reader:
                     focus: list[tuple[int, int] | None] | None = None):
         """(passage index, encoded passage, window) for every window of every passage. The
         question is read in each passage's script (`qa.text.script.in_script`) unless
-        ``match_script`` is off."""
+        ``match_script`` is off; the passages are read without their pinyin glosses, their
+        token offsets index the passages as given."""
         self.warm_up()
         max_len = int(self.settings.get("max_len", 320))
         stride = int(self.settings.get("stride", 96))
         questions: dict[str, D.Encoded] = {}
-        encoded = D.encode_many(self._tokenizer, [p or "" for p in passages]) if passages else []
+        encoded = _encode_unglossed(self._tokenizer, passages)
         typed = question or ""
         convertible = self.match_script and script_of(typed) is not None  # else no passage's script matters
         out = []
@@ -257,6 +259,24 @@ def _computed_in_fp32(path: Path) -> bytes:
                 attr.t.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(attr.t).astype(np.float32), attr.t.name))
     del graph.value_info[:]
     return model.SerializeToString()
+
+
+def _encode_unglossed(tokenizer, passages: list[str]) -> list[D.Encoded]:
+    """The passages' tokens as the reader reads them: without pinyin glosses ("發(fā)現" is read
+    as 發現), each token's offsets mapped back to the passage as given, so a span across a
+    glossed character keeps its gloss and one never ends inside it."""
+    views = [without_glosses(p or "") for p in passages]
+    encoded = D.encode_many(tokenizer, [v for v, _ in views]) if views else []
+    return [c if index is None else _in_original(c, index) for c, (_, index) in zip(encoded, views)]
+
+
+def _in_original(c: D.Encoded, index: np.ndarray) -> D.Encoded:
+    """``c``'s offsets into a view mapped into the text the view was taken from (``index``:
+    `qa.text.gloss.without_glosses`); an empty token stays empty."""
+    starts = index[c.starts]
+    filled = c.ends > c.starts
+    ends = np.where(filled, index[np.maximum(c.ends - 1, 0)] + 1, starts).astype(np.int32)
+    return D.Encoded(c.ids, starts.astype(np.int32), ends)
 
 
 def _focus_tokens(c: D.Encoded, focus: tuple[int, int] | None, max_tokens: int) -> tuple[int, int]:

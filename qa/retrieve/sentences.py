@@ -10,7 +10,7 @@ from typing import NamedTuple
 import numpy as np
 
 from qa.index.folder import IndexData
-from qa.ingest.clean import strip_glosses
+from qa.text.gloss import strip_glosses
 from qa.question.answer_type import asked_type, asks_list, can_answer, enumerates
 from qa.question.query import Query
 from qa.records import Hit
