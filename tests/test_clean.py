@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from seed_ids import SEED_IDS
 
 from qa.ingest.clean import Cleaned, clean
-from qa.text.gloss import strip_glosses
 from qa.ingest.mojibake import find_mojibake
+from qa.text.gloss import strip_glosses
 
 DOC002 = "002_55bd9ca71670d804.txt"
 

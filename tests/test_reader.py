@@ -34,7 +34,7 @@ def test_cmrc_metric():
     # a pinyin gloss inside a predicted span is not part of its answer
     assert D.em_score("王答鄉(xiāng)韻達快遞物流園", ["王答鄉韻達快遞物流園"]) == 1.0
     assert D.f1_score("發(fā)現", ["發現"]) == 1.0
-    assert D.em_score("發(fā", ["發"]) == 0.0  # a span that ends inside a gloss is not the answer
+    assert D.em_score("荨麻", ["荨(qián)麻"]) == 1.0  # nor of a gold one
 
 
 def _encoded(ids, spans):
@@ -146,11 +146,42 @@ def test_glossed_passages_are_read_without_their_glosses(reader):
     assert [strip_glosses(s.text) for s in r.spans] == [s.text for s in plain.spans]
     assert [s.score for s in r.spans] == [s.score for s in plain.spans] and r.no_answer == plain.no_answer
     assert "鄉(xiāng)" in r.best.text
-    inside = [(a, b) for a, b in gloss_spans(glossed)]
+    glosses = gloss_spans(glossed)
     for s in r.spans:
         assert glossed[s.start : s.end] == s.text
-        assert not any(a < s.start < b or a < s.end < b for a, b in inside)
-        assert not any(s.start == a for a, _ in inside)  # a span starts at a character, not its gloss
+        assert not any(a <= s.start < b or a < s.end < b for a, b in glosses)  # never in a gloss
+        assert not any(s.end == b for _, b in glosses)  # a span ends at its last character
+    # cheap mode, as the product reads: one window around a sentence, its focus in the glossed text
+    at = glossed.index("清徐縣")
+    [cheap] = reader.read(question, [glossed], max_tokens=48, focus=[(at, len(glossed))])
+    [cheap_plain] = reader.read(question, [strip_glosses(glossed)], max_tokens=48,
+                                focus=[(at - 11, len(strip_glosses(glossed)))])  # 11 gloss characters before
+    assert [strip_glosses(s.text) for s in cheap.spans] == [s.text for s in cheap_plain.spans]
+    assert all(glossed[s.start : s.end] == s.text for s in cheap.spans)
+    # a question pasted from a glossed page is read without its glosses
+    assert reader.read("清徐縣在哪裡發(fā)現初篩陽性人員?", [glossed]) == reader.read("清徐縣在哪裡發現初篩陽性人員?", [glossed])
+
+
+def test_offsets_read_without_glosses_map_back_onto_the_glossed_text():
+    """_in_original: each token's view range becomes the glossed range of its characters (a
+    gloss inside a token is kept, one after its last character is not); an empty token stays
+    empty; and a span ending on a space after a glossed character does not take the gloss in."""
+    from qa.read.reader import _in_original
+    from qa.text.gloss import before_gloss, without_glosses
+
+    glossed = "物流園發(fā)現 區(qū)"
+    view, index = without_glosses(glossed)
+    assert view == "物流園發現 區"
+    c = _encoded([5, 6, 7, 8, 9], [(0, 3), (3, 5), (5, 6), (6, 6), (6, 7)])  # 物流園|發現|space|empty|區
+    mapped = _in_original(c, index)
+    assert [glossed[a:b] for a, b in zip(mapped.starts, mapped.ends)] == ["物流園", "發(fā)現", " ", "", "區"]
+    assert mapped.starts[3] == mapped.ends[3] and mapped.ids.tolist() == c.ids.tolist()
+    plain = "物流園發(fā) 現場"  # tokens 物流園發|space: trimming the space must not take (fā) in
+    view, index = without_glosses(plain)
+    c = _in_original(_encoded([5, 6], [(0, 4), (4, 5)]), index)
+    a, b = D.span_chars(plain, c, 0, 1)
+    assert plain[a:b] == "物流園發(fā)" and plain[a : before_gloss(plain, a, b)] == "物流園發"
+    assert before_gloss(plain, 0, 4) == 4 and before_gloss(plain, 5, 8) == 8  # no gloss ends there
 
 
 @needs_model

@@ -11,10 +11,10 @@ from pathlib import Path
 
 from qa.errors import BadQuestion, CorpusError
 from qa.folds import FOLDS, fold_of
-from qa.text.gloss import strip_glosses
 from qa.question.query import make_query
 from qa.read.data import em_score, f1_score
 from qa.settings import MODES
+from qa.text.gloss import strip_glosses
 from qa.text.normalize import normalize
 
 RANX_METRICS = {"recall@1": "hit_rate@1", "recall@5": "hit_rate@5", "recall@10": "hit_rate@10",

@@ -21,9 +21,9 @@ from qa.index.manifest import FORMAT_VERSION, Manifest
 from qa.index.store_target import StoreTarget, same_store
 from qa.ingest.chunk import passage_spans, sentences
 from qa.ingest.clean import CHROME_ONLY, clean
-from qa.text.gloss import strip_glosses
 from qa.records import Document, Passage
 from qa.settings import Settings
+from qa.text.gloss import strip_glosses
 from qa.text.normalize import normalize
 from qa.text.tokenize import tokens as bm25_tokens
 

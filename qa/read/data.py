@@ -210,11 +210,11 @@ def _lcs(a: list[str], b: list[str]) -> int:
 
 def f1_score(prediction: str, answers) -> float:
     """Character F1 over the longest common substring, best over the gold answers (CMRC 2018);
-    a pinyin gloss in the prediction ("發(fā)現") is not part of its answer."""
+    a pinyin gloss ("發(fā)現") is not part of an answer, predicted or gold."""
     pred = _clean(strip_glosses(prediction))
     best = 0.0
     for ans in answers:
-        gold = _clean(ans)
+        gold = _clean(strip_glosses(ans))
         lcs = _lcs(pred, gold)
         if lcs == 0:
             continue
@@ -226,7 +226,7 @@ def f1_score(prediction: str, answers) -> float:
 def em_score(prediction: str, answers) -> float:
     """Whether the prediction is one of the gold answers (CMRC 2018), glosses aside (f1_score)."""
     pred = "".join(_clean(strip_glosses(prediction)))
-    return float(any(pred == "".join(_clean(a)) for a in answers))
+    return float(any(pred == "".join(_clean(strip_glosses(a))) for a in answers))
 
 
 # ---------------------------------------------------------------- decoding

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from qa.read import data as D
-from qa.text.gloss import without_glosses
+from qa.text.gloss import before_gloss, strip_glosses, without_glosses
 from qa.text.script import in_script, script_of
 
 MODEL_DIR = Path(__file__).parent / "model"
@@ -177,14 +177,14 @@ class Reader:
                     focus: list[tuple[int, int] | None] | None = None):
         """(passage index, encoded passage, window) for every window of every passage. The
         question is read in each passage's script (`qa.text.script.in_script`) unless
-        ``match_script`` is off; the passages are read without their pinyin glosses, their
-        token offsets index the passages as given."""
+        ``match_script`` is off; the question and passages are read without their pinyin
+        glosses, the passages' token offsets index them as given."""
         self.warm_up()
         max_len = int(self.settings.get("max_len", 320))
         stride = int(self.settings.get("stride", 96))
         questions: dict[str, D.Encoded] = {}
         encoded = _encode_unglossed(self._tokenizer, passages)
-        typed = question or ""
+        typed = strip_glosses(question or "")  # a question pasted from a glossed page
         convertible = self.match_script and script_of(typed) is not None  # else no passage's script matters
         out = []
         for pi, c in enumerate(encoded):
@@ -224,6 +224,7 @@ class Reader:
             nulls[pi] = min(nulls[pi], null)
             for i, j, score in D.best_spans_in_window(ls, le, A, k):
                 a, b = D.span_chars(passages[pi], c, i + w.tok_lo, j + w.tok_lo)
+                b = before_gloss(passages[pi], a, b)  # a space after a glossed end brings in its gloss
                 if b > a:
                     spans[pi].append(Span(a, b, passages[pi][a:b], score))
         out = []

@@ -10,10 +10,10 @@ from typing import NamedTuple
 import numpy as np
 
 from qa.index.folder import IndexData
-from qa.text.gloss import strip_glosses
 from qa.question.answer_type import asked_type, asks_list, can_answer, enumerates
 from qa.question.query import Query
 from qa.records import Hit
+from qa.text.gloss import strip_glosses
 from qa.text.normalize import normalize
 
 SNIPPET_PASSAGES = 3  # passages whose sentences compete for the snippets

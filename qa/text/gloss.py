@@ -4,7 +4,8 @@ Some pages gloss characters with their toned pinyin in brackets ("戰(zhàn)“�
 is shown is always the original text, but matching and reading must not see the glosses: a
 gloss splits a word ("發(fā)現" is 發現) and the reader, which never saw one in training, ends
 its spans inside them. A gloss is toned pinyin (at least one tone mark) of at most 7 letters
-in ASCII brackets right after a CJK character; "(COVID)" or "(zhan)" are not glosses.
+in ASCII brackets right after a character of the CJK blocks U+3400-U+9FFF; "(COVID)",
+"(zhan)" and full-width "（xiāng）" are not glosses.
 """
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ import re
 
 import numpy as np
 
+TONE_MARKS = "āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ"
 PINYIN_GLOSS = re.compile(
-    r"(?<=[\u3400-\u9fff])\((?=[a-zü]*[āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ])[a-zāáǎàēéěèīíǐìōóǒòūúǔùüǖǘǚǜ]{1,7}\)"
+    rf"(?<=[\u3400-\u9fff])\((?=[a-zü]*[{TONE_MARKS}])[a-zü{TONE_MARKS}]{{1,7}}\)"
 )
+_GLOSS_AT_END = re.compile(PINYIN_GLOSS.pattern + "$")
 
 
 def gloss_spans(text: str) -> tuple[tuple[int, int], ...]:
@@ -40,4 +43,11 @@ def without_glosses(text: str) -> tuple[str, np.ndarray | None]:
     for s, e in spans:
         keep[s:e] = False
     index = np.nonzero(keep)[0].astype(np.int32)  # the end (len(text)) is always kept
-    return "".join(text[i] for i in index[:-1]), index
+    return strip_glosses(text), index
+
+
+def before_gloss(text: str, start: int, end: int) -> int:
+    """``end``, moved back before a gloss that ``text[start:end]`` ends with: a span that
+    ends on a glossed character ends at the character ("…物流園發", not "…物流園發(fā)")."""
+    found = _GLOSS_AT_END.search(text, max(start, end - 9), end)
+    return found.start() if found else end
