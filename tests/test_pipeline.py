@@ -386,6 +386,15 @@ def test_markup_in_a_question_does_not_steer_retrieval():
     assert make_query("<b></b>").normalized == "<b></b>"  # nothing but markup: matched as typed
 
 
+def test_a_question_pasted_with_pinyin_glosses_is_matched_without_them():
+    """Glosses copied with a sentence from a glossed page are not what is asked: matched (and
+    read, tests/test_reader.py) as the question without them, shown as typed."""
+    glossed, plain = make_query("王答鄉(xiāng)在哪裡發(fā)現陽性人員?"), make_query("王答鄉在哪裡發現陽性人員?")
+    assert glossed.text == "王答鄉(xiāng)在哪裡發(fā)現陽性人員?"
+    assert (glossed.normalized, glossed.tokens) == (plain.normalized, plain.tokens)
+    assert not any(t in glossed.tokens for t in ("xiāng", "xiang", "fā", "fa"))
+
+
 def test_english_names_reach_chinese_passages_through_pinyin(seeds_qa):
     """An English question naming 董健 as "Dong Jian" matches his article's passages in BM25 (pinyin alias → 董健)."""
     answer = seeds_qa.ask("What did Officer Dong Jian do at the compound entrance?", mode="bm25")

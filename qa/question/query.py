@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from qa.errors import BadQuestion
 from qa.index.folder import IndexData
 from qa.settings import MAX_QUESTION_CHARS
+from qa.text.gloss import strip_glosses
 from qa.text.normalize import normalize
 from qa.text.wellformed import visible
 from qa.text.tokenize import latin_name_terms
@@ -44,8 +45,9 @@ def make_query(question: str) -> Query:
         raise BadQuestion(f"The question is {len(text)} characters long; shorten it to at most {MAX_QUESTION_CHARS}.")
     if not any(unicodedata.category(c)[0] in "LN" for c in text):
         raise BadQuestion("The question has no words to search for; type a question with words in it.")
-    # Markup in a question (pasted HTML, injection attempts) is not what is asked about.
-    without_tags = _URL.sub(" ", _MD_LINK.sub(r" \1 ", _TAG.sub(" ", text)))
+    # Markup in a question (pasted HTML, injection attempts) is not what is asked about, nor
+    # are the pinyin glosses of a sentence pasted from a glossed page ("發(fā)現" asks 發現).
+    without_tags = strip_glosses(_URL.sub(" ", _MD_LINK.sub(r" \1 ", _TAG.sub(" ", text))))
     normalized = normalize(without_tags if any(unicodedata.category(c)[0] in "LN" for c in without_tags) else text)
     return Query(text, normalized, tuple(bm25_tokens(normalized)))
 
