@@ -5,8 +5,8 @@ it and write its settings with the validation numbers.
 
 Data: cmrc2018-trial, cmrc2018-dev-a, drcd-test, drcd-dev-a (``/work/shared/eval/*/squad.json``);
 validation = articles with ``fold_of(title) == 0``. With ``--template-questions N`` it also
-trains on template questions about the training articles' paragraphs and the ``rgb-news-a``
-documents that no question cites (``qa/read/templates.py``); nothing else is read.
+trains on template questions about the training articles' paragraphs (``qa/read/templates.py``);
+nothing else is read.
 """
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ class Settings:
     balance_styles: bool = False  # repeat the rarer style's questions (CMRC vs DRCD) so each style counts alike per epoch
     precision: str = "auto"  # "bf16" (autocast), "fp32", or "auto": time a step of each on a real batch, keep the faster
     init: str | None = None  # warm start: a checkpoint of an earlier run or an exported .onnx graph (layers it lacks come from the base model)
-    template_questions: int = 0  # extra training questions made by templates (qa/read/templates.py), read once an epoch
+    template_count: int = 0  # how many template questions (qa/read/templates.py) to train on besides, each once an epoch
 
 
 def log(msg: str) -> None:
@@ -69,11 +69,11 @@ def default_model_dir() -> Path:
 class Prepared:
     """Questions (and template questions, training only), their encodings and windows, cached by text."""
 
-    def __init__(self, questions, tokenizer, settings: Settings, templates=()) -> None:
+    def __init__(self, questions, tokenizer, settings: Settings, template_questions=()) -> None:
         self.questions = questions
-        self.templates = list(templates)
+        self.template_questions = list(template_questions)
         self.settings = settings
-        every = list(questions) + self.templates
+        every = list(questions) + self.template_questions
         contexts = sorted({q.context for q in every})
         qtexts = sorted({q.question for q in every})
         self.ctx = dict(zip(contexts, D.encode_many(tokenizer, contexts)))
@@ -108,13 +108,13 @@ def epoch_examples(prep: Prepared, rng: random.Random):
     """One epoch of (window, start, end): per question a random crop of its paragraph holding
     the answer; sometimes a crop without it; sometimes a crop of another article's paragraph.
     Crops are shorter than inference windows: more questions per CPU second. Template
-    questions are read once an epoch, after the (balanced) real ones."""
+    questions are read once an epoch after the real ones, not balanced by style."""
     s = prep.settings
     by_source: dict[str, list[D.Question]] = {}
-    for q in prep.questions + prep.templates:
+    for q in prep.questions + prep.template_questions:
         by_source.setdefault(q.source, []).append(q)
     out = []
-    for q in (balanced(prep.questions) if s.balance_styles else prep.questions) + prep.templates:
+    for q in (balanced(prep.questions) if s.balance_styles else prep.questions) + prep.template_questions:
         if not q.answers:
             continue
         c = prep.ctx[q.context]
@@ -463,13 +463,13 @@ def prepare(shared_dir: Path, model_dir: Path, settings: Settings):
     train_q, valid_q = D.split_questions(questions)
     tokenizer = D.load_tokenizer(model_dir)
     log(f"{len(train_q)} training, {len(valid_q)} validation questions")
-    templates = []
-    if settings.template_questions:
-        from qa.read.templates import sample_template_questions
+    made = []
+    if settings.template_count:
+        from qa.read.templates import draw_template_questions
 
-        templates = sample_template_questions(train_q, shared_dir, settings.template_questions, settings.seed)
-        log(f"{len(templates)} template questions from the training paragraphs and uncited news documents")
-    return Prepared(train_q, tokenizer, settings, templates), Prepared(valid_q, tokenizer, settings)
+        made = draw_template_questions(train_q, settings.template_count, settings.seed)
+        log(f"{len(made)} template questions from the training paragraphs")
+    return Prepared(train_q, tokenizer, settings, made), Prepared(valid_q, tokenizer, settings)
 
 
 def train_reader(shared_dir: Path, out_dir: Path, minutes: float, steps: int | None = None,
@@ -531,8 +531,8 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, Setti
     parser.add_argument("--seed", type=int, default=Settings.seed,
                         help="seeds the crops, negatives, batch order and the template questions drawn")
     parser.add_argument("--template-questions", type=int, default=0, metavar="N",
-                        help="also train on N template questions made from the training paragraphs and the news "
-                             "documents no rgb-news-a question cites (qa/read/templates.py)")
+                        help="also train on N template questions made from the training paragraphs "
+                             "(qa/read/templates.py), each once an epoch")
     args = parser.parse_args(argv)
     if not args.lr > 0:
         parser.error("--lr must be a positive learning rate, such as 5e-5")
@@ -540,7 +540,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, Setti
         parser.error("--template-questions must be a count of questions, such as 4500, or 0 for none")
     settings = Settings(layers=args.layers, frozen_layers=args.frozen_layers, balance_styles=args.balance_styles,
                         precision=args.precision, init=str(args.init) if args.init else None,
-                        lr=args.lr, head_lr=10 * args.lr, seed=args.seed, template_questions=args.template_questions)
+                        lr=args.lr, head_lr=10 * args.lr, seed=args.seed, template_count=args.template_questions)
     return args, settings
 
 
