@@ -25,7 +25,7 @@ from qa.evaluate.run import load_questions
 from qa.folds import fold_of
 from qa.question.answer_type import missing_entities
 from qa.question.query import make_query
-from qa.retrieve.train_fusion import VISIBLE_SETS, open_sets
+from qa_train.sets import VISIBLE_SETS, open_sets
 from qa.settings import PROJECT_ROOT
 from qa.text.charstats import cjk_share
 from qa.text.normalize import normalize

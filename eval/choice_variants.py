@@ -1,7 +1,7 @@
 """What else the sentence choice could use, measured by its own protocol (README, "Sentence
 choice: what else was tried").
 
-The rows are those of `qa train-choice` (qa/answer/train_choice.py): the seed and RGB
+The rows are those of `qa train-choice` (qa_train/train_choice.py): the seed and RGB
 questions of folds 1-4 teach, and the validation folds of the CMRC 2018 and DRCD sets are lent
 and cross-fitted (each half answered by a choice fitted on the teaching rows and the other
 half). The reading is the shipped one (the picker's first 3 sentences, the sentences holding a
@@ -31,13 +31,13 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.answer.choice import NO_SPAN, CHOICE_FEATURES, Reading, _inside, choice_features, gather, load_choice
-from qa.answer.spans import ReadSpan
-from qa.answer.train_choice import FIT_SETS, SPANS, _fit_listwise, collect
+from qa.answer.choice import NO_SPAN, CHOICE_FEATURES, Reading, choice_features, gather, load_choice
+from qa.answer.spans import ReadSpan, span_within
+from qa_train.train_choice import FIT_SETS, SPANS, fit_listwise, collect
 from qa.folds import VALIDATION_FOLD
 from qa.read.data import SOURCES as READER_SETS
 from qa.read.data import em_score, f1_score
-from qa.retrieve.train_fusion import VISIBLE_SETS, open_sets
+from qa_train.sets import VISIBLE_SETS, open_sets
 from qa.settings import PROJECT_ROOT, Settings
 
 EXTRA = ("margin_gap", "votes", "mass", "mass_gap", "span_len", "similarity_gap", "coverage_gap", "fits_type")
@@ -71,14 +71,14 @@ def features(reading: Reading, windows: list, names: tuple[str, ...]) -> np.ndar
     mass = []
     for c in reading.sentences:
         best: dict = {}
-        for s in (s for w in windows for s in w if _inside(s, c)):
+        for s in (s for w in windows for s in w if span_within(s, c)):
             best[(s.start, s.end)] = max(best.get((s.start, s.end), -np.inf), s.score)
         mass.append(float(np.log(np.exp(list(best.values())).sum())) if best else NO_SPAN)
     mass = np.array(mass)
     sim = np.array([c.similarity for c in reading.sentences])
     cov = np.array([c.coverage for c in reading.sentences])
     cols = {"margin_gap": margin - margin.max(),
-            "votes": np.array([sum(bool(w) and _inside(w[0], c) for w in windows) for c in reading.sentences], float),
+            "votes": np.array([sum(bool(w) and span_within(w[0], c) for w in windows) for c in reading.sentences], float),
             "mass": mass, "mass_gap": mass - mass.max(),
             "span_len": np.array([np.log(1 + s.end - s.start) if s is not None else 0.0 for s in spans]),
             "similarity_gap": sim - sim.max(), "coverage_gap": cov - cov.max(),
@@ -123,7 +123,7 @@ def main() -> None:
         for h in (0, 1):
             fit_rows = [r for r in teach if r.ranked] + [r for rows in lent.values() for r in rows
                                                          if r.half != h and r.ranked]
-            ranker, _ = _fit_listwise([(r.set, x(r), holds(r)) for r in fit_rows], CHOICE_FEATURES + names)
+            ranker, _ = fit_listwise([(r.set, x(r), holds(r)) for r in fit_rows], CHOICE_FEATURES + names)
             for name, rows in lent.items():
                 for r in rows:
                     if r.half != h or not r.answered or not r.ranked:

@@ -30,7 +30,7 @@ from unittest import mock
 
 from qa.read import data as D
 from qa.read import reader as reader_module
-from qa.read.export import evaluate_reader
+from qa_train.export_reader import evaluate_reader
 from qa.read.reader import Reader
 from qa.text.gloss import TONE_MARKS, gloss_spans
 

@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from qa.answer.choice import PICKER_FEATURES
-from qa.answer.train_choice import _fit_listwise, picker_measure, picker_rows
+from qa_train.train_choice import fit_listwise, picker_measure, picker_rows
 from qa.folds import VALIDATION_FOLD
-from qa.retrieve.train_fusion import VISIBLE_SETS, open_sets
+from qa_train.sets import VISIBLE_SETS, open_sets
 
 FEATURE = "fits_list"
 
@@ -31,11 +31,11 @@ def cross_validated(rows, names: tuple[str, ...], depth: int) -> dict[str, dict[
     folds = sorted({r.fold for r in rows})
     out: dict[str, dict[str, list]] = {}
     for f in folds:
-        picker, _ = _fit_listwise([(r.set, r.x, r.holds) for r in rows if r.fold != f], names)
+        picker, _ = fit_listwise([(r.set, r.x, r.holds) for r in rows if r.fold != f], names)
         for s in sorted({r.set for r in rows}):
             held = [r for r in rows if r.fold == f and r.set == s]
             m = picker_measure(held, picker, depth)
-            for key in ("first", f"within_{depth}"):  # folds weighted as qa.answer.train_choice.choose_picker weighs them
+            for key in ("first", f"within_{depth}"):  # folds weighted as qa_train.train_choice.choose_picker weighs them
                 out.setdefault(s, {}).setdefault(key, []).append((m[key], len(held)))
     return {s: {k: round(sum(a * n for a, n in v) / max(1, sum(n for _, n in v)), 4) for k, v in by.items()}
             for s, by in out.items()}

@@ -19,7 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from qa.read import data as D
-from qa.read.export import evaluate_reader
+from qa_train.export_reader import evaluate_reader
 from qa.read.reader import Reader
 from qa.text.script import in_script
 

@@ -360,7 +360,7 @@ def _atomic_write(path: Path, text: str) -> None:
 @click.pass_context
 def train_reader_cmd(ctx):
     """Train the extractive reader from ../shared and export it (qa/read/MODEL_CARD.md; --help for options)."""
-    from qa.read.train import main as train_main
+    from qa_train.train_reader import main as train_main
 
     raise SystemExit(train_main(list(ctx.args)))
 
@@ -370,7 +370,7 @@ def train_reader_cmd(ctx):
 @click.pass_context
 def train_fusion_cmd(ctx):
     """Train hybrid mode's learned fusion on the visible sets' train folds (--help for options)."""
-    from qa.retrieve.train_fusion import main as train_main
+    from qa_train.train_fusion import main as train_main
 
     raise SystemExit(train_main(list(ctx.args)))
 
@@ -380,7 +380,7 @@ def train_fusion_cmd(ctx):
 @click.pass_context
 def train_choice_cmd(ctx):
     """Fit which read sentence is shown first, on question sets the reader never saw (--help for options)."""
-    from qa.answer.train_choice import main as train_main
+    from qa_train.train_choice import main as train_main
 
     raise SystemExit(train_main(list(ctx.args)))
 

@@ -143,9 +143,9 @@ def test_shipped_choice_reproduces_its_seed_validation_numbers(seeds_qa):
     import json
 
     from qa.answer.choice import MODEL_PATH, load_choice
-    from qa.answer.train_choice import collect, measure
+    from qa_train.train_choice import collect, measure
     from qa.evaluate.run import load_questions
-    from qa.retrieve.train_fusion import Visible
+    from qa_train.sets import Visible
     from qa.settings import PROJECT_ROOT
 
     shipped = json.loads(MODEL_PATH.read_text(encoding="utf-8"))["validation"]["seeds"]
@@ -236,7 +236,7 @@ def test_depth_and_extension_are_chosen_by_cross_validation_inside_the_train_fol
     it wins on held-out train folds; with nothing to gain, the plain candidates win the tie."""
     import numpy as np
 
-    from qa.answer.train_choice import DEPTHS, SPANS, Row, choose_reading
+    from qa_train.train_choice import DEPTHS, SPANS, Row, choose_reading
 
     def row(fold, in_neighbour):
         ranked = [_sentence(i) for i in range(8)]
@@ -263,7 +263,7 @@ def test_more_spans_a_window_give_a_candidate_a_span_of_its_own(tmp_path):
     import numpy as np
 
     from qa.answer.choice import CHOICE_FEATURES, NO_SPAN, SentenceChoice, choice_features, load_choice, model_to_json
-    from qa.answer.train_choice import Row
+    from qa_train.train_choice import Row
     from qa.retrieve.fusion import LinearRanker
 
     ranked = [_sentence(i) for i in range(6)]
@@ -329,7 +329,7 @@ def test_the_engine_reads_with_the_choices_number_of_spans(seeds_qa, monkeypatch
 def test_ten_spans_a_window_are_chosen_when_the_right_sentences_span_ranks_fourth():
     import numpy as np
 
-    from qa.answer.train_choice import Row, choose_reading
+    from qa_train.train_choice import Row, choose_reading
 
     def row(fold, k):
         ranked = [_sentence(i) for i in range(6)]
@@ -351,7 +351,7 @@ def test_cross_fitting_never_answers_a_lent_question_with_a_fit_that_saw_it(monk
     exactly once."""
     import numpy as np
 
-    from qa.answer import train_choice as tc
+    from qa_train import train_choice as tc
 
     def row(name, fold, part, k):
         ranked = [_sentence(i) for i in range(6)]
@@ -434,7 +434,7 @@ def test_the_picker_is_kept_only_when_cross_validation_inside_the_train_folds_pr
     import numpy as np
 
     from qa.answer.choice import PICKER_FEATURES
-    from qa.answer.train_choice import PickerRow, choose_picker, fit_picker, picker_measure
+    from qa_train.train_choice import PickerRow, choose_picker, fit_picker, picker_measure
 
     gap = PICKER_FEATURES.index("passage_gap")
     rng = np.random.default_rng(3)
@@ -543,7 +543,7 @@ def test_the_measure_reports_passages_with_the_answers_passage_first():
     import numpy as np
 
     from qa.answer.choice import CHOICE_FEATURES, SentenceChoice
-    from qa.answer.train_choice import Row, measure, pooled
+    from qa_train.train_choice import Row, measure, pooled
     from qa.retrieve.fusion import LinearRanker
 
     ranked = [_sentence(0), _sentence(5), _sentence(1), _sentence(2)]  # the second sentence is in passage 2

@@ -94,7 +94,7 @@ def test_learned_hybrid_answers_the_seed_questions(seeds_qa):
 def test_train_fusion_reproduces_a_model_from_the_seed_questions(tmp_path):
     """`qa train-fusion` end to end on the seed set alone (the shipped model adds ../shared)."""
     from qa.retrieve.fusion import FusionModel
-    from qa.retrieve.train_fusion import main
+    from qa_train.train_fusion import main
 
     out = tmp_path / "fusion.json"
     assert main(["--sets", "", "--index-dir", str(tmp_path / "idx"), "--out", str(out)]) == 0

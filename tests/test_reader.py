@@ -223,7 +223,7 @@ def test_settings_describe_the_shipped_file():
 def test_shipped_weights_reproduce_the_validation_numbers(reader):
     if not (SHARED / "eval").exists():
         pytest.skip(f"{SHARED} (the shared evaluation data) is not on this machine")
-    from qa.read.export import evaluate_reader
+    from qa_train.export_reader import evaluate_reader
 
     settings = reader.settings
     valid = [q for q in D.load_questions(SHARED) if D.is_validation(q.title)]
@@ -239,7 +239,7 @@ def test_int8_recipe_keeps_the_feed_forward_output_in_fp32(tmp_path):
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
-    from qa.read.export import ffn_output_matmuls, quantize_int8
+    from qa_train.export_reader import ffn_output_matmuls, quantize_int8
 
     rng = np.random.default_rng(0)
     w_in = numpy_helper.from_array(rng.standard_normal((16, 64)).astype(np.float32), "w_in")
@@ -277,10 +277,10 @@ def test_the_shipped_graph_reads_back_into_a_trainable_reader():
     import onnxruntime as ort
     import torch
 
-    from qa.read.export import state_from_graph
-    from qa.read.model import load_base
+    from qa_train.export_reader import state_from_graph
+    from qa_train.reader_model import load_base
     from qa.read.reader import Reader
-    from qa.read.train import default_model_dir
+    from qa_train.train_reader import default_model_dir
 
     state = state_from_graph(MODEL_DIR / "reader.onnx")
     model = load_base(default_model_dir(), 8)
@@ -316,9 +316,9 @@ def test_training_times_both_precisions_and_keeps_the_faster():
     step of each on a real batch and keeps the faster, and discards that step's gradients."""
     import torch
 
-    from qa.read.model import load_base
+    from qa_train.reader_model import load_base
     from qa.read.reader import Reader
-    from qa.read.train import autocast, default_model_dir, faster_precision
+    from qa_train.train_reader import autocast, default_model_dir, faster_precision
 
     window = Reader().windows_for("清徐县是在哪里发现初筛阳性人员的？",
                                   ["太原市清徐县在对重点人群进行核酸检测时，在韵达快递物流园发现一名初筛阳性人员。"])[0][2]
@@ -339,7 +339,7 @@ def test_training_times_both_precisions_and_keeps_the_faster():
 def test_averaging_readers_takes_the_mean_and_fills_what_a_graph_lacks(tmp_path):
     import torch
 
-    from qa.read.train import average_weights
+    from qa_train.train_reader import average_weights
 
     a = {"bert.encoder.layer.1.w": torch.tensor([1.0, 3.0]), "bert.embeddings.LayerNorm.weight": torch.ones(2)}
     b = {"bert.encoder.layer.1.w": torch.tensor([3.0, 5.0])}  # as read back from a graph: no embedding tensors
@@ -360,7 +360,7 @@ def test_averaging_readers_takes_the_mean_and_fills_what_a_graph_lacks(tmp_path)
 
 
 def test_train_reader_learning_rate_and_seed_from_the_command_line():
-    from qa.read.train import Settings, parse_args
+    from qa_train.train_reader import Settings, parse_args
 
     _, default = parse_args([])
     assert (default.lr, default.head_lr, default.seed) == (Settings.lr, Settings.head_lr, Settings.seed)
@@ -372,7 +372,7 @@ def test_train_reader_learning_rate_and_seed_from_the_command_line():
 def test_train_reader_average_without_export_only_writes_the_mean(tmp_path):
     import torch
 
-    from qa.read.train import main
+    from qa_train.train_reader import main
 
     torch.save({"bert.encoder.layer.1.w": torch.tensor([1.0])}, tmp_path / "a.pt")
     torch.save({"bert.encoder.layer.1.w": torch.tensor([2.0])}, tmp_path / "b.pt")

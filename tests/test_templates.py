@@ -1,4 +1,4 @@
-"""Template questions (qa.read.templates): answers, questions and where the paragraphs come from."""
+"""Template questions (qa_train.templates): answers, questions and where the paragraphs come from."""
 from __future__ import annotations
 
 import random
@@ -7,7 +7,7 @@ import pytest
 
 from qa.folds import is_validation
 from qa.read import data as D
-from qa.read import templates as T
+from qa_train import templates as T
 
 PARAGRAPH = ("天水围位于香港新界元朗区。邻近港铁西铁线兆康站及轻铁兆康站，现时有3条巴士路线以此处为总站。"
              "2008年上映的电影《天水围的日与夜》在此拍摄。2009年4月18日，该片获得香港电影金像奖。作家周杰伦在北京写小说。")
@@ -100,7 +100,7 @@ def test_only_training_articles_give_paragraphs():
 
 
 def test_train_reader_reads_template_questions_once_an_epoch():
-    from qa.read.train import Prepared, Settings, epoch_examples, parse_args
+    from qa_train.train_reader import Prepared, Settings, epoch_examples, parse_args
 
     class Tokens:  # one token a character, offsets as the real tokenizer gives them
         def encode_batch(self, texts, add_special_tokens=False):

@@ -9,7 +9,7 @@ import pytest
 from qa.ingest.html import headline, page_meta, page_text
 from qa.ingest.load import load_corpus
 from qa.ingest.metadata import find_byline, find_date, plausible_author
-from qa.ingest.webbench import body_scores, date_matches, half_of, measure_web_pages
+from qa_train.webbench import body_scores, date_matches, half_of, measure_web_pages
 
 WEB_PAGES = Path(__file__).resolve().parent.parent.parent / "shared" / "eval" / "web-pages"
 BODY = "李楠介紹，全市共設立檢查站46個，其中城區12個，郊區34個。檢查站實行24小時值守。"

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from qa.answer.spans import ReadSpan, best_span_in
+from qa.answer.spans import span_within as _inside
 from qa.retrieve.fusion import LinearRanker
 
 if TYPE_CHECKING:  # settings import this module's MODEL_PATH; the question and sentence modules import settings
@@ -134,10 +135,6 @@ def read_windows(reader, query: Query, cands: list[SentenceCandidate], tokens: i
                  for s in reading.spans if s.end > s.start]
         out.append(sorted(found, key=lambda s: (-s.score, s.start))[:spans])
     return out
-
-
-def _inside(span: ReadSpan, c: SentenceCandidate) -> bool:
-    return span.hit.passage.doc_id == c.hit.passage.doc_id and c.start <= span.start and span.end <= c.end
 
 
 def gather(ranked: list[SentenceCandidate], windows: list[list[ReadSpan]], extend: bool,

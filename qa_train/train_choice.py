@@ -64,7 +64,7 @@ from qa.question.query import make_query
 from qa.read.data import SOURCES as READER_SETS
 from qa.read.data import em_score, f1_score
 from qa.retrieve.fusion import LinearRanker, listwise_fit
-from qa.retrieve.train_fusion import VISIBLE_SETS, Groups, Visible, open_sets
+from qa_train.sets import VISIBLE_SETS, Groups, Visible, open_sets
 from qa.settings import Settings
 from qa.text.charstats import cjk_share
 from qa.text.normalize import normalize
@@ -156,7 +156,7 @@ def _holds(cands: list, docs: dict, answer: str) -> np.ndarray:
     return np.array([contains_answer(docs[c.hit.passage.doc_id].text[c.start : c.end], answer) for c in cands])
 
 
-def _fit_listwise(blocks: list[tuple[str, np.ndarray, np.ndarray]], names: tuple[str, ...]):
+def fit_listwise(blocks: list[tuple[str, np.ndarray, np.ndarray]], names: tuple[str, ...]):
     """The listwise fit over (set, features, holds) blocks, one per question: a question
     teaches when some but not all of its rows hold the answer; each set is weighted
     1/sqrt(its teaching questions). None when no question teaches; else the ranker and the
@@ -191,7 +191,7 @@ def picker_rows(v: Visible, folds: set[int]) -> list[PickerRow]:
 def fit_picker(rows: list[PickerRow]) -> LinearRanker:
     """The listwise fit of the picker (questions with both kinds of sentence teach; each set
     weighted 1/sqrt(its questions))."""
-    picker, _ = _fit_listwise([(r.set, r.x, r.holds) for r in rows], PICKER_FEATURES)
+    picker, _ = fit_listwise([(r.set, r.x, r.holds) for r in rows], PICKER_FEATURES)
     if picker is None:
         raise ValueError("no question teaches the picker: none has both a sentence that holds its answer and one "
                          "that does not; add questions to the sets")
@@ -272,7 +272,7 @@ def collect(v: Visible, settings: Settings, folds: set[int] | None = None, picke
 def fit(rows: list[Row], depth: int, extend: bool, spans: int, picker: LinearRanker | None = None):
     """The listwise fit over the rows' candidates read at ``depth`` (questions with both kinds
     of candidate teach; each set weighted 1/sqrt(its questions))."""
-    ranker, per_set = _fit_listwise([(r.set, r.x(depth, extend, spans), r.candidate_holds(depth, extend, spans))
+    ranker, per_set = fit_listwise([(r.set, r.x(depth, extend, spans), r.candidate_holds(depth, extend, spans))
                                      for r in rows if r.ranked], CHOICE_FEATURES)
     if ranker is None:
         raise ValueError(f"no question teaches the choice at depth {depth}: none has both a sentence that holds "
@@ -434,7 +434,7 @@ def card(model, about: dict) -> str:
     lines = [
         "# Model card: which read sentence is shown first (`choice.json`)",
         "",
-        "Written by `qa train-choice` (qa/answer/train_choice.py) with the model; do not edit by hand.",
+        "Written by `qa train-choice` (qa_train/train_choice.py) with the model; do not edit by hand.",
         "",
         "**What it is.** `qa/answer/choice.py`. The sentence picker (below) ranks the sentences of the top",
         f"passages; the reader reads its first {model.depth}, each through one window of",

