@@ -18,10 +18,11 @@ from pathlib import Path
 import numpy as np
 
 from qa.folds import FOLDS
-from qa.retrieve.fusion import FUSION_FEATURES, listwise_fit
+from qa.retrieve.fusion import FUSION_FEATURES
+from qa.settings import PROJECT_ROOT
+from qa_train.listwise import listwise_fit
 from qa_train.sets import VISIBLE_SETS, Groups, open_sets
 from qa_train.train_fusion import L2, pool_rows
-from qa.settings import PROJECT_ROOT
 
 EXTRA = ("bigram_share", "longest_run")
 

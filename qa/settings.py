@@ -7,11 +7,11 @@ from pathlib import Path
 
 from embeddings.encoder import DEFAULT_MODEL
 from qa.index.manifest import Chunking
-from qa.answer.choice import MODEL_PATH as CHOICE_MODEL
-from qa.retrieve.fusion import MODEL_PATH as FUSION_MODEL
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-MAX_QUESTION_CHARS = 2000
+# The shipped models, written by `qa train-fusion` and `qa train-choice` (qa_train/) beside the code that reads them.
+FUSION_MODEL = Path(__file__).resolve().parent / "retrieve" / "model" / "fusion.json"
+CHOICE_MODEL = Path(__file__).resolve().parent / "answer" / "model" / "choice.json"
 MODES = ("hybrid", "dense", "bm25")
 FUSIONS = ("learned", "weighted", "rrf")
 TERMS_VERSION = 3  # what BM25 terms a passage gets; a change re-chunks (vectors are reused)
@@ -41,7 +41,7 @@ class Settings:
     overlap_chars: int = 80
     # Prefix each passage's matching text with its article's title.
     title_in_passage: bool = True
-    # Retrieval: candidates from each retriever, reciprocal-rank-fusion constant and weights.
+    # Retrieval: candidates from each retriever; the constant and weights of the hand-set fusions.
     candidates: int = 50
     # "learned" (qa/retrieve/fusion.py: a ranker over candidate features, trained on the train
     # folds), "weighted" (min-max normalised scores) or "rrf" (reciprocal rank fusion)

@@ -63,11 +63,12 @@ from qa.question.answer_type import missing_entities
 from qa.question.query import make_query
 from qa.read.data import SOURCES as READER_SETS
 from qa.read.data import em_score, f1_score
-from qa.retrieve.fusion import LinearRanker, listwise_fit
-from qa_train.sets import VISIBLE_SETS, Groups, Visible, open_sets
+from qa.ranker import LinearRanker
 from qa.settings import Settings
 from qa.text.charstats import cjk_share
 from qa.text.normalize import normalize
+from qa_train.listwise import listwise_fit
+from qa_train.sets import VISIBLE_SETS, Groups, Visible, open_sets
 
 FIT_SETS = ("seeds", "rgb-news-a")
 L2 = 1e-3

@@ -24,13 +24,12 @@ from qa.engine import QA
 from qa.evaluate.run import EvalQuestion, evaluate, rank_metrics, relevant_pids
 from qa.folds import FOLDS
 from qa.question.query import make_query, with_name_aliases
+from qa.ranker import LinearRanker
 from qa.retrieve.fusion import (
     FUSION_FEATURES,
     MODEL_PATH,
     RERANK_FEATURES,
     FusionModel,
-    LinearRanker,
-    listwise_fit,
     load_model,
     rerank_features,
 )
@@ -38,6 +37,7 @@ from qa.retrieve.rerank import best_sentences
 from qa.retrieve.search import Retriever
 from qa.retrieve.sentences import SentenceEvidence
 from qa.settings import PROJECT_ROOT, Settings
+from qa_train.listwise import listwise_fit
 from qa_train.sets import VISIBLE_SETS, Groups, Visible, open_sets
 
 L2 = 1e-3

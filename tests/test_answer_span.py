@@ -113,7 +113,7 @@ def test_a_choice_model_that_trusts_the_reader_shows_its_best_span_first(seeds_q
     import numpy as np
 
     from qa.answer.choice import CHOICE_FEATURES, choose
-    from qa.retrieve.fusion import LinearRanker
+    from qa.ranker import LinearRanker
 
     _, _, reading = _candidates(seeds_qa, "李楠的妻子在哪个单位工作？")
     weights = np.array([1.0 if f == "span_score" else 0.0 for f in CHOICE_FEATURES])
@@ -264,7 +264,7 @@ def test_more_spans_a_window_give_a_candidate_a_span_of_its_own(tmp_path):
 
     from qa.answer.choice import CHOICE_FEATURES, NO_SPAN, SentenceChoice, choice_features, load_choice, model_to_json
     from qa_train.train_choice import Row
-    from qa.retrieve.fusion import LinearRanker
+    from qa.ranker import LinearRanker
 
     ranked = [_sentence(i) for i in range(6)]
     windows = [[_span(2, 5, -0.5)],
@@ -407,7 +407,7 @@ def test_the_picker_orders_the_sentences_only_in_the_mode_it_was_fitted_on(seeds
     from qa.answer.choice import PICKER_FEATURES, picker_features, picker_order
     from qa.answer.snippets import ranked_sentences
     from qa.question.query import make_query
-    from qa.retrieve.fusion import LinearRanker
+    from qa.ranker import LinearRanker
 
     found = seeds_qa.retrieve(make_query(QINGXU), k=10)
     ranked = ranked_sentences(found.evidence, found.hits)
@@ -466,7 +466,7 @@ def test_the_passage_of_the_sentence_shown_first_leads_the_passages(seeds_qa):
     from qa.answer.choice import CHOICE_FEATURES, SentenceChoice, read_windows
     from qa.answer.snippets import answer, ranked_sentences
     from qa.question.query import make_query
-    from qa.retrieve.fusion import LinearRanker
+    from qa.ranker import LinearRanker
     from qa.web.render import why_html
 
     found = seeds_qa.retrieve(make_query(QINGXU), k=5)
@@ -516,7 +516,7 @@ def test_the_engine_leads_with_the_answers_passage_in_hybrid_mode_only(seeds_ind
     from qa.answer.choice import CHOICE_FEATURES, SentenceChoice, model_to_json
 
     n = len(CHOICE_FEATURES)
-    from qa.retrieve.fusion import LinearRanker
+    from qa.ranker import LinearRanker
 
     below_top = LinearRanker(CHOICE_FEATURES, np.zeros(n), np.ones(n),
                              np.array([-1.0 if f == "top_passage" else 0.0 for f in CHOICE_FEATURES]))
@@ -544,7 +544,7 @@ def test_the_measure_reports_passages_with_the_answers_passage_first():
 
     from qa.answer.choice import CHOICE_FEATURES, SentenceChoice
     from qa_train.train_choice import Row, measure, pooled
-    from qa.retrieve.fusion import LinearRanker
+    from qa.ranker import LinearRanker
 
     ranked = [_sentence(0), _sentence(5), _sentence(1), _sentence(2)]  # the second sentence is in passage 2
     windows = [[_span(2, 5, -3.0)], [_span(52, 55, -0.5)], [_span(12, 15, -4.0)]]

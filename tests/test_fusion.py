@@ -42,7 +42,7 @@ def test_fusion_features_describe_each_candidate_relative_to_its_pool():
 def test_listwise_fit_learns_which_feature_finds_the_relevant_candidate():
     """Synthetic questions whose relevant candidate has the highest first feature, while
     the second is noise: the fit weighs the first and ranks the relevant candidate first."""
-    from qa.retrieve.fusion import listwise_fit
+    from qa_train.listwise import listwise_fit
 
     rng = np.random.default_rng(0)
     xs, rel, starts = [], [], []

@@ -19,7 +19,8 @@ from qa.errors import (
 )
 from qa.index.build import prepare
 from qa.question.query import make_query
-from qa.settings import MAX_QUESTION_CHARS, Settings
+from qa.question.query import MAX_QUESTION_CHARS
+from qa.settings import Settings
 
 PROJECT = Path(__file__).resolve().parent.parent
 DOC001, DOC002, DOC003, DOC004 = SEED_IDS[1], SEED_IDS[2], SEED_IDS[3], SEED_IDS[4]

@@ -23,20 +23,17 @@ import json
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from qa.answer.spans import ReadSpan, best_span_in
 from qa.answer.spans import span_within as _inside
-from qa.retrieve.fusion import LinearRanker
+from qa.question.query import Query
+from qa.ranker import LinearRanker
+from qa.records import Hit
+from qa.retrieve.sentences import SentenceCandidate
+from qa.settings import CHOICE_MODEL as MODEL_PATH
 
-if TYPE_CHECKING:  # settings import this module's MODEL_PATH; the question and sentence modules import settings
-    from qa.question.query import Query
-    from qa.records import Hit
-    from qa.retrieve.sentences import SentenceCandidate
-
-MODEL_PATH = Path(__file__).resolve().parent / "model" / "choice.json"
 FORMAT = 3  # 2: the found_by_reader feature, the extend flag and the picker; 3: the picker's fits_list
 CHOICE_DEPTH = 3  # sentences read per answered question by a choice file that names no depth
 SPANS_PER_WINDOW = 3  # the reader's best spans kept per window by a choice file that names no number

@@ -2,12 +2,10 @@
 text (qa/answer/choice.py reads the candidate sentences)."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 from qa.records import Hit
-
-if TYPE_CHECKING:  # step 2 makes this a plain import
-    from qa.retrieve.sentences import SentenceCandidate
+from qa.retrieve.sentences import SentenceCandidate
 
 
 class ReadSpan(NamedTuple):

@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 
-from qa.settings import MAX_QUESTION_CHARS
+from qa.question.query import MAX_QUESTION_CHARS
 from qa.text.normalize import normalize, to_simplified
 from qa.text.tokenize import tokens as bm25_tokens
 

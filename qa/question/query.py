@@ -8,12 +8,13 @@ from dataclasses import dataclass, replace
 
 from qa.errors import BadQuestion
 from qa.index.folder import IndexData
-from qa.settings import MAX_QUESTION_CHARS
 from qa.text.gloss import strip_glosses
 from qa.text.normalize import normalize
 from qa.text.wellformed import visible
 from qa.text.tokenize import latin_name_terms
 from qa.text.tokenize import tokens as bm25_tokens
+
+MAX_QUESTION_CHARS = 2000  # longer is pasted text, not a question; every face refuses it with one sentence
 
 _TAG = re.compile(r"</?[A-Za-z][^<>]*>")
 # Markdown links and images keep their text, lose their target; bare URLs and script

@@ -24,9 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
+from qa.ranker import LinearRanker
+from qa.settings import FUSION_MODEL as MODEL_PATH
 from qa.text.charstats import cjk_share
 
-MODEL_PATH = Path(__file__).resolve().parent / "model" / "fusion.json"
 FORMAT = 1
 
 FUSION_FEATURES = (
@@ -95,34 +96,6 @@ def rerank_features(fusion_scores: np.ndarray, best_sim: np.ndarray, best_cov: n
 
 
 @dataclass(frozen=True)
-class LinearRanker:
-    """score = ((x - mean) / scale) · weights, over named features."""
-
-    features: tuple[str, ...]
-    mean: np.ndarray
-    scale: np.ndarray
-    weights: np.ndarray
-
-    def score(self, x: np.ndarray) -> np.ndarray:
-        if x.shape[1] != len(self.features):
-            raise ValueError(f"expected {len(self.features)} features, got {x.shape[1]}")
-        return ((x - self.mean) / self.scale) @ self.weights
-
-    def to_json(self) -> dict:
-        return {"features": list(self.features), "mean": self.mean.round(8).tolist(), "scale": self.scale.round(8).tolist(),
-                "weights": self.weights.round(8).tolist()}
-
-    @classmethod
-    def from_json(cls, row: dict, expected: tuple[str, ...], model: str = "fusion model",
-                  retrain: str = "qa train-fusion") -> LinearRanker:
-        """A ranker from its file's entry; a file fitted on other features than ``expected`` is
-        refused, naming the ``model`` and the command that refits it."""
-        if tuple(row["features"]) != expected:
-            raise ValueError(f"the {model}'s features are not this version's; retrain it with `{retrain}`")
-        return cls(tuple(row["features"]), *(np.asarray(row[k], dtype=np.float64) for k in ("mean", "scale", "weights")))
-
-
-@dataclass(frozen=True)
 class FusionModel:
     """The two stages, as shipped in model/fusion.json."""
 
@@ -142,40 +115,3 @@ class FusionModel:
 @lru_cache(maxsize=4)
 def load_model(path: str = str(MODEL_PATH)) -> FusionModel:
     return FusionModel.from_json(json.loads(Path(path).read_text(encoding="utf-8")))
-
-
-def listwise_fit(x: np.ndarray, relevant: np.ndarray, groups: np.ndarray, features: tuple[str, ...], l2: float = 1e-3,
-                 question_weights: np.ndarray | None = None) -> LinearRanker:
-    """Fit a LinearRanker: minimise, over questions, -log of the softmax probability mass on
-    the relevant candidates (``groups``: the first row of each question's candidates, in
-    order; every question has at least one relevant and one other candidate), plus
-    ``l2`` times the squared weights; ``question_weights`` weigh the questions' terms.
-    L-BFGS over standardised features."""
-    from scipy.optimize import minimize
-
-    mean = x.mean(axis=0)
-    scale = x.std(axis=0)
-    scale[scale < 1e-9] = 1.0
-    z = (x - mean) / scale
-    starts = groups
-    sizes = np.diff(np.append(starts, len(x)))
-    owner = np.repeat(np.arange(len(starts)), sizes)
-    rel = relevant.astype(bool)
-    qw = np.ones(len(starts)) if question_weights is None else np.asarray(question_weights, dtype=np.float64)
-    qw = qw / qw.sum()
-
-    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
-        s = z @ w
-        top = np.maximum.reduceat(s, starts)
-        e = np.exp(s - top[owner])
-        all_mass = np.add.reduceat(e, starts)
-        pos_mass = np.add.reduceat(np.where(rel, e, 0.0), starts)
-        value = float(qw @ (np.log(all_mass) - np.log(pos_mass))) + l2 * float(w @ w)
-        p = e / all_mass[owner]
-        q = np.where(rel, e, 0.0) / pos_mass[owner]
-        grad = z.T @ ((p - q) * qw[owner]) + 2 * l2 * w
-        return value, grad
-
-    done = minimize(loss, np.zeros(z.shape[1]), jac=True, method="L-BFGS-B", options={"maxiter": 500})
-    return LinearRanker(features, mean, scale, done.x)
-

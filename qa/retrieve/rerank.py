@@ -9,7 +9,8 @@ from dataclasses import replace
 import numpy as np
 
 from qa.records import Hit
-from qa.retrieve.fusion import LinearRanker, rerank_features
+from qa.ranker import LinearRanker
+from qa.retrieve.fusion import rerank_features
 from qa.retrieve.sentences import SentenceEvidence
 
 

@@ -18,7 +18,8 @@ from qa.errors import BadQuestion, ZhqaError
 from qa.evaluate import report as eval_report
 from qa.evaluate.run import evaluate, load_questions, modes_of
 from qa.records import Answer
-from qa.settings import MAX_QUESTION_CHARS, MODES
+from qa.question.query import MAX_QUESTION_CHARS
+from qa.settings import MODES
 from qa.text.wellformed import visible
 from qa.web import render
 from qa.web.feedback import FeedbackError, FeedbackLog, Rated, rating_of, record
