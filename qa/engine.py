@@ -250,9 +250,8 @@ class QA:
         loaded = load_corpus(list(paths) if paths else default_corpus(), allow_private_urls=allow_private_urls,
                              fetched_dir=self.folder.root / "fetched")
         report = IndexReport(warnings=list(loaded.warnings), not_indexed=list(loaded.skipped))
-        with self.folder.lock(self.settings.lock_timeout, on_wait):
-            self._follow_store(force=True)
-            previous = self._previous()
+
+        def documents_from(previous: IndexData | None) -> dict[str, Document]:
             documents: dict[str, Document] = {}
             if add and previous is not None:
                 documents.update(previous.documents)
@@ -267,31 +266,20 @@ class QA:
                 if len(loaded.skipped) == 1:  # one file or URL: say why it failed
                     raise CorpusError(f"No readable documents were found: {loaded.warnings[0]}")
                 raise CorpusError("No readable documents were found; give a folder of .txt/.md/.html files or a .jsonl corpus.")
-            target = self.target(previous.manifest if previous is not None else None)
-            with store_errors():
-                data = write_index(self.folder, documents, lambda: self.encoder, self.settings, report, previous, progress, target)
-            publish(self.folder, target)
-            committed = self.folder.generation()
-        self._install(data, committed)
-        return report
+            return documents
+
+        return self._write(documents_from, report, on_wait=on_wait, progress=progress, damaged_ok=True)
 
     def remove(self, doc_ids: list[str]) -> IndexReport:
         """Drop documents from the index; nothing is re-embedded."""
-        report = IndexReport()
-        with self.folder.lock(self.settings.lock_timeout):
-            self._follow_store(force=True)
-            previous = self.folder.load()
+
+        def documents_from(previous: IndexData) -> dict[str, Document]:
             unknown = [d for d in doc_ids if d not in previous.documents]
             if unknown:
                 raise CorpusError(f"Not in the index: {', '.join(unknown)}; see the indexed ids with `qa info --documents`.")
-            documents = {k: v for k, v in previous.documents.items() if k not in set(doc_ids)}
-            target = self.target(previous.manifest)
-            with store_errors():
-                data = write_index(self.folder, documents, lambda: self.encoder, self.settings, report, previous, target=target)
-            publish(self.folder, target)
-            committed = self.folder.generation()
-        self._install(data, committed)
-        return report
+            return {k: v for k, v in previous.documents.items() if k not in set(doc_ids)}
+
+        return self._write(documents_from, IndexReport())
 
     def add_uploads(self, paths: Sequence[Path], uploader: str | None = None, names: Mapping[str, str] | None = None,
                     max_documents: int | None = None, max_chars: int | None = None) -> IndexReport:
@@ -312,9 +300,8 @@ class QA:
             name = (names or {}).get(str(path), path.name)
             for doc in loaded.documents:
                 uploads.append(_as_upload(doc, name, path, when, uploader))
-        with self.folder.lock(self.settings.lock_timeout):
-            self._follow_store(force=True)
-            previous = self.folder.load()
+
+        def documents_from(previous: IndexData) -> dict[str, Document]:
             documents = dict(previous.documents)
             indexed_text = {d.sha256: d.id for d in documents.values()}
             for doc in uploads:
@@ -331,13 +318,9 @@ class QA:
             if max_chars is not None and sum(len(d.text) for d in uploaded) > max_chars:
                 raise CorpusError(f"Uploaded documents would hold more than {max_chars:,} characters in all; "
                                   "remove uploaded documents in the Corpus tab first.")
-            target = self.target(previous.manifest)
-            with store_errors():
-                data = write_index(self.folder, documents, lambda: self.encoder, self.settings, report, previous, target=target)
-            publish(self.folder, target)
-            committed = self.folder.generation()
-        self._install(data, committed)
-        return report
+            return documents
+
+        return self._write(documents_from, report)
 
     def remove_uploads(self, doc_ids: Sequence[str]) -> IndexReport:
         """Remove documents that were uploaded through the web chat, and only those."""
@@ -347,6 +330,25 @@ class QA:
             raise CorpusError(f"Not an uploaded document: {', '.join(not_uploaded)}; only uploaded documents can be "
                               "removed here (the operator removes corpus articles with `qa remove`).")
         return self.remove(list(doc_ids))
+
+    def _write(self, documents_from: Callable[[IndexData | None], dict[str, Document]], report: IndexReport,
+               on_wait=None, progress: bool = False, damaged_ok: bool = False) -> IndexReport:
+        """The one way the index is written, for ``index``, ``remove`` and the uploads: under
+        the folder's writer lock, catch up with the store's published index, read the index
+        as it stands (with ``damaged_ok``, a damaged or missing one reads as None and is
+        rebuilt; else it must load), let ``documents_from`` say what the new one holds (a
+        CorpusError there writes nothing), write it, publish it, then serve it."""
+        with self.folder.lock(self.settings.lock_timeout, on_wait):
+            self._follow_store(force=True)
+            previous = self._previous() if damaged_ok else self.folder.load()
+            documents = documents_from(previous)
+            target = self.target(previous.manifest if previous is not None else None)
+            with store_errors():
+                data = write_index(self.folder, documents, lambda: self.encoder, self.settings, report, previous, progress, target)
+            publish(self.folder, target)
+            committed = self.folder.generation()
+        self._install(data, committed)
+        return report
 
     def _install(self, data: IndexData | None, generation: str) -> None:
         """Serve ``data``, the generation ``generation`` this process just committed."""
