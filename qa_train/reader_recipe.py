@@ -12,7 +12,9 @@ from qa.read import data as D
 
 
 @dataclass
-class Settings:
+class TrainSettings:
+    """One training run of the reader (qa train-reader); not the runtime's qa.settings.Settings."""
+
     layers: int = 6
     max_len: int = 320  # inference windows (tokens, question included)
     stride: int = 96  # overlap of consecutive inference windows
@@ -43,7 +45,7 @@ def log(msg: str) -> None:
 class Prepared:
     """Questions (and template questions, training only), their encodings and windows, cached by text."""
 
-    def __init__(self, questions, tokenizer, settings: Settings, template_questions=()) -> None:
+    def __init__(self, questions, tokenizer, settings: TrainSettings, template_questions=()) -> None:
         self.questions = questions
         self.template_questions = list(template_questions)
         self.settings = settings

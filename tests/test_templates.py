@@ -100,7 +100,8 @@ def test_only_training_articles_give_paragraphs():
 
 
 def test_train_reader_reads_template_questions_once_an_epoch():
-    from qa_train.train_reader import Prepared, Settings, epoch_examples, parse_args
+    from qa_train.reader_recipe import Prepared, TrainSettings
+    from qa_train.train_reader import epoch_examples, parse_args
 
     class Tokens:  # one token a character, offsets as the real tokenizer gives them
         def encode_batch(self, texts, add_special_tokens=False):
@@ -112,7 +113,7 @@ def test_train_reader_reads_template_questions_once_an_epoch():
 
     real = D.Question("1", "cmrc2018-trial", "cmrc", "天水围", PARAGRAPH, "天水围在哪里？", (("香港", 5),))
     made = T.make_template_questions([T.Paragraph(PARAGRAPH, "drcd-test", "drcd", "x")], seed=16)
-    settings = Settings(balance_styles=True, neg_keep=0.0, cross_ratio=0.0)
+    settings = TrainSettings(balance_styles=True, neg_keep=0.0, cross_ratio=0.0)
     prep = Prepared([real], Tokens(), settings, made)
     examples = epoch_examples(prep, random.Random(0))
     assert len(examples) == 1 + len(made)  # the real question, then each template question once

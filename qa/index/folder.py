@@ -11,8 +11,10 @@ import os
 import re
 import shutil
 import time
+from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -84,6 +86,12 @@ class IndexData:
 
     def sentence_vectors_of(self, row: int) -> np.ndarray:
         return self.sentence_vectors[self.sentence_start[row] : self.sentence_start[row + 1]]
+
+    @cached_property
+    def passage_counts(self) -> dict[str, int]:
+        """How many passages each document has (a document without any is absent), counted
+        once per loaded index: the corpus tab, an opened article and ``qa info`` all show it."""
+        return dict(Counter(p.doc_id for p in self.passages))
 
 
 def local_store(data: IndexData) -> LocalStore:

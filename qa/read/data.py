@@ -48,7 +48,7 @@ def _fix_answer(context: str, text: str, start: int) -> int | None:
     return min(hits, key=lambda h: abs(h - start)) if hits else None
 
 
-def load_questions(shared_dir: Path, sources=tuple(SOURCES)) -> list[Question]:
+def load_reading_questions(shared_dir: Path, sources=tuple(SOURCES)) -> list[Question]:
     """All questions of the reading sets, answers re-anchored where answer_start is off."""
     out: list[Question] = []
     for source in sources:
@@ -71,7 +71,7 @@ def load_questions(shared_dir: Path, sources=tuple(SOURCES)) -> list[Question]:
     return out
 
 
-def split_questions(questions: list[Question]) -> tuple[list[Question], list[Question]]:
+def train_and_validation(questions: list[Question]) -> tuple[list[Question], list[Question]]:
     """(train, validation) by article title: validation = fold_of(title) == 0."""
     train = [q for q in questions if not is_validation(q.title)]
     valid = [q for q in questions if is_validation(q.title)]

@@ -14,7 +14,6 @@ answered when ``best.score - no_answer > settings["null_margin"]`` (chosen on va
 from __future__ import annotations
 
 import json
-import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -295,14 +294,3 @@ def _focus_tokens(c: D.Encoded, focus: tuple[int, int] | None, max_tokens: int) 
         centre = int((inside[0] + inside[-1]) // 2)
     lo = max(0, min(n - max_tokens, centre - max_tokens // 2))
     return lo, lo + max_tokens
-
-
-_DEFAULT: Reader | None = None
-
-
-def default_reader() -> Reader:
-    """The process-wide reader over the shipped weights."""
-    global _DEFAULT
-    if _DEFAULT is None:
-        _DEFAULT = Reader(threads=int(os.environ.get("ZHQA_READER_THREADS", "2")))
-    return _DEFAULT

@@ -1,6 +1,7 @@
 """Find the passages for a question: dense and keyword (BM25) candidates from a passage store
-(FAISS + bm25s, or Milvus), fused by
-weighted reciprocal rank, near-duplicates collapsed, optionally restricted to documents."""
+(FAISS + bm25s, or Milvus), fused (by default the learned ranker of qa/retrieve/fusion.py;
+``Settings.fusion`` also offers min-max weighted scores and weighted reciprocal rank), reranked
+by their best sentence, near-duplicates collapsed, optionally restricted to documents."""
 from __future__ import annotations
 
 import numpy as np

@@ -27,7 +27,7 @@ from qa.web.uploads import save_uploads
 
 MAX_K = 20  # the chat's slider; the API takes what `qa ask -k` takes
 MAX_API_K = 50
-MAX_HISTORY = 50  # earlier questions the /ask API accepts
+MAX_HISTORY = 50  # earlier questions the /ask API accepts (a follow-up reads the last qa.engine.FOLLOWUP_CONTEXT)
 MAX_TURNS = 500  # answers a chat session remembers (for ratings)
 EVAL_MODES = (*MODES, "all")
 EVAL_UPLOADS = "eval-uploads"  # an uploaded question file lives here while it is read
@@ -195,7 +195,7 @@ def open_citation(qa, href) -> tuple[str, str] | None:
     where, doc_id, start, end = parsed
     data = qa.data()
     doc = data.documents.get(doc_id)
-    passages = sum(1 for p in data.passages if p.doc_id == doc_id) if doc else None
+    passages = data.passage_counts.get(doc_id, 0) if doc else None
     return where, render.article_html(doc, start, end, passages)
 
 
@@ -209,10 +209,7 @@ class CorpusView:
 
 def corpus_view(qa) -> CorpusView:
     data = qa.data()
-    per_doc: dict[str, int] = {}
-    for p in data.passages:
-        per_doc[p.doc_id] = per_doc.get(p.doc_id, 0) + 1
-    rows = [{"id": d.id, "title": d.title, "source": d.source, "date": d.date, "passages": per_doc.get(d.id, 0),
+    rows = [{"id": d.id, "title": d.title, "source": d.source, "date": d.date, "passages": data.passage_counts.get(d.id, 0),
              "original_id": d.original_id, "uploaded_at": d.uploaded_at, "uploaded_by": d.uploaded_by}
             for d in data.documents.values()]
 
