@@ -272,15 +272,8 @@ def remove_cmd(doc_ids, index_dir, store):
 @model_option
 def eval_cmd(questions, corpus, mode, k, json_out, report_out, n_worst, split, per_fold, reading, index_dir, store, model):
     """Measure retrieval and answers on QUESTIONS.jsonl (id, question, doc, answer[, answers, type])."""
-    from qa.evaluate.run import (
-        METRICS,
-        by_fold,
-        evaluate,
-        load_questions,
-        modes_of,
-        split_questions,
-        worst,
-    )
+    from qa.evaluate.report import failures_text, folds_text, reading_text, render, summary_text
+    from qa.evaluate.run import by_fold, evaluate, load_questions, modes_of, split_questions, worst
 
     qs = load_questions(Path(questions))
     settings = _settings(index_dir, model, store)
@@ -302,48 +295,24 @@ def eval_cmd(questions, corpus, mode, k, json_out, report_out, n_worst, split, p
         from qa.evaluate.reading import evaluate_reading
 
         read = evaluate_reading(engine, qs)
-        click.echo(f"reading only ({split}): {read.questions} questions, exact_match {read.exact_match:.3f}, f1 {read.f1:.3f}, "
-                   f"answers {read.answer_chars:.1f} characters (gold {read.gold_chars:.1f})")
+        click.echo(reading_text(read, split))
         if json_out:
             _atomic_write(Path(json_out), json.dumps(read.__dict__, ensure_ascii=False, indent=1))
             click.echo(f"wrote {json_out}")
         return
     result = evaluate(engine, qs, modes_of(mode), k=k, progress=sys.stderr.isatty())
-    width = max(len(m) for m in METRICS)
-    click.echo(f"{len(qs)} questions, k={k}, {result.seconds:.1f}s (encoding the questions {result.encode_seconds:.1f}s)")
-    click.echo("metric".ljust(width) + "".join(m.rjust(10) for m in result.modes))
-    for metric in METRICS:
-        values = [result.modes[m]["metrics"].get(metric) for m in result.modes]
-        click.echo(metric.ljust(width) + "".join(("–" if v is None else f"{v:.3f}").rjust(10) for v in values))
-    if result.comparison:
-        click.echo("\n" + result.comparison)
-    for m, block in result.modes.items():
-        if block["by_type"]:
-            click.echo(f"\nby type ({m}):")
-            for t, v in block["by_type"].items():
-                cells = "  ".join(f"{name}={'–' if v.get(name) is None else format(v.get(name), '.2f')}" for name in ("recall@1", "recall@5", "answer@1", "abstain"))
-                click.echo(f"  {t:<14} n={v['count']:<4} {cells}")
+    click.echo(summary_text(result))
     if per_fold:
         result.folds = by_fold(result, qs, engine.data())
-        for m, block in result.folds.items():
-            click.echo(f"\nby fold ({m}; folds by article, qa/folds.py):")
-            for f, row in block["folds"].items():
-                answer = "–" if row["answer@1"] is None else f"{row['answer@1']:.3f}"
-                click.echo(f"  fold {f}  n={row['questions']:<5} recall@1={row['recall@1']:.3f}  mrr@10={row['mrr@10']:.3f}  answer@1={answer}")
-            click.echo("  mean    " + "  ".join(f"{name}={v['mean']:.3f}±{v['sd']:.3f}" for name, v in block["mean"].items()))
+        if result.folds:
+            click.echo(folds_text(result.folds))
     failures = worst(result, modes_of(mode)[0], n_worst)
     if failures:
-        click.echo(f"\nworst questions ({modes_of(mode)[0]}):")
-        for r in failures:
-            where = "not retrieved" if r.expected_docs and r.rank is None else (f"rank {r.rank}" if r.expected_docs else "answered, should abstain")
-            click.echo(f"  {r.id}: {r.question}\n     expected {r.expected_answer or '(no answer)'} in {', '.join(r.expected_docs or ['-'])}; "
-                       f"{where}; got {r.top_doc}: {(r.top_snippet or r.top_passage or '').replace(chr(10), ' ')[:80]}")
+        click.echo(failures_text(failures, modes_of(mode)[0]))
     if json_out:
         _atomic_write(Path(json_out), json.dumps(result.to_json(), ensure_ascii=False, indent=1))
         click.echo(f"wrote {json_out}")
     if report_out:
-        from qa.evaluate.report import render
-
         _atomic_write(Path(report_out), render(result, title=f"zhqa evaluation: {Path(questions).name}"))
         click.echo(f"wrote {report_out}")
 

@@ -1,14 +1,17 @@
-"""A self-contained HTML report of an evaluation: the metrics table, recall@k curves per
-mode (inline SVG, no scripts, no network), the comparison and the failures. Every string
-from questions, answers or the corpus is escaped.
+"""An evaluation, shown: a self-contained HTML report (the metrics table, recall@k curves per
+mode as inline SVG, no scripts, no network, the comparison and the failures; every string
+from questions, answers or the corpus is escaped), and the plain text ``qa eval`` prints.
 
-The pieces (``metrics_table``, ``recall_svg``, ``by_type_tables``, ``failures_html``) are
-public: ``render`` puts them on one page and the web chat's Evaluate tab shows them."""
+The HTML pieces (``metrics_table``, ``recall_svg``, ``by_type_tables``, ``failures_html``) are
+public: ``render`` puts them on one page and the web chat's Evaluate tab shows them. The text
+pieces (``summary_text``, ``folds_text``, ``failures_text``, ``reading_text``) are what the CLI
+prints, in that order."""
 from __future__ import annotations
 
 from collections.abc import Callable
 from html import escape
 
+from qa.evaluate.reading import ReadingResult
 from qa.evaluate.run import METRICS, EvalReport, QuestionResult, worst
 
 _COLOURS = {"hybrid": "#c0392b", "dense": "#2471a3", "bm25": "#229954"}
@@ -134,3 +137,58 @@ abstain: share of unanswerable questions the system declined.</p>
 <h2>Failures</h2>{failures_html(report)}
 </body></html>
 """
+
+
+# ---------------------------------------------------------------- plain text, as `qa eval` prints it
+
+
+def summary_text(report: EvalReport) -> str:
+    """The questions and time, one row per metric (METRICS) with a column per mode, the
+    paired comparison, and per mode the results by question type."""
+    width = max(len(m) for m in METRICS)
+    lines = [f"{report.questions} questions, k={report.k}, {report.seconds:.1f}s (encoding the questions {report.encode_seconds:.1f}s)",
+             "metric".ljust(width) + "".join(m.rjust(10) for m in report.modes)]
+    for metric in METRICS:
+        values = [block["metrics"].get(metric) for block in report.modes.values()]
+        lines.append(metric.ljust(width) + "".join(("–" if v is None else f"{v:.3f}").rjust(10) for v in values))
+    if report.comparison:
+        lines.append("\n" + report.comparison)
+    for mode, block in report.modes.items():
+        if block["by_type"]:
+            lines.append(f"\nby type ({mode}):")
+            for t, v in block["by_type"].items():
+                cells = "  ".join(f"{name}={'–' if v.get(name) is None else format(v.get(name), '.2f')}"
+                                  for name in ("recall@1", "recall@5", "answer@1", "abstain"))
+                lines.append(f"  {t:<14} n={v['count']:<4} {cells}")
+    return "\n".join(lines)
+
+
+def folds_text(folds: dict[str, dict]) -> str:
+    """Per mode, Recall@1, MRR@10 and answer@1 of each fold (``evaluate.by_fold``), then
+    their mean and spread."""
+    lines = []
+    for mode, block in folds.items():
+        lines.append(f"\nby fold ({mode}; folds by article, qa/folds.py):")
+        for f, row in block["folds"].items():
+            answer = "–" if row["answer@1"] is None else f"{row['answer@1']:.3f}"
+            lines.append(f"  fold {f}  n={row['questions']:<5} recall@1={row['recall@1']:.3f}  mrr@10={row['mrr@10']:.3f}  answer@1={answer}")
+        lines.append("  mean    " + "  ".join(f"{name}={v['mean']:.3f}±{v['sd']:.3f}" for name, v in block["mean"].items()))
+    return "\n".join(lines)
+
+
+def failures_text(failures: list[QuestionResult], mode: str) -> str:
+    """The worst questions of one mode (``evaluate.worst``): what was expected, how it
+    failed (``outcome``) and what came back first; empty when none failed."""
+    if not failures:
+        return ""
+    lines = [f"\nworst questions ({mode}):"]
+    for r in failures:
+        lines.append(f"  {r.id}: {r.question}\n     expected {r.expected_answer or '(no answer)'} in {', '.join(r.expected_docs or ['-'])}; "
+                     f"{outcome(r)}; got {r.top_doc}: {(r.top_snippet or r.top_passage or '').replace(chr(10), ' ')[:80]}")
+    return "\n".join(lines)
+
+
+def reading_text(read: ReadingResult, split: str) -> str:
+    """The reading-only evaluation (``qa eval --reading``) in one line."""
+    return (f"reading only ({split}): {read.questions} questions, exact_match {read.exact_match:.3f}, f1 {read.f1:.3f}, "
+            f"answers {read.answer_chars:.1f} characters (gold {read.gold_chars:.1f})")
