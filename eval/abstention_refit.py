@@ -113,7 +113,7 @@ def main() -> None:
     names = sorted({r[0] for r in rows})
     plain, plain_t = refit(train, reader=False)
     read, read_t = refit(train, reader=True)
-    null_margin = sets["seeds"].engine.reader.settings["null_margin"]
+    null_margin = sets["seeds"].engine.reader.config["null_margin"]
     print(f"refit threshold (train folds) {plain_t:.2f}; with the reader's signals {read_t:.2f}")
     print("validation fold: answered / abstained / balanced accuracy (answerable + unanswerable)")
     for label, score, t in (("hand-set, 0.6", lambda r: r[3][5], 0.6), ("refit", plain, plain_t),

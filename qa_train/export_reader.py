@@ -444,7 +444,7 @@ def finish(checkpoint: Path, valid_prep: Prepared, model_dir: Path, out_dir: Pat
         shipped_kind = "fp16"
         validation = {"shipped": table16[best_A], "fp16": table16[best_A], "fp32": table32[best_A]}
     for r in (shipped_reader, reader32):  # they read the stage settings before the choice
-        r.settings["max_answer_tokens"] = int(best_A)
+        r.config["max_answer_tokens"] = int(best_A)
 
     def write(shipped: Path, kind: str, extra: dict) -> None:
         """Write (or rewrite) the shipped file and its settings; called as soon as a model is

@@ -225,7 +225,7 @@ def test_shipped_weights_reproduce_the_validation_numbers(reader):
         pytest.skip(f"{SHARED} (the shared evaluation data) is not on this machine")
     from qa_train.export_reader import evaluate_reader
 
-    settings = reader.settings
+    settings = reader.config
     valid = [q for q in D.load_reading_questions(SHARED) if D.is_validation(q.title)]
     A = settings["max_answer_tokens"]
     table, _ = evaluate_reader(reader, valid, grid=(A,))

