@@ -2,7 +2,7 @@
 stable int64 ids so passages can be removed without touching the others.
 
 The index type follows the corpus size (``choose_kind``), from ``qa bench``'s scale table
-on a 2-core machine (README, "Performance"): exact search up to ``EXACT_LIMIT`` passages
+on a 2-core machine (docs/performance.md): exact search up to ``EXACT_LIMIT`` passages
 (one query on one thread: 4.7 ms at 100k, 55 ms at 1M), an inverted file over exact vectors
 (IVF-Flat, 4 sqrt(n) cells, 32 probed) beyond it: 0.75 ms at 1M with recall@10 0.997
 against exact search. HNSW and IVF-PQ are measured by

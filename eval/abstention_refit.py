@@ -1,4 +1,4 @@
-"""Abstention refitted by the validation protocol, measured beside the hand-set one (README,
+"""Abstention refitted by the validation protocol, measured beside the hand-set one (docs/fusion-and-choice.md,
 "Abstention"). Each visible question is asked of its own corpus (answerable) and of a partner
 corpus that cannot answer it; the seeds' own unanswerable questions are added. A logistic
 regression over the confidence signals is fitted on the train folds (threshold chosen there),

@@ -1,5 +1,5 @@
-"""What else the sentence choice could use, measured by its own protocol (README, "Sentence
-choice: what else was tried").
+"""What else the sentence choice could use, measured by its own protocol (docs/fusion-and-choice.md,
+"Which sentence is shown first").
 
 The rows are those of `qa train-choice` (qa_train/train_choice.py): the seed and RGB
 questions of folds 1-4 teach, and the validation folds of the CMRC 2018 and DRCD sets are lent

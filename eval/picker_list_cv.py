@@ -1,5 +1,5 @@
 """Should the sentence picker know list questions? Decided inside the train folds only
-(qa/answer/model/CHOICE_CARD.md lists the picker's features; README, "The answer itself").
+(qa/answer/model/CHOICE_CARD.md lists the picker's features; docs/fusion-and-choice.md, "Which sentence is shown first").
 
 The feature `fits_list` (qa.question.answer_type): the question asks for several things
 (哪些, 哪几, 哪三个, 分别) and the sentence lists some with the enumeration comma (甲、乙).

@@ -1,6 +1,6 @@
 """Fit the sentence choice (qa/answer/choice.py) and measure it: ``qa train-choice``.
 
-Protocol (the README's "Held-out discipline"):
+Protocol (the README's "The numbers, and which data chose what"):
 - The **picker** (which sentences are read, in which order) does not read, so it is fitted on
   the train folds (1-4 of 5) of every visible set. It ships only if, cross-validated inside
   those folds (fit on three, score the fourth), the answer sits in its first ``depth``

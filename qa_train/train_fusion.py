@@ -1,7 +1,7 @@
 """Train the learned fusion (qa/retrieve/fusion.py) on the train folds of the visible
 evaluation sets, and measure it on their validation folds: ``qa train-fusion``.
 
-Protocol (the README's "Held-out discipline"): every set is split by article
+Protocol (the README's "The numbers, and which data chose what"): every set is split by article
 (``qa.folds``: fold 0 of 5 is validation); the features, the loss, the set weighting and the
 regularisation were fixed before any validation number was seen, the weights are fitted on
 the train folds only, and the numbers written into the model file and its card are the

@@ -136,7 +136,7 @@ def test_scores_and_halves():
 @pytest.mark.skipif(not WEB_PAGES.is_dir(), reason=f"{WEB_PAGES} is missing (the shared evaluation sets sit beside the project)")
 def test_web_pages_measured_beside_trafilatura():
     """The issue's report: pages indexed, body recall and precision, dates and authors read,
-    for zhqa and trafilatura on the same pages. Levels asserted: measured here (README) minus
+    for zhqa and trafilatura on the same pages. Levels asserted: measured here (docs/real-pages.md) minus
     a small margin, on all 69 pages."""
     report = measure_web_pages(WEB_PAGES)
     print("\n" + report.text())

@@ -1,6 +1,6 @@
 """``qa bench``: how fast each stage is on this machine, and how that compares with plain
 sentence-transformers, rank_bm25 and a plain FAISS loop in the same run. ``run`` returns one
-JSON-ready dict (see README, "Performance", for the keys); ``report.table`` prints it."""
+JSON-ready dict (docs/performance.md explains the keys); ``report.table`` prints it."""
 from __future__ import annotations
 
 import json

@@ -11,7 +11,7 @@ same rewrite, and nothing is asked of the index.
 ``readings(question, previous)`` lists what the engine asks for a follow-up: the rewrite,
 the question as typed, and the question after the latest earlier one (the context a
 follow-up such as 为什么要这样做？ or 几点起来？ leaves unsaid). ``QA.ask`` asks each and keeps
-the answered one whose best sentence scores highest (see the README, "Follow-ups").
+the answered one whose best sentence scores highest (docs/fusion-and-choice.md, "Follow-ups").
 """
 from __future__ import annotations
 

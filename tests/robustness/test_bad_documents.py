@@ -212,7 +212,7 @@ def test_a_50_mb_file_is_embedded_in_bounded_batches_with_bounded_memory(tmp_pat
               f"(largest {max(out['batches'])}), peak RSS {out['rss_peak_mb']:.0f} MB (+{growth:.0f} MB while indexing)")
     assert out["batches"] and max(out["batches"]) <= BATCH and len(out["batches"]) >= 3
     assert sum(out["batches"]) == out["encoded"] == out["passages"]
-    # Measured on a 2-core machine (ONNX backend): +571 MB here (README: "about 0.6 GB"), of which
+    # Measured on a 2-core machine (ONNX backend): +571 MB here (docs/performance.md: "about 0.6 GB"), of which
     # one model input of 32 passages of 300 characters is about 320 MB, the rest the 50 MB of
     # text, its passages and the first call's set-up. The bound is twice that: room for another
     # allocator or thread count (the old bound, 40 x the file = 2 GB, let through a tripling),
