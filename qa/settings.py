@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from embeddings.encoder import DEFAULT_MODEL
-from qa.index.manifest import Chunking
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # The shipped models, written by `qa train-fusion` and `qa train-choice` (qa_train/) beside the code that reads them.
@@ -30,6 +29,16 @@ def default_index_dir() -> Path:
 def default_corpus() -> list[Path]:
     """The bundled articles in ``seeds/``."""
     return [PROJECT_ROOT / "seeds"]
+
+
+@dataclass(frozen=True)
+class Chunking:
+    """The settings that decide what the passages are: a change re-chunks the corpus."""
+
+    max_chars: int
+    overlap_chars: int
+    title_in_passage: bool
+    terms: int  # version of the BM25 terms a passage gets (vectors are reused across it)
 
 
 @dataclass(frozen=True)

@@ -8,18 +8,9 @@ from dataclasses import asdict, dataclass, field, fields
 
 from embeddings.passage_store import LOCAL
 from qa.errors import IndexDamaged
+from qa.settings import Chunking
 
 FORMAT_VERSION = 2  # what a generation folder holds and how; a change means `qa index` again
-
-
-@dataclass(frozen=True)
-class Chunking:
-    """The settings that decide what the passages are: a change re-chunks the corpus."""
-
-    max_chars: int
-    overlap_chars: int
-    title_in_passage: bool
-    terms: int  # version of the BM25 terms a passage gets (vectors are reused across it)
 
 
 @dataclass(frozen=True)
