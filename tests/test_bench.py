@@ -78,7 +78,9 @@ def test_the_api_cost_is_reported_beside_qa_ask(quick):
         assert _positive(api["latency_ms"][name]["p50"]), name
     assert set(api["added_p50"]) == {"openai", "mcp"} and api["target_added_ratio"] == 0.10
     assert api["same_extracts"] == 1.0  # the API gives the extracts QA.ask gives
-    for key in ("throughput_1", "throughput_8"):
+    for name in ("openai", "mcp"):
+        assert {"ms", "ratio", "best_ms", "best_ratio"} <= set(api["added_p50"][name]), name
+    for key in ("throughput_1", "throughput_8", "gradio_ask_throughput_8"):
         assert _positive(api[key]["questions_per_s"]) and api[key]["failed"] == 0, key
     assert api["throughput_8"]["clients"] == 8
     assert "API over QA.ask" in table and "8 concurrent clients" in table

@@ -1,11 +1,14 @@
 """The API's cost: what the OpenAI-compatible route and MCP's ``ask`` tool add to a question
 over ``QA.ask`` in process, and how many questions a second the chat server answers to one
-and to 8 concurrent API clients.
+and to 8 concurrent API clients (and, for comparison, to 8 through the chat's Gradio /ask).
 
 The server is ``python app.py`` in a process of its own, as deployed; each question is asked
 in turn in this process (``QA.ask``), through /v1/chat/completions and through /mcp, each
 client keeping its connection open as the ``openai`` and ``mcp`` clients do, so the three
-share the machine's load alike. Target: the API adds at most 10% to QA.ask's p50."""
+share the machine's load alike. Target: the API adds at most 10% to QA.ask's p50. Beside the
+p50 of every try, the p50 of each question's best of its rounds: on a machine others load, a
+burst of their work lands on one try of three, and on a server process (woken several times a
+request) more than on a call in process."""
 from __future__ import annotations
 
 import json
@@ -39,6 +42,17 @@ def _tool(client: httpx.Client, base: str, question: str) -> dict:
     return r.json()["result"]["structuredContent"]
 
 
+def _gradio(client: httpx.Client, base: str, question: str) -> dict:
+    """The same question through the chat's own Gradio endpoint /ask (its queue), for comparison."""
+    r = client.post(f"{base}/gradio_api/call/ask", json={"data": [question, "hybrid", 5, []]})
+    r.raise_for_status()
+    stream = client.get(f"{base}/gradio_api/call/ask/{r.json()['event_id']}").text
+    for block in stream.split("\n\n"):
+        if block.startswith("event: complete"):
+            return json.loads(block.split("data:", 1)[1])[0]
+    raise httpx.HTTPError(f"/ask answered: {stream.strip()[-200:]}")
+
+
 def _serve(index_dir: Path, limit_s: float):
     """``python app.py`` on ``index_dir``: (process, base URL, stderr file) once /v1 answers."""
     port = _free_port()
@@ -60,8 +74,8 @@ def _serve(index_dir: Path, limit_s: float):
     raise RuntimeError(f"app.py served no /v1/models within {limit_s:.0f} s")
 
 
-def _throughput(base: str, questions: list[str], clients: int, per_client: int) -> dict:
-    """``clients`` threads, each its own connection, each asking ``per_client`` questions."""
+def _throughput(base: str, questions: list[str], clients: int, per_client: int, way=_chat) -> dict:
+    """``clients`` threads, each its own connection, each asking ``per_client`` questions ``way``."""
     latencies: list[float] = []
     failures: list[str] = []
     lock = threading.Lock()
@@ -71,7 +85,7 @@ def _throughput(base: str, questions: list[str], clients: int, per_client: int) 
             for i in range(per_client):
                 start = time.perf_counter()
                 try:
-                    _chat(client, base, questions[(offset + i) % len(questions)])
+                    way(client, base, questions[(offset + i) % len(questions)])
                 except httpx.HTTPError as exc:
                     with lock:
                         failures.append(str(exc)[:200])
@@ -116,14 +130,20 @@ def bench_api(index_dir: Path, qa, questions: list[str], rounds: int = 3, warmup
                     cited = reply["choices"][0]["message"]["citations"]
                     same += [c["text"] for c in cited] == [s.text for s in answer.snippets]
         summary = {name: ms(values) for name, values in times.items()}
-        base_p50 = summary["ask"]["p50"]
-        added = {name: {"ms": round(summary[name]["p50"] - base_p50, 3),
-                        "ratio": round(summary[name]["p50"] / base_p50 - 1, 4)} for name in ("openai", "mcp")}
+        n = len(questions)
+        best = {name: ms([min(values[i::n]) for i in range(n)]) for name, values in times.items()}  # rounds are n apart
+        added = {}
+        for name in ("openai", "mcp"):
+            added[name] = {"ms": round(summary[name]["p50"] - summary["ask"]["p50"], 3),
+                           "ratio": round(summary[name]["p50"] / summary["ask"]["p50"] - 1, 4),
+                           "best_ms": round(best[name]["p50"] - best["ask"]["p50"], 3),
+                           "best_ratio": round(best[name]["p50"] / best["ask"]["p50"] - 1, 4)}
         one = _throughput(base, questions, 1, per_client)
         many = _throughput(base, questions, CLIENTS, per_client)
-        return {"questions": len(questions), "rounds": rounds, "latency_ms": summary, "added_p50": added,
+        gradio = _throughput(base, questions, CLIENTS, per_client, _gradio)
+        return {"questions": len(questions), "rounds": rounds, "latency_ms": summary, "best_of_rounds_ms": best, "added_p50": added,
                 "target_added_ratio": TARGET_ADDED, "same_extracts": round(same / (rounds * len(questions)), 4),
-                "throughput_1": one, f"throughput_{CLIENTS}": many}
+                "throughput_1": one, f"throughput_{CLIENTS}": many, f"gradio_ask_throughput_{CLIENTS}": gradio}
     finally:
         proc.terminate()
         try:
@@ -143,12 +163,19 @@ def lines(r: dict) -> list[str]:
         return ["", f"API: skipped ({api['skipped']})"]
     lat, added, one, many = api["latency_ms"], api["added_p50"], api["throughput_1"], api[f"throughput_{CLIENTS}"]
     target = f"target <= {api['target_added_ratio']:.0%}"
-    return ["", f"API over QA.ask, {api['questions']} seed questions x {api['rounds']}, same run (p50 / p95 ms)",
+    out = ["", f"API over QA.ask, {api['questions']} seed questions x {api['rounds']}, same run (p50 / p95 ms)",
             f"  {'QA.ask in process':<34}{lat['ask']['p50']:.2f} / {lat['ask']['p95']:.2f}",
             f"  {'POST /v1/chat/completions':<34}{lat['openai']['p50']:.2f} / {lat['openai']['p95']:.2f}   "
-            f"adds {added['openai']['ms']:.1f} ms, {added['openai']['ratio']:+.1%} ({target})",
+            f"adds {added['openai']['ms']:.1f} ms, {added['openai']['ratio']:+.1%} ({target}); "
+            f"best of rounds {added['openai']['best_ms']:.1f} ms, {added['openai']['best_ratio']:+.1%}",
             f"  {'MCP tools/call ask':<34}{lat['mcp']['p50']:.2f} / {lat['mcp']['p95']:.2f}   "
-            f"adds {added['mcp']['ms']:.1f} ms, {added['mcp']['ratio']:+.1%} ({target})",
+            f"adds {added['mcp']['ms']:.1f} ms, {added['mcp']['ratio']:+.1%} ({target}); "
+            f"best of rounds {added['mcp']['best_ms']:.1f} ms, {added['mcp']['best_ratio']:+.1%}",
             f"  same extracts as QA.ask: {api['same_extracts']:.0%}",
             f"  throughput: 1 client {one['questions_per_s']:.1f} questions/s; {many['clients']} concurrent clients "
             f"{many['questions_per_s']:.1f} questions/s (p50 {many['latency_ms']['p50']:.0f} ms, {many['failed']} failed)"]
+    gradio = api.get(f"gradio_ask_throughput_{CLIENTS}")
+    if gradio:
+        out.append(f"  the chat's Gradio /ask, same run: {gradio['clients']} concurrent clients {gradio['questions_per_s']:.1f} "
+                   f"questions/s (p50 {gradio['latency_ms']['p50']:.0f} ms, {gradio['failed']} failed)")
+    return out
