@@ -26,6 +26,7 @@ import gradio as gr  # noqa: E402
 from starlette.middleware import Middleware  # noqa: E402
 
 from embeddings.passage_store import StoreError, parse_store_address  # noqa: E402
+from qa.api.server import serve_api  # noqa: E402
 from qa.engine import QA  # noqa: E402
 from qa.errors import ZhqaError  # noqa: E402
 from qa.index.store_target import serving_folder  # noqa: E402
@@ -263,15 +264,18 @@ def build_app(qa: QA, read_only: bool = False, feedback: bool | None = None) -> 
 
 
 def launch(app: gr.Blocks, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, auth: tuple[str, str] | None = None,
-           **kwargs):
+           api=None, **kwargs):
     """Serve ``app`` with the chat's theme and CSS; failed logins are slowed down per
-    client (``qa.web.login``). Extra keyword arguments go to ``Blocks.launch`` (e.g.
+    client (``qa.web.login``). ``api`` (a ``qa.api.server.Api``) serves /v1 and /mcp in the
+    same server. Extra keyword arguments go to ``Blocks.launch`` (e.g.
     ``prevent_thread_lock=True`` in tests, ``ssl_certfile``/``ssl_keyfile`` for TLS)."""
     theme = gr.themes.Soft(primary_hue="indigo", font=["system-ui", "PingFang SC", "Hiragino Sans GB", "Microsoft YaHei",
                                                         "Noto Sans CJK SC", "WenQuanYi Micro Hei", "sans-serif"],
                            font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"])
+    middleware = [Middleware(LoginGuard)]
+    app_kwargs = api.app_kwargs(middleware) if api is not None else {"middleware": middleware}
     return app.launch(server_name=host, server_port=port, auth=auth,
-                      auth_message="请登录 Please log in" if auth else None, app_kwargs={"middleware": [Middleware(LoginGuard)]},
+                      auth_message="请登录 Please log in" if auth else None, app_kwargs=app_kwargs,
                       max_file_size=f"{MAX_FILE_MB}mb", theme=theme, css=CSS, show_error=True, **kwargs)
 
 
@@ -324,6 +328,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--feedback", action="store_true", help="Keep 👍/👎 ratings in feedback.jsonl even with --read-only.")
     parser.add_argument("--ssl-certfile", default=None, help="Serve HTTPS with this certificate (PEM; with --ssl-keyfile).")
     parser.add_argument("--ssl-keyfile", default=None, help="The private key (PEM) of --ssl-certfile.")
+    parser.add_argument("--api-key", action="append", default=[], metavar="KEY",
+                        help="Require Authorization: Bearer KEY on /v1 and /mcp (repeatable; also $ZHQA_API_KEYS, comma-separated).")
     parser.add_argument("--rebuild", action="store_true", help="Index the bundled seeds/ anew before starting (replaces the index).")
     args = parser.parse_args(argv)
     if bool(args.ssl_certfile) != bool(args.ssl_keyfile):
@@ -362,8 +368,9 @@ def main(argv: list[str] | None = None) -> int:
     scheme = "https" if args.ssl_certfile else "http"
     _say(f"打开 Open {scheme}://{args.host}:{args.port}/" + ("  (login required)" if args.auth else "")
          + ("  (read-only)" if args.read_only else ""))
+    api = serve_api(qa, args.host, args.api_key, f"{scheme}://{args.host}:{args.port}", _say)
     try:
-        launch(app, args.host, args.port, args.auth, ssl_certfile=args.ssl_certfile, ssl_keyfile=args.ssl_keyfile)
+        launch(app, args.host, args.port, args.auth, api=api, ssl_certfile=args.ssl_certfile, ssl_keyfile=args.ssl_keyfile)
     except OSError as exc:
         _say(f"error: cannot listen on {args.host}:{args.port} ({exc}); choose another --port.")
         return 1

@@ -215,6 +215,21 @@ def _print_answer(result) -> None:
             click.echo(f"  {hit.rank}. {hit.citation.doc_id} [{hit.passage.start}:{hit.passage.end}] score={hit.score:.4f}{moved}  {text[:70]}…")
 
 
+@main.command("mcp")
+@index_dir_option
+@store_option
+@model_option
+def mcp_cmd(index_dir, store, model):
+    """Serve the MCP tools (ask, search, get_article, list_articles) over stdio, for an MCP
+    client that starts a command; the chat server serves the same tools at /mcp."""
+    engine = _engine(_settings(index_dir, model, store))
+    engine.ensure_index(progress=False, announce=_say)  # stdout is the protocol's: progress and problems on stderr
+    engine.data()
+    from qa.api.mcp_tools import tools
+
+    tools(engine).run("stdio")
+
+
 @main.command("info")
 @click.option("--documents", "show_docs", is_flag=True, help="List the indexed documents.")
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")

@@ -69,3 +69,18 @@ def test_the_answers_used_for_startup_were_real(quick):
     assert result["startup"]["web"]["answered"] is True
     assert result["ask"]["encode_cosine_min_vs_plain_st"] >= 0.99  # the faster encoder gives the same vectors
     assert "Ask, 20 seed questions" in table and "Scale" in table
+
+
+def test_the_api_cost_is_reported_beside_qa_ask(quick):
+    result, table = quick
+    api = result["api"]
+    for name in ("ask", "openai", "mcp"):
+        assert _positive(api["latency_ms"][name]["p50"]), name
+    assert set(api["added_p50"]) == {"openai", "mcp"} and api["target_added_ratio"] == 0.10
+    assert api["same_extracts"] == 1.0  # the API gives the extracts QA.ask gives
+    for name in ("openai", "mcp"):
+        assert {"ms", "ratio", "best_ms", "best_ratio"} <= set(api["added_p50"][name]), name
+    for key in ("throughput_1", "throughput_8", "gradio_ask_throughput_8"):
+        assert _positive(api[key]["questions_per_s"]) and api[key]["failed"] == 0, key
+    assert api["throughput_8"]["clients"] == 8
+    assert "API over QA.ask" in table and "8 concurrent clients" in table

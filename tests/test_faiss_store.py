@@ -64,3 +64,24 @@ def test_ivf_recall_against_exact_on_clustered_vectors():
 def test_unknown_kind_names_the_choices():
     with pytest.raises(ValueError, match="use one of exact, ivf"):
         faiss_store.new_index("lsh", 8)
+
+
+def test_a_search_from_a_worker_thread_runs_on_one_thread():
+    """OpenMP's thread count is per thread: the chat and the API ask in worker threads, where
+    a search must not start a team of every core (it cost 12 ms a question on a loaded machine)."""
+    import threading
+
+    import faiss
+
+    vectors = np.random.default_rng(0).standard_normal((50, 8)).astype(np.float32)
+    index = VectorIndex.build(np.arange(50, dtype=np.int64), vectors)
+    seen = []
+
+    def search():
+        index.search(vectors[3], 5)
+        seen.append(faiss.omp_get_max_threads())
+
+    worker = threading.Thread(target=search)
+    worker.start()
+    worker.join()
+    assert seen == [1]

@@ -93,6 +93,12 @@ def run(config: BenchConfig, say=print) -> dict:
                          "peak_rss_mb": web.get("peak_rss_mb", cli["peak_rss_mb"]),
                          "web": web, "cli": cli}
 
+    from qa.bench.api import bench_api
+
+    say("API and MCP over QA.ask, and throughput of concurrent API clients ...")
+    result["api"] = bench_api(work / "seeds", seeds_qa, seed_questions, rounds=1 if quick else 3,
+                              per_client=5 if quick else 20)
+
     questions = _questions(questions_file, 50 if quick else 200)
     texts = [make_query(q).normalized for q in questions]
     tokens = [list(make_query(q).tokens) for q in questions]

@@ -47,6 +47,9 @@ def table(r: dict) -> str:
         f"(top-10 overlap {peers['bm25_top10_overlap']:.2f})",
         f"  dense: ours {peers['dense_ours_ms_p50']:.2f}, plain ST encode + IndexFlatIP {peers['dense_plain_flat_ms_p50']:.2f}",
     ]
+    from qa.bench.api import lines as api_lines
+
+    lines += api_lines(r)
     server = r.get("milvus_server") or {}
     if "skipped" in server:
         lines += ["", f"Milvus server: skipped ({server['skipped']})"]
