@@ -153,7 +153,19 @@ def test_shipped_choice_reproduces_its_seed_validation_numbers(seeds_qa):
     choice = load_choice()
     rows = collect(Visible("seeds", seeds_qa, qs, [q.id for q in qs]), seeds_qa.settings, folds={0},
                    picker=choice.picker)
-    assert measure(rows, choice) == shipped
+    got = measure(rows, choice)
+    # The reader's spans come from int8 kernels that differ by processor: on a Zen 3 (AVX2,
+    # no VNNI, u8 x s8 sums saturating before the reader fed it u8 weights) one of the 17
+    # spans came out longer, F1 0.6246 against 0.5828 (one question's partial credit, 0.042)
+    # with answer@1 and EM equal. So F1 may move by less than one question's worth (1/n);
+    # which sentence is chosen, and whether it holds the answer, may not.
+    n = shipped["questions"]
+    for label in ("picker", "choice"):
+        assert got[label]["f1"] == pytest.approx(shipped[label]["f1"], abs=1 / n - 1e-4)
+        assert {k: v for k, v in got[label].items() if k != "f1"} == {
+            k: v for k, v in shipped[label].items() if k != "f1"}
+    assert {k: v for k, v in got.items() if k not in ("picker", "choice")} == {
+        k: v for k, v in shipped.items() if k not in ("picker", "choice")}
 
 
 # ---------------------------------------------------------------- how many sentences are read
