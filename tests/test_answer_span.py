@@ -588,3 +588,21 @@ def test_a_choice_file_fitted_on_other_picker_features_names_its_own_retrain_com
     path.write_text(json.dumps(row), encoding="utf-8")
     with pytest.raises(ValueError, match="retrain it with `qa train-choice`"):
         load_choice(str(path))
+
+
+def test_the_card_names_the_processor_its_numbers_were_measured_on():
+    """The choice's numbers hold the reader's spans, which depend on the processor's int8
+    kernels: the card says where they were measured (issue 34); the shipped card is what
+    card() writes from the shipped file."""
+    import json
+
+    from qa.answer.choice import MODEL_PATH, load_choice
+    from qa.answer.train_choice import card
+    from qa.cpu import one_line, processor
+
+    about = json.loads(MODEL_PATH.read_text(encoding="utf-8"))
+    shipped = card(load_choice(), about)
+    assert shipped == MODEL_PATH.with_name("CHOICE_CARD.md").read_text(encoding="utf-8")
+    assert "**Processor.** Measured on an AMD EPYC (Zen 4: AVX-512 with VNNI" in shipped
+    here = processor().as_dict()
+    assert f"**Processor.** Measured on {one_line(here)}." in card(load_choice(), {**about, "processor": here})
