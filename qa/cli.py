@@ -252,6 +252,9 @@ def info_cmd(show_docs, as_json, index_dir, store):
     click.echo(f"chunking:  {info['chunking']}")
     click.echo(f"size:      {info['index_bytes'] / 1e6:.2f} MB")
     click.echo(f"built:     {info['built_at']}")
+    from qa.cpu import one_line
+
+    click.echo(f"processor: {one_line(info['processor'])}")
     if show_docs:
         for d in info["document_list"]:
             share = d["kept"] / d["chars"] if d.get("chars") else 0.0

@@ -15,6 +15,7 @@ from embeddings.encoder import DEFAULT_MODEL, Encoder, EncoderError
 from embeddings.passage_store import KeywordsElsewhere, PassageStore
 from qa.answer.choice import SPANS_PER_WINDOW, load_choice, read_windows
 from qa.answer.snippets import answer
+from qa.cpu import processor
 from qa.errors import (
     BadQuestion,
     CorpusError,
@@ -492,6 +493,7 @@ class QA:
             "built_at": manifest.built_at,
             "corpus_fingerprint": manifest.corpus_fingerprint,
             "versions": manifest.versions,
+            "processor": processor().as_dict(),  # the int8 reader's numbers depend on it (qa.cpu)
             "document_list": [
                 {"id": d.id, "title": d.title, "source": d.source, "date": d.date, "author": d.author,
                  "passages": data.passage_counts.get(d.id, 0), "chars": len(d.text), "kept": covered(spans.get(d.id, []))}

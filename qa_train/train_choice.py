@@ -57,6 +57,7 @@ from qa.answer.choice import (
     read_windows,
 )
 from qa.answer.snippets import confidence, ranked_sentences
+from qa.cpu import one_line, processor
 from qa.evaluate.run import contains_answer, relevant_pids
 from qa.folds import VALIDATION_FOLD, validation_part
 from qa.question.answer_type import missing_entities
@@ -420,6 +421,8 @@ def train_choice(shared: Path, base: Path, out: Path = MODEL_PATH, sets: tuple[s
         "validation": {name: report[name] for name in valid},
         "validation_news_only": {name: measure(rows, news_only) for name, rows in valid.items()},
         "seconds": round(time.perf_counter() - started, 1),
+        # the reader's spans, and so these numbers, depend on the processor's int8 kernels (qa.cpu)
+        "processor": processor().as_dict(),
     }
     atomic_write_text(Path(out), json.dumps(model_to_json(model, **about), ensure_ascii=False, indent=1) + "\n")
     atomic_write_text(Path(out).with_name("CHOICE_CARD.md"), card(model, about))
@@ -428,6 +431,18 @@ def train_choice(shared: Path, base: Path, out: Path = MODEL_PATH, sets: tuple[s
 
 _NAMES = {"seeds": "our seed questions (`eval/seeds.jsonl`)", "rgb-news-a": "RGB news a", "cmrc2018-trial": "CMRC 2018 trial",
           "cmrc2018-dev-a": "CMRC 2018 dev half a", "drcd-test": "DRCD test", "drcd-dev-a": "DRCD dev half a"}
+
+
+def processor_note(cpu: dict | None) -> str:
+    """Where the card's numbers were measured: they hold the reader's spans, and those come
+    from int8 kernels that differ by processor (qa.cpu)."""
+    where = (one_line(cpu) if cpu else
+             "an AMD EPYC (Zen 4: AVX-512 with VNNI; int8 u8s8 kernel AVX-512 VNNI, exact), before the "
+             "processor was recorded")
+    return (f"**Processor.** Measured on {where}. The reader multiplies its int8 weights exactly on "
+            "every x86 processor (u8 weights where u8 x s8 would saturate: `qa.read.int8`); another kind "
+            "still rounds its float32 kernels otherwise, which can move a near-tied span (see the reader's "
+            "card, Processors).")
 
 
 def card(model, about: dict) -> str:
@@ -453,6 +468,8 @@ def card(model, about: dict) -> str:
         "the reader's best span inside the sentence over the windows read (log P(start) + log P(end); its",
         "margin over its window's no-answer score; its gap to the best of the candidates); whether the",
         "sentence is in the top passage; whether the reader added it.",
+        "",
+        processor_note(about.get("processor")),
         "",
         "**Loss.** Listwise softmax (minus the log of the probability mass on the sentences that hold",
         f"the gold answer) plus an L2 penalty of {L2}, scipy's L-BFGS (`qa.retrieve.fusion.listwise_fit`);",

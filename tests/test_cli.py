@@ -92,6 +92,9 @@ def test_info(qa_bin, cli_env, seeds_index_dir):
     lines = result.stdout.splitlines()
     assert "documents: 5" in lines
     assert "model:     multilingual-e5-small (384 dimensions)" in lines
+    from qa.cpu import one_line, processor
+
+    assert f"processor: {one_line(processor().as_dict())}" in lines  # where the int8 reader's numbers come from
 
 
 def test_info_json_lists_documents(qa_bin, cli_env, seeds_index_dir, seeds_qa):
@@ -101,6 +104,7 @@ def test_info_json_lists_documents(qa_bin, cli_env, seeds_index_dir, seeds_qa):
     out = json.loads(result.stdout)
     assert out["documents"] == 5 and out["passages"] == len(seeds_qa.data().passages)
     assert [d["id"] for d in out["document_list"]] == sorted(d["id"] for d in out["document_list"])
+    assert out["processor"]["int8_path"]["u8s8"] and out["processor"]["reader_int8_weights"] in ("s8", "u8")
 
 
 # -- in-process, with the session's encoder -------------------------------------------------

@@ -62,8 +62,14 @@ def _ranked(answer) -> list[tuple[str, int, int, float]]:
 
 
 def _close(x: float, y: float) -> bool:
-    # Raw BM25 scores are float32 sums taken in another order: equal to ~1e-7 relative.
-    return math.isclose(x, y, rel_tol=1e-5, abs_tol=1e-6)
+    # Raw BM25 scores and cosines are float32 sums taken in another order (another store,
+    # another processor's SIMD width): equal to a few float32 epsilons (1.2e-7) of the
+    # features, not of the fused score, which centres them and can be near 0. Measured on a
+    # Zen 3 (AVX2), the re-added Milvus passages against the local store: 3.122716335 vs
+    # 3.122716349 (4e-9 relative), 0.11927476 vs 0.11927600 (1.2e-6 absolute, 1e-5 relative;
+    # within 1e-6 on this AVX-512 machine). Allowed: 1e-5 relative or 1e-5 absolute; another
+    # passage or order fails on the exact (doc, start, end) checks.
+    return math.isclose(x, y, rel_tol=1e-5, abs_tol=1e-5)
 
 
 def _same_allowing_ties(a: list[tuple], b: list[tuple]) -> bool:
@@ -72,6 +78,14 @@ def _same_allowing_ties(a: list[tuple], b: list[tuple]) -> bool:
     if len(a) != len(b) or sorted(x[:3] for x in a) != sorted(x[:3] for x in b):
         return False
     return all(_close(x[3], y[3]) for x, y in zip(a, b))
+
+
+def _same_answer(a, b) -> bool:
+    """The same answer from two stores: equal, or the same snippets' citations and span and
+    the same hits with scores equal to float32 rounding (``_close``)."""
+    return a.to_json() == b.to_json() or (
+        [s.citation for s in a.snippets] == [s.citation for s in b.snippets] and a.span == b.span
+        and _same_allowing_ties(_ranked(a), _ranked(b)))
 
 
 def test_lite_uses_our_jieba_terms_and_the_faiss_store_is_the_default(lite_qa, seeds_qa):
@@ -106,7 +120,7 @@ def test_filter_by_document(lite_qa, seeds_qa):
         milvus = lite_qa.ask(QINGXU, k=8, mode=mode, doc_ids=other)
         local = seeds_qa.ask(QINGXU, k=8, mode=mode, doc_ids=other)
         assert milvus.hits and {h.citation.doc_id for h in milvus.hits} <= set(other)
-        assert milvus.to_json() == local.to_json()
+        assert _same_answer(local, milvus)  # two stores: scores to float32 rounding
     found = lite_qa.passage_store().dense_search(lite_qa.data().vectors[0], 5, doc_ids=[QINGXU_DOC])
     rows = lite_qa.data().row_of
     assert len(found) == 5 and all(lite_qa.data().passages[rows[int(p)]].doc_id == QINGXU_DOC for p in found.pids)
@@ -134,9 +148,7 @@ def test_remove_then_add_back_writes_only_that_document(lite_copy, seeds_qa, mon
     # vectors kept from before (AVGDL_TOLERANCE above), so a BM25 score may differ in its
     # last float32 bits; the learned fusion carries that into the hit's score.
     again, before = lite_copy.ask(QINGXU, k=5), seeds_qa.ask(QINGXU, k=5)
-    assert again.to_json() == before.to_json() or (
-        [s.citation for s in again.snippets] == [s.citation for s in before.snippets] and again.span == before.span
-        and _same_allowing_ties(_ranked(before), _ranked(again)))
+    assert _same_answer(before, again)
 
 
 def test_a_shift_in_mean_passage_length_rewrites_bm25_vectors_and_answers_stay_the_same(lite_copy, index_copy, encoder):
@@ -232,9 +244,7 @@ def test_an_add_stopped_before_its_commit_is_repaired_by_the_next_index(lite_cop
     # vectors kept from before (AVGDL_TOLERANCE above), so a BM25 score may differ in its
     # last float32 bits; the learned fusion carries that into the hit's score.
     again, before = lite_copy.ask(QINGXU, k=5), seeds_qa.ask(QINGXU, k=5)
-    assert again.to_json() == before.to_json() or (
-        [s.citation for s in again.snippets] == [s.citation for s in before.snippets] and again.span == before.span
-        and _same_allowing_ties(_ranked(before), _ranked(again)))
+    assert _same_answer(before, again)
     again = lite_copy.index()
     assert again.up_to_date and again.store_written == again.store_deleted == 0
 
@@ -383,7 +393,7 @@ def test_keywords_local_scores_bm25_in_the_process_and_answers_like_faiss(seeds_
     where = qa.info()["store"]
     assert where["kind"] == "milvus-lite" and "in this process" in where["keywords"]
     for mode in ("hybrid", "dense", "bm25"):
-        assert qa.ask(QINGXU, k=8, mode=mode).to_json() == seeds_qa.ask(QINGXU, k=8, mode=mode).to_json()
+        assert _same_answer(seeds_qa.ask(QINGXU, k=8, mode=mode), qa.ask(QINGXU, k=8, mode=mode))
 
 
 def test_a_milvus_server_address_without_a_folder_gets_a_folder_of_its_own(tmp_path):

@@ -229,6 +229,12 @@ def test_shipped_weights_reproduce_the_validation_numbers(reader):
     valid = [q for q in D.load_reading_questions(SHARED) if D.is_validation(q.title)]
     A = settings["max_answer_tokens"]
     table, _ = evaluate_reader(reader, valid, grid=(A,))
+    # 0.3 EM/F1 = 3 DRCD-style or 1.6 CMRC-style questions: what float32 rounding in the fp32
+    # kernels (attention, normalisation, GELU: AVX2 and AVX-512 compute them otherwise) may
+    # flip among near-tied spans. The int8 products are exact on every x86 processor
+    # (qa.read.int8): under emulated AVX2 the top spans' log P moved by at most 0.44 (median
+    # 0.05) and 8 of 8 best spans held (reader card, Processors). A Zen 3's saturating AVX2
+    # kernel read DRCD at 59.24 EM against the card's 60.24 (issue 34): refused here.
     for style, expected in settings["validation"]["shipped"].items():
         assert table[A][style]["n"] == expected["n"]
         assert table[A][style]["em"] == pytest.approx(expected["em"], abs=0.3)

@@ -62,7 +62,11 @@ def run(config: BenchConfig, say=print) -> dict:
     work = Path(config.work_dir or tempfile.mkdtemp(prefix="zhqa-bench-"))
     quick = config.quick
     sizes = config.sizes or (QUICK_SIZES if quick else FULL_SIZES)
-    result: dict = {"machine": {"cores": cores(), "python": platform.python_version(), "processor": platform.machine()},
+    from qa.cpu import processor
+
+    # the instruction sets and int8 kernel path: the ratios and the reader differ by processor kind
+    result: dict = {"machine": {"cores": cores(), "python": platform.python_version(), "processor": platform.machine(),
+                                "cpu": processor().as_dict()},
                     "quick": quick, "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
 
     say("Loading the model and indexing the seeds ...")

@@ -6,10 +6,17 @@ def _pm(d: dict) -> str:
     return f"{d['p50']:.2f} / {d['p95']:.2f}"
 
 
+def _processor(cpu: dict | None) -> str:
+    from qa.cpu import one_line
+
+    return "processor: " + (one_line(cpu) if cpu else "not recorded")
+
+
 def table(r: dict) -> str:
     ask, idx, st, peers = r["ask"], r["index"], r["startup"], r["peers"]
     lines = [
         f"zhqa bench ({'quick' if r['quick'] else 'full'}), {r['machine']['cores']} cores, encoder backend {ask['backend']}",
+        _processor(r["machine"].get("cpu")),
         "",
         f"Ask, {ask['questions']} seed questions x {ask['repeats']}         p50 / p95 ms",
     ]

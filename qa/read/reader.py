@@ -86,13 +86,19 @@ class Reader:
 
     def __init__(self, model_dir: Path | None = None, base_model_dir: Path | None = None,
                  model_file: str | None = None, threads: int = 2, top_k: int = 3,
-                 match_script: bool = True) -> None:
+                 match_script: bool = True, int8_weights: str = "auto") -> None:
         self.model_dir = Path(model_dir) if model_dir else MODEL_DIR
         self.model_file = model_file or MODEL_FILE
         self.base_model_dir = Path(base_model_dir) if base_model_dir else None
         self.threads = threads
         self.top_k = top_k
         self.match_script = match_script
+        # "s8": the int8 graph as shipped; "u8": its weights shifted to u8 (qa.read.int8);
+        # "auto": u8 where this processor's u8 x s8 kernel would saturate (qa.cpu)
+        if int8_weights not in ("auto", "s8", "u8"):
+            raise ValueError(f"int8_weights must be auto, s8 or u8, not {int8_weights!r}")
+        self.int8_weights = int8_weights
+        self.int8_weights_used: str | None = None  # what _open chose (None: not an int8 graph)
         self._lock = threading.Lock()
         self._session = None
         self.config: dict = {}  # reader.json as the export wrote it: windows, answer length, null margin, validation numbers
@@ -145,7 +151,16 @@ class Reader:
         # An int8 graph (what reader.json says ships) has no fp16 weights: skip parsing and
         # re-serialising it (about 0.6 s at every start).
         int8 = str(self.config.get("weights", "")).startswith("int8")
-        source = str(path) if int8 else _computed_in_fp32(path)
+        if int8:
+            choice = self.int8_weights
+            if choice == "auto":
+                from qa.cpu import processor, reader_int8_weights
+
+                choice = reader_int8_weights(processor())
+            self.int8_weights_used = choice
+            source = str(path) if choice == "s8" else _with_unsigned_weights(path)
+        else:
+            source = _computed_in_fp32(path)
         return ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
 
     # -------------------------------------------------------------- running
@@ -235,6 +250,17 @@ class Reader:
             null = nulls[pi] if np.isfinite(nulls[pi]) else 0.0
             out.append(PassageReading(pi, ranked, null))
         return out
+
+
+def _with_unsigned_weights(path: Path) -> bytes:
+    """The int8 graph at ``path`` with its s8 weights shifted to u8 (lossless), as bytes: on a
+    processor without VNNI or AMX, MLAS multiplies u8 x u8 exactly but u8 x s8 with saturating
+    int16 sums (qa.read.int8). Costs a parse and re-serialisation at load."""
+    import onnx
+
+    from qa.read.int8 import with_unsigned_weights
+
+    return with_unsigned_weights(onnx.load(str(path))).SerializeToString()
 
 
 def _computed_in_fp32(path: Path) -> bytes:
