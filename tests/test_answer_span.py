@@ -597,7 +597,7 @@ def test_the_card_names_the_processor_its_numbers_were_measured_on():
     import json
 
     from qa.answer.choice import MODEL_PATH, load_choice
-    from qa.answer.train_choice import card
+    from qa_train.train_choice import card
     from qa.cpu import one_line, processor
 
     about = json.loads(MODEL_PATH.read_text(encoding="utf-8"))
