@@ -135,6 +135,7 @@ def ask_cmd(question, k, mode, doc_ids, as_json, index_dir, store, model):
     kept_in_milvus = bool(store) and store.startswith("milvus://")  # the folder is only this store's copy
     if index_dir and not Path(index_dir).exists() and not kept_in_milvus:
         raise ZhqaError(f"The index folder {index_dir} does not exist; build it with `qa index --index-dir {index_dir}`.")
+    engine.warm_up(mode, background=True)  # the models open while the index and the question's words load
     engine.ensure_index(progress=sys.stderr.isatty(), announce=_say)
     result = engine.ask(query, k=k, mode=mode, doc_ids=list(doc_ids) or None)
     if as_json:
@@ -153,6 +154,7 @@ def chat_cmd(k, mode, index_dir, store, model):
     """Ask one question after another; a follow-up ("他的妻子是做什么的？") is read with the
     questions before it. An empty line or Ctrl-D ends; /new starts a new conversation."""
     engine = _engine(build_settings(index_dir, store, model))
+    engine.warm_up(mode, background=True)
     engine.ensure_index(progress=sys.stderr.isatty(), announce=_say)
     history: list[str] = []
     while True:
