@@ -128,14 +128,15 @@ def index_cmd(paths, add, max_chars, overlap_chars, as_json, allow_private_urls,
 @model_option
 def ask_cmd(question, k, mode, doc_ids, as_json, index_dir, store, model):
     """Answer QUESTION with extracts from the corpus, each with its citation."""
-    from qa.question.query import make_query
+    from qa.question.query import check_question, make_query
 
-    query = make_query(question)  # a bad question fails before anything is loaded or built
+    check_question(question)  # a bad question fails before anything is loaded or built
     engine = _engine(build_settings(index_dir, store, model))
     kept_in_milvus = bool(store) and store.startswith("milvus://")  # the folder is only this store's copy
     if index_dir and not Path(index_dir).exists() and not kept_in_milvus:
         raise ZhqaError(f"The index folder {index_dir} does not exist; build it with `qa index --index-dir {index_dir}`.")
     engine.warm_up(mode, background=True)  # the models open while the index and the question's words load
+    query = make_query(question)
     engine.ensure_index(progress=sys.stderr.isatty(), announce=_say)
     result = engine.ask(query, k=k, mode=mode, doc_ids=list(doc_ids) or None)
     if as_json:

@@ -1,0 +1,82 @@
+"""What a cold `qa ask` skips or shares, checked to change nothing: the name words read
+from a cache file instead of jieba.posseg, one tokenizer for the encoder and the reader
+(truncation per call), the models opened in the background while the index loads."""
+from __future__ import annotations
+
+import pytest
+
+
+def test_cached_name_words_are_jiebas_name_tags(tmp_path, monkeypatch):
+    from qa.text import tokenize as T
+
+    monkeypatch.setenv("ZHQA_CACHE", str(tmp_path))
+    T.name_words.cache_clear()
+    try:
+        built = T.name_words()  # from jieba.posseg, then written to the cache
+        (cached,) = (tmp_path / "jieba").glob("names-*.txt")
+        T.name_words.cache_clear()
+        assert T.name_words() == built == T._tagged_names()
+        assert len(built) > 50_000 and {"石家庄", "清徐"} <= built
+        cached.write_text("", encoding="utf-8")  # what the cache says is what is used: it is read, not rebuilt
+        T.name_words.cache_clear()
+        assert T.name_words() == {""}
+        cached.unlink()
+        T.name_words.cache_clear()
+        assert T.is_name_like("石家庄") and not T.is_name_like("什么")
+    finally:
+        T.name_words.cache_clear()
+
+
+def test_shared_tokenizer_truncates_per_call_as_the_library_would(encoder):
+    from tokenizers import Tokenizer
+
+    from embeddings.tokenizer import encode_truncated, shared_tokenizer
+
+    path = encoder.folder / "tokenizer.json"
+    own = Tokenizer.from_file(str(path))
+    own.enable_truncation(encoder.max_seq_length)
+    texts = ["query: 董健是谁？", "passage: " + "清徐县在哪里发现初筛阳性人员？" * 80, "", "Dong Jian, a police officer. " * 150]
+    shared = shared_tokenizer(path)
+    for mine, theirs in zip(encode_truncated(shared, texts, encoder.max_seq_length), own.encode_batch(texts)):
+        assert (mine.ids, mine.offsets, mine.attention_mask) == (theirs.ids, theirs.offsets, theirs.attention_mask)
+    assert shared.truncation is None and shared.padding is None  # the reader reads whole passages with it
+    assert shared_tokenizer(path) is shared
+
+
+def test_background_warm_up_loads_the_models_and_leaves_the_index_free(seeds_index_dir):
+    import threading
+
+    from qa.engine import QA
+    from qa.settings import Settings
+
+    qa = QA(Settings(index_dir=seeds_index_dir))
+    qa.warm_up("hybrid", background=True)
+    assert qa.data().passages  # the index loads meanwhile (the models hold locks of their own)
+    answer = qa.ask("董健是谁？")
+    assert answer.answered and qa._encoder is not None and qa._reader is not None
+    assert not any(t.name == "zhqa-warm-up" and t.is_alive() for t in threading.enumerate())
+
+
+def test_warm_up_failure_is_raised_where_the_model_is_used(seeds_index_dir, tmp_path):
+    from qa.engine import QA
+    from qa.errors import ZhqaError
+    from qa.settings import Settings
+
+    qa = QA(Settings(index_dir=seeds_index_dir, model=str(tmp_path / "no-such-model")))
+    qa.warm_up("dense", background=True)
+    with pytest.raises(ZhqaError, match="no-such-model"):
+        qa.ask("董健是谁？", mode="dense")
+    with pytest.raises(ZhqaError, match="no-such-model"):
+        qa.warm_up("dense")
+
+
+def test_check_question_refuses_what_make_query_refuses():
+    from qa.errors import BadQuestion
+    from qa.question.query import check_question, make_query
+
+    for bad in ("", "   ", "？？", "问" * 2001, None):
+        with pytest.raises(BadQuestion):
+            check_question(bad)
+        with pytest.raises(BadQuestion):
+            make_query(bad)
+    assert check_question("  董健是谁？ ") == make_query("  董健是谁？ ").text == "董健是谁？"
