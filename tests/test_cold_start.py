@@ -80,3 +80,42 @@ def test_check_question_refuses_what_make_query_refuses():
         with pytest.raises(BadQuestion):
             make_query(bad)
     assert check_question("  董健是谁？ ") == make_query("  董健是谁？ ").text == "董健是谁？"
+
+
+def test_stopwords_are_bm25s_lists():
+    """A copy, so cutting a question imports no bm25s; if bm25s changes its lists, keep ours
+    (they decide the index's terms) or change both and raise TERMS_VERSION."""
+    from bm25s.stopwords import STOPWORDS_CHINESE, STOPWORDS_EN
+
+    from qa.text.stopwords import STOPWORDS_CHINESE as ours_zh
+    from qa.text.stopwords import STOPWORDS_EN as ours_en
+
+    assert ours_zh == frozenset(STOPWORDS_CHINESE) and ours_en == frozenset(STOPWORDS_EN)
+
+
+def test_saved_scores_equal_bm25s_scores(seeds_index_dir, seeds_qa, tmp_path):
+    """The saved BM25 index scored with numpy alone gives bm25s's own scores, bit for bit."""
+    import json
+
+    import bm25s
+    import numpy as np
+
+    from qa.index.bm25 import Bm25Index, SavedScores
+    from qa.question.query import make_query
+    from tests.conftest import current_generation
+
+    folder = current_generation(seeds_index_dir) / "bm25"
+    loaded = Bm25Index.load(folder)
+    assert isinstance(loaded._retriever, SavedScores)
+    theirs = bm25s.BM25.load(str(folder / "bm25s"), show_progress=False)
+    rows = [json.loads(line) for line in open("eval/seeds.jsonl", encoding="utf-8") if line.strip()]
+    questions = [r["question"] for r in rows] + ["董健 董健 清徐县", "没有这个词的问题 zzz"]
+    for question in questions:
+        tokens = [t for t in make_query(question).tokens if loaded.knows(t)]
+        if tokens:
+            assert np.array_equal(loaded._retriever.get_scores(tokens), theirs.get_scores(tokens)), question
+        assert np.array_equal(loaded.scores(list(make_query(question).tokens)),
+                              seeds_qa.data().bm25.scores(list(make_query(question).tokens)))
+    loaded.save(tmp_path / "again")  # written again (a new generation) as it was read
+    again = Bm25Index.load(tmp_path / "again")
+    assert np.array_equal(again._retriever.data, loaded._retriever.data) and again.aliases == loaded.aliases

@@ -22,7 +22,7 @@ def quiet_jieba():
 
 @cache
 def stopwords() -> frozenset[str]:
-    from bm25s.stopwords import STOPWORDS_CHINESE, STOPWORDS_EN
+    from qa.text.stopwords import STOPWORDS_CHINESE, STOPWORDS_EN
 
     # Question words carry the question's form, not its topic.
     extra = {"什么", "哪些", "哪个", "哪里", "哪儿", "多少", "怎么", "怎样", "如何", "为什么", "是否", "吗", "呢", "谁", "几"}
