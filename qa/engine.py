@@ -144,7 +144,9 @@ class QA:
                 if not background:
                     raise
         if background:
-            threading.Thread(target=load, name="zhqa-warm-up", daemon=True).start()
+            # Not a daemon: a process that ends early (a damaged index) waits for ONNX Runtime
+            # to finish rather than tearing it down under a running session build.
+            threading.Thread(target=load, name="zhqa-warm-up").start()
         else:
             load()
 
