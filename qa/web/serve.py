@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None, prog: str = "qa serve") -> int:
     except ZhqaError as exc:
         _say(f"error: {exc}")
         if "rebuild" in str(exc):
-            _say(f"({prog} --rebuild indexes the bundled seed articles anew.)")
+            _say(f"({'python ' if prog.endswith('.py') else ''}{prog} --rebuild indexes the bundled seed articles anew.)")
         return 1
     app = build_app(qa, read_only=args.read_only, feedback=True if args.feedback else None)
     scheme = "https" if args.ssl_certfile else "http"
