@@ -119,3 +119,14 @@ def test_saved_scores_equal_bm25s_scores(seeds_index_dir, seeds_qa, tmp_path):
     loaded.save(tmp_path / "again")  # written again (a new generation) as it was read
     again = Bm25Index.load(tmp_path / "again")
     assert np.array_equal(again._retriever.data, loaded._retriever.data) and again.aliases == loaded.aliases
+
+
+def test_jieba_reads_its_cache_whole_and_gets_its_own_dictionary():
+    """jieba's cache parsed in memory (qa.text.tokenize._WholeFileMarshal) is the dictionary
+    jieba builds from dict.txt."""
+    from qa.text.tokenize import quiet_jieba
+
+    jb = quiet_jieba()
+    freq, total = jb.dt.gen_pfdict(jb.dt.get_dict_file())
+    assert jb.dt.initialized and jb.dt.FREQ == freq and jb.dt.total == total
+    assert jb.lcut("清徐县是在哪里发现初筛阳性人员的") == ["清徐县", "是", "在", "哪里", "发现", "初筛", "阳性", "人员", "的"]

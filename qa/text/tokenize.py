@@ -3,11 +3,26 @@ punctuation, whitespace and Chinese function words."""
 from __future__ import annotations
 
 import logging
+import marshal
 import re
 from functools import cache
 from pathlib import Path
 
 _WORD = re.compile(r"[\w\u3400-\u9fff]", re.UNICODE)
+
+
+class _WholeFileMarshal:
+    """What jieba sees as ``marshal``: ``load`` reads its cache file whole, then parses it.
+    marshal.load on a file object reads it a few bytes at a time: 0.56 s of CPU for jieba's
+    prefix dictionary, against 0.16 s for the same bytes parsed in memory (same result)."""
+
+    dump = staticmethod(marshal.dump)
+    dumps = staticmethod(marshal.dumps)
+    loads = staticmethod(marshal.loads)
+
+    @staticmethod
+    def load(file):
+        return marshal.loads(file.read())
 
 
 @cache
@@ -16,6 +31,8 @@ def quiet_jieba():
     import jieba
 
     jieba.setLogLevel(logging.WARNING)
+    if getattr(jieba, "marshal", None) is marshal:  # jieba 0.42 reads its cache with marshal.load
+        jieba.marshal = _WholeFileMarshal
     jieba.initialize()
     return jieba
 
