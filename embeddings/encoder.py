@@ -75,7 +75,7 @@ class Encoder:
 
     def _load_onnx(self, config: onnx_model.PipelineConfig) -> bool:
         """Prepare the ONNX path; False when its graph cannot be written (read-only folder)."""
-        from tokenizers import Tokenizer
+        from embeddings.tokenizer import shared_tokenizer
 
         try:
             path = onnx_model.ensure_onnx(self.folder, lambda: self.model)
@@ -87,7 +87,7 @@ class Encoder:
         self._model = None  # loaded only if the export needed it: free its memory
         try:
             self._session = onnx_model.open_session(path)
-            self._tokenizer = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
+            self._tokenizer = shared_tokenizer(self.folder / "tokenizer.json")  # the reader's too: never configured
         except Exception as exc:  # noqa: BLE001 - export or runtime failure means the same to a user
             raise EncoderError(f"Model {self.name!r} could not be prepared for ONNX Runtime ({exc}); "
                                "set ZHQA_BACKEND=torch to use plain sentence-transformers.") from exc
@@ -95,8 +95,6 @@ class Encoder:
         self.max_seq_length = config.max_seq_length
         self.prompts = config.prompts
         self._config = config
-        self._tokenizer.no_padding()
-        self._tokenizer.enable_truncation(self.max_seq_length)
         self._set_prompt_names()
         return True
 
@@ -127,7 +125,9 @@ class Encoder:
     def _run(self, texts: list[str]):
         """Token vectors, attention masks and tokenizer encodings of texts (prompts included),
         in batches sorted by length so little is padded; rows come back in input order."""
-        encodings = self._tokenizer.encode_batch(texts)
+        from embeddings.tokenizer import encode_truncated
+
+        encodings = encode_truncated(self._tokenizer, texts, self.max_seq_length)
         order = np.argsort([-len(e.ids) for e in encodings], kind="stable")
         results: list = [None] * len(texts)
         for start in range(0, len(texts), self.batch_size):

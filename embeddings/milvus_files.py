@@ -56,6 +56,26 @@ def files_collection(passages_collection: str) -> str:
     return f"{passages_collection}_files"
 
 
+FILES_SUFFIX = "_files"
+
+
+@_milvus_boundary("Looking for a published index in", "check that Milvus is running")
+def published_collections(address: StoreAddress, client=None) -> list[str]:
+    """The passages collections of the server at ``address`` that publish an index (their
+    files collection holds a pointer), sorted; what ``milvus://HOST:PORT`` with no collection
+    name can mean."""
+    client = client or shared_client(address)
+    found = []
+    for name in sorted(client.list_collections()):
+        passages = name[: -len(FILES_SUFFIX)]
+        if not name.endswith(FILES_SUFFIX) or not passages or not client.has_collection(passages):
+            continue
+        client.load_collection(name)
+        if client.query(name, filter=f'key == "{POINTER}"', output_fields=["key"]):
+            found.append(passages)
+    return found
+
+
 class MilvusFiles:
     """The published index generation of one passages collection."""
 

@@ -13,31 +13,10 @@ import click
 from embeddings.atomic import write_text
 from qa.errors import ZhqaError
 from qa.index.folder import corpus_index_dir
+from qa.options import build_settings
 from qa.settings import MODES, Settings
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-
-
-def _settings(index_dir: str | None, model: str | None, store: str | None = None, **extra) -> Settings:
-    kwargs = {k: v for k, v in extra.items() if v is not None}
-    if store:
-        from embeddings.passage_store import StoreError, parse_store_address
-
-        from qa.index.store_target import serving_folder
-        from qa.settings import default_index_dir
-
-        try:
-            parse_store_address(store)  # a bad address fails before anything loads
-            if not index_dir and not os.environ.get("ZHQA_INDEX_DIR"):
-                store, index_dir = serving_folder(store, default_index_dir())
-        except StoreError as exc:
-            raise ZhqaError(str(exc)) from exc
-        kwargs["store"] = store
-    if index_dir:
-        kwargs["index_dir"] = Path(index_dir)
-    if model:
-        kwargs["model"] = model
-    return Settings(**kwargs)
 
 
 def _engine(settings: Settings):
@@ -126,7 +105,7 @@ def index_cmd(paths, add, max_chars, overlap_chars, as_json, allow_private_urls,
     The index then holds exactly these documents, unless --add is given. Unchanged
     documents are not embedded again."""
     try:
-        settings = _settings(index_dir, model, store, max_chars=max_chars, overlap_chars=overlap_chars)
+        settings = build_settings(index_dir, store, model, max_chars=max_chars, overlap_chars=overlap_chars)
     except ValueError as exc:
         raise ZhqaError(f"{exc}.") from exc
     engine = _engine(settings)
@@ -149,13 +128,15 @@ def index_cmd(paths, add, max_chars, overlap_chars, as_json, allow_private_urls,
 @model_option
 def ask_cmd(question, k, mode, doc_ids, as_json, index_dir, store, model):
     """Answer QUESTION with extracts from the corpus, each with its citation."""
-    from qa.question.query import make_query
+    from qa.question.query import check_question, make_query
 
-    query = make_query(question)  # a bad question fails before anything is loaded or built
-    engine = _engine(_settings(index_dir, model, store))
+    check_question(question)  # a bad question fails before anything is loaded or built
+    engine = _engine(build_settings(index_dir, store, model))
     kept_in_milvus = bool(store) and store.startswith("milvus://")  # the folder is only this store's copy
     if index_dir and not Path(index_dir).exists() and not kept_in_milvus:
         raise ZhqaError(f"The index folder {index_dir} does not exist; build it with `qa index --index-dir {index_dir}`.")
+    engine.warm_up(mode, background=True)  # the models open while the index and the question's words load
+    query = make_query(question)
     engine.ensure_index(progress=sys.stderr.isatty(), announce=_say)
     result = engine.ask(query, k=k, mode=mode, doc_ids=list(doc_ids) or None)
     if as_json:
@@ -173,7 +154,8 @@ def ask_cmd(question, k, mode, doc_ids, as_json, index_dir, store, model):
 def chat_cmd(k, mode, index_dir, store, model):
     """Ask one question after another; a follow-up ("他的妻子是做什么的？") is read with the
     questions before it. An empty line or Ctrl-D ends; /new starts a new conversation."""
-    engine = _engine(_settings(index_dir, model, store))
+    engine = _engine(build_settings(index_dir, store, model))
+    engine.warm_up(mode, background=True)
     engine.ensure_index(progress=sys.stderr.isatty(), announce=_say)
     history: list[str] = []
     while True:
@@ -237,7 +219,7 @@ def mcp_cmd(index_dir, store, model):
 @store_option
 def info_cmd(show_docs, as_json, index_dir, store):
     """What is indexed: documents, passages, model, index size, when built."""
-    engine = _engine(_settings(index_dir, None, store))
+    engine = _engine(build_settings(index_dir, store))
     info = engine.info()
     if as_json:
         click.echo(json.dumps(info, ensure_ascii=False, indent=1))
@@ -268,7 +250,7 @@ def info_cmd(show_docs, as_json, index_dir, store):
 @store_option
 def remove_cmd(doc_ids, index_dir, store):
     """Drop documents from the index (no re-embedding)."""
-    engine = _engine(_settings(index_dir, None, store))
+    engine = _engine(build_settings(index_dir, store))
     report = engine.remove(list(doc_ids))
     click.echo(f"Removed {len(report.removed)} documents; {report.documents} documents, {report.passages} passages remain.")
 
@@ -294,11 +276,11 @@ def eval_cmd(questions, corpus, mode, k, json_out, report_out, n_worst, split, p
     from qa.evaluate.run import by_fold, evaluate, load_questions, modes_of, split_questions, worst
 
     qs = load_questions(Path(questions))
-    settings = _settings(index_dir, model, store)
+    settings = build_settings(index_dir, store, model)
     if corpus:
         if not Path(corpus).exists():
             raise ZhqaError(f"The corpus {corpus} does not exist; give a folder of .txt/.md/.html files or a .jsonl file.")
-        settings = _settings(str(corpus_index_dir(settings.index_dir, Path(corpus))), model, store)
+        settings = build_settings(str(corpus_index_dir(settings.index_dir, Path(corpus))), store, model)
     engine = _engine(settings)
     if corpus:
         report = engine.index([Path(corpus)], progress=sys.stderr.isatty())
@@ -340,6 +322,16 @@ def _atomic_write(path: Path, text: str) -> None:
         write_text(path, text)
     except OSError as exc:
         raise ZhqaError(f"Cannot write {path} ({exc.strerror}); choose another path.") from exc
+
+
+@main.command("serve", context_settings={"ignore_unknown_options": True, "allow_extra_args": True,
+                                         "help_option_names": []})
+@click.pass_context
+def serve_cmd(ctx):
+    """Serve the web chat (http://127.0.0.1:7860 by default; --help for the options, those of `python app.py`)."""
+    from qa.web.serve import main as serve_main
+
+    raise SystemExit(serve_main(list(ctx.args), prog="qa serve"))
 
 
 @main.command("train-reader", context_settings={"ignore_unknown_options": True, "allow_extra_args": True,

@@ -97,6 +97,10 @@ class QA:
         self._search = None  # the PassageStore that goes with self._data
         self._generation = ""
         self._lock = threading.RLock()
+        # The models have locks of their own: one loading in the background (warm_up) must not
+        # hold up the index, the question's words and the retrieval that need no model.
+        self._encoder_lock = threading.Lock()
+        self._reader_lock = threading.Lock()
         self.problem: str | None = None  # why a newer index on disk is not the one serving
         self._unusable = ""  # that newer generation
         self._followed: StoreTarget | None = None  # the remote store whose published index this one follows
@@ -105,7 +109,7 @@ class QA:
     # -- heavy things, loaded lazily and once --------------------------------------------
     @property
     def encoder(self) -> Encoder:
-        with self._lock:
+        with self._encoder_lock:
             if self._encoder is None:
                 try:
                     self._encoder = Encoder(self.settings.model)
@@ -116,7 +120,7 @@ class QA:
     @property
     def reader(self):
         """The extractive reader (qa/read), loaded on first need."""
-        with self._lock:
+        with self._reader_lock:
             if self._reader is None:
                 from qa.read.reader import Reader, ReaderModelError
 
@@ -127,6 +131,27 @@ class QA:
                     raise ModelLoadError(f"{exc} Reinstall zhqa, or ask without the reader (Settings(reader=False)).") from exc
                 self._reader = reader
             return self._reader
+
+    def warm_up(self, mode: str = "hybrid", background: bool = False) -> None:
+        """Load the models a question in ``mode`` needs (the encoder unless bm25, the reader
+        unless settings.reader is off). ``background``: in a thread, returning at once, so a
+        cold process loads its index and the question's words while ONNX Runtime (which lets
+        go of the GIL) opens the sessions; a failure is raised where the model is next used."""
+        def load() -> None:
+            try:
+                if mode != "bm25":
+                    _ = self.encoder
+                if self.settings.reader:
+                    _ = self.reader
+            except ZhqaError:
+                if not background:
+                    raise
+        if background:
+            # Not a daemon: a process that ends early (a damaged index) waits for ONNX Runtime
+            # to finish rather than tearing it down under a running session build.
+            threading.Thread(target=load, name="zhqa-warm-up").start()
+        else:
+            load()
 
     def data(self) -> IndexData:
         """The current index, reloaded only when a newer generation has been committed."""

@@ -27,8 +27,10 @@ def default_index_dir() -> Path:
 
 
 def default_corpus() -> list[Path]:
-    """The bundled articles in ``seeds/``."""
-    return [PROJECT_ROOT / "seeds"]
+    """The bundled seed articles: ``qa/seeds/`` in an installed package (setup.py maps it
+    onto the checkout's ``seeds/``), else ``seeds/`` in the checkout."""
+    installed = Path(__file__).resolve().parent / "seeds"
+    return [installed if installed.is_dir() else PROJECT_ROOT / "seeds"]
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """The OpenAI-compatible API and the MCP server, with the official ``openai`` and ``mcp``
-clients against the real chat server (app.py's build_app and launch) on 127.0.0.1, serving a
+clients against the real chat server (qa.web's build_app and launch, as app.py and qa serve run them) on 127.0.0.1, serving a
 copy of the seeds index with the real model; ``qa mcp`` over stdio as a subprocess.
 
 Every citation a client receives is checked against its article: text == article[start:end].
@@ -37,7 +37,6 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory, seeds_index_dir, encoder):
     """(base URL, QA) of the chat server with the API and MCP, keys KEY and OTHER_KEY."""
-    app = pytest.importorskip("app")
     from qa.api.server import Api
     from qa.engine import QA
     from qa.settings import Settings
@@ -45,11 +44,14 @@ def served(tmp_path_factory, seeds_index_dir, encoder):
     index_dir = tmp_path_factory.mktemp("api") / "index"
     shutil.copytree(seeds_index_dir, index_dir)
     qa = QA(Settings(index_dir=index_dir), encoder=encoder)
-    blocks = app.build_app(qa, read_only=True)
+    from qa.web.app import build_app
+    from qa.web.serve import launch
+
+    blocks = build_app(qa, read_only=True)
     for attempt in range(3):  # the free port may be taken between finding it and binding it: try another
         port = _free_port()
         try:
-            app.launch(blocks, "127.0.0.1", port, api=Api(qa, (KEY, OTHER_KEY), "127.0.0.1"), prevent_thread_lock=True, quiet=True)
+            launch(blocks, "127.0.0.1", port, api=Api(qa, (KEY, OTHER_KEY), "127.0.0.1"), prevent_thread_lock=True, quiet=True)
             break
         except OSError:
             if attempt == 2:

@@ -32,18 +32,19 @@ pytestmark = pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")
 
 # -- not the browser: flags, uploads, feedback ---------------------------------------------
 def test_flags(monkeypatch):
-    app = pytest.importorskip("app")
+    from qa.web.serve import parse_args
+
     monkeypatch.delenv("GRADIO_SERVER_PORT", raising=False)
     monkeypatch.delenv("GRADIO_SERVER_NAME", raising=False)
-    args = app.parse_args([])
+    args = parse_args([])
     assert (args.host, args.port, args.auth, args.index_dir) == ("127.0.0.1", 7860, None, None)
     monkeypatch.setenv("GRADIO_SERVER_PORT", "7999")
-    assert app.parse_args([]).port == 7999
-    args = app.parse_args(["--host", "0.0.0.0", "--port", "8080", "--index-dir", "/tmp/x", "--auth", "ann:pa:ss"])
+    assert parse_args([]).port == 7999
+    args = parse_args(["--host", "0.0.0.0", "--port", "8080", "--index-dir", "/tmp/x", "--auth", "ann:pa:ss"])
     assert (args.host, args.port, args.index_dir, args.auth) == ("0.0.0.0", 8080, "/tmp/x", ("ann", "pa:ss"))
     for bad in (["--auth", "nopassword"], ["--port", "70000"], ["--port", "http"]):
         with pytest.raises(SystemExit):
-            app.parse_args(bad)
+            parse_args(bad)
 
 
 def test_uploads_are_saved_under_server_names(tmp_path):
@@ -141,18 +142,19 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory, seeds_index_dir, encoder):
     """(url, QA, index dir) of the app serving a private copy of the seeds index."""
-    app = pytest.importorskip("app")
     from qa.engine import QA
     from qa.settings import Settings
+    from qa.web.app import build_app
+    from qa.web.serve import launch
 
     index_dir = tmp_path_factory.mktemp("app") / "index"
     shutil.copytree(seeds_index_dir, index_dir)
     qa = QA(Settings(index_dir=index_dir), encoder=encoder)
-    blocks = app.build_app(qa)
+    blocks = build_app(qa)
     for attempt in range(3):  # the free port may be taken between finding it and binding it: try another
         port = _free_port()
         try:
-            app.launch(blocks, "127.0.0.1", port, prevent_thread_lock=True, quiet=True)
+            launch(blocks, "127.0.0.1", port, prevent_thread_lock=True, quiet=True)
             break
         except OSError:
             if attempt == 2:

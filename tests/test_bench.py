@@ -65,6 +65,16 @@ def test_scale_rows_cover_each_index_type(quick):
     assert sum(r["chosen"] for r in rows if r["kind"] == "vectors") == 1  # one type chosen per size
 
 
+def test_cold_ask_is_reported_beside_its_floor(quick):
+    """The cold `qa ask` and its floor come from the same run; the table states the ratio and the target."""
+    result, printed = quick
+    cold = result["startup"]["cold_ask"]
+    assert len(cold["ask_runs_s"]) == len(cold["floor_runs_s"]) >= 2
+    assert all(_positive(v) for v in cold["ask_runs_s"] + cold["floor_runs_s"])
+    assert cold["ratio"] == round(cold["ask_s"] / cold["floor_s"], 2) and cold["target_ratio"] == 1.5
+    assert f"ratio {cold['ratio']:.2f} (target <= 1.5" in printed
+
+
 def test_the_answers_used_for_startup_were_real(quick):
     result, table = quick
     assert result["startup"]["cli"]["answered"] is True

@@ -190,3 +190,40 @@ def test_ask_builds_the_default_index_when_there_is_none(qa_bin, cli_env, tmp_pa
     assert "No index yet" in result.stderr
     assert json.loads(result.stdout)["snippets"][0]["doc_id"] == DOC002
     assert (tmp_path / "auto-index" / "CURRENT").exists()
+
+
+def test_serve_takes_the_options_of_app_py(qa_bin, cli_env):
+    """`qa serve` and `python app.py` are one parser: the same options, the same refusals."""
+    from qa.settings import PROJECT_ROOT
+
+    serve = run_qa(qa_bin, cli_env, "serve", "--help")
+    app = subprocess.run([__import__("sys").executable, str(PROJECT_ROOT / "app.py"), "--help"], capture_output=True,
+                         text=True, env=cli_env, timeout=120)
+    assert serve.returncode == app.returncode == 0, (serve.stderr, app.stderr)
+    assert serve.stdout.startswith("usage: qa serve ")
+    options = sorted({word for word in serve.stdout.split() if word.startswith("--")})
+    assert {"--port", "--host", "--index-dir", "--store", "--auth", "--read-only", "--rebuild"} <= set(options)
+    assert options == sorted({word for word in app.stdout.split() if word.startswith("--")})
+    bad = run_qa(qa_bin, cli_env, "serve", "--port", "70000")
+    assert bad.returncode == 2 and "70000 is not a port number" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_serve_bad_store_is_one_line_error(qa_bin, cli_env):
+    """A store address `qa serve` cannot use fails before anything loads, in the CLI's words."""
+    result = run_qa(qa_bin, cli_env, "serve", "--store", "redis://localhost:6379")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.strip().startswith("error: ") and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_one_settings_builder_for_cli_and_chat(monkeypatch, tmp_path):
+    """A Milvus server address without an index folder gets the same serving folder in `qa` and the chat."""
+    from qa.options import build_settings
+    from qa.web import serve
+
+    monkeypatch.delenv("ZHQA_INDEX_DIR", raising=False)
+    monkeypatch.chdir(tmp_path)
+    args = serve.parse_args(["--store", "milvus://127.0.0.1:19530/news"])
+    settings = build_settings(args.index_dir, args.store)
+    assert settings.store == "milvus://127.0.0.1:19530/news"
+    assert settings.index_dir.parts[-2:] == ("stores", "news")
+    assert build_settings(str(tmp_path / "x"), "milvus://127.0.0.1:19530/news").index_dir == tmp_path / "x"

@@ -130,6 +130,32 @@ def test_ask_json_from_the_store_alone_is_the_local_index_s(built, seeds_index_d
     assert "in this process" in info.stdout and "no sparse vectors" in info.stdout
 
 
+def test_the_server_address_without_a_collection_serves_its_published_index(built, milvus, tmp_path, qa_bin, cli_env,
+                                                                           monkeypatch):
+    """`milvus://HOST:PORT` and `milvus://HOST:PORT/NAME` alike: an empty folder with either
+    reads the index the server publishes (here the only one), and indexes no seeds over it.
+    Runs before any other test of this module publishes a second index."""
+    from qa.options import build_settings
+
+    store, builder = built
+    env = {k: v for k, v in cli_env.items() if k != "ZHQA_INDEX_DIR"}
+    env["HOME"] = str(tmp_path)
+    answers = []
+    for name, address in (("named", store), ("bare", milvus.address)):
+        folder = tmp_path / name
+        run = subprocess.run([qa_bin, "ask", QINGXU, "--json", "--store", address, "--index-dir", str(folder)],
+                             capture_output=True, text=True, env=env, timeout=300, check=False)
+        assert run.returncode == 0, run.stderr
+        assert "indexing the bundled seeds" not in run.stderr
+        assert (folder / "CURRENT").read_text() == builder.folder.generation()
+        answers.append(json.loads(run.stdout))
+    assert answers[0] == answers[1] and answers[0]["answered"]
+    monkeypatch.delenv("ZHQA_INDEX_DIR", raising=False)
+    monkeypatch.chdir(tmp_path)
+    bare, named = build_settings(None, milvus.address), build_settings(None, store)  # `qa serve --store …`, no folder
+    assert (bare.store, bare.index_dir) == (named.store, named.index_dir)
+
+
 def test_an_upload_through_one_chat_is_found_through_the_other_and_an_outage_is_one_line(built, chats, milvus, tmp_path, encoder):
     """A third chat server in this process uploads through the chat's own upload handler;
     the two chat processes find the document. Then Milvus stops: every chat says so in one
@@ -270,3 +296,18 @@ def test_bench_times_the_server_beside_the_local_store(milvus, seeds_index_dir, 
         assert result[side]["total_ms"]["p50"] >= result[side]["stages_ms"]["dense"]["p50"] > 0
     assert "in this process" in result["keywords"] and result["server_rss_mb"] > 0
     assert milvus.running  # a server it was given is left running
+
+
+def test_a_server_publishing_several_indexes_asks_for_a_name(built, milvus, seeds_index_dir, tmp_path, encoder, qa_bin, cli_env):
+    """With two published indexes, `milvus://HOST:PORT` alone is ambiguous for an empty folder: one line names them."""
+    second = tmp_path / "second"
+    shutil.copytree(seeds_index_dir, second)
+    QA(Settings(index_dir=second, store=f"{milvus.address}/another"), encoder=encoder).index()
+    env = {k: v for k, v in cli_env.items() if k != "ZHQA_INDEX_DIR"}
+    env["HOME"] = str(tmp_path)
+    run = subprocess.run([qa_bin, "ask", QINGXU, "--store", milvus.address, "--index-dir", str(tmp_path / "empty")],
+                         capture_output=True, text=True, env=env, timeout=300, check=False)
+    assert run.returncode == 1 and run.stdout == "", run.stderr
+    (line,) = run.stderr.strip().splitlines()
+    assert line.startswith("error: ") and "another" in line and "seeds" in line and "name one" in line
+    assert not (tmp_path / "empty" / "CURRENT").exists()

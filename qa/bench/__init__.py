@@ -55,7 +55,7 @@ def run(config: BenchConfig, say=print) -> dict:
     from qa.bench.indexing import bench_index
     from qa.bench.peers import bench_peers
     from qa.bench.scale import bench_bm25, bench_milvus_lite_rows, bench_vectors
-    from qa.bench.startup import cli_first_answer, web_first_answer
+    from qa.bench.startup import cli_first_answer, cold_ask, web_first_answer
     from qa.engine import QA
     from qa.question.query import make_query
 
@@ -96,6 +96,8 @@ def run(config: BenchConfig, say=print) -> dict:
     result["startup"] = {"first_answer_s": web.get("first_answer_s", cli["first_answer_s"]),
                          "peak_rss_mb": web.get("peak_rss_mb", cli["peak_rss_mb"]),
                          "web": web, "cli": cli}
+    say("Cold `qa ask` beside its floor (a process that only opens the encoder and reader sessions) ...")
+    result["startup"]["cold_ask"] = cold_ask(work / "seeds", first, config.settings.model, runs=2 if quick else 5)
 
     from qa.bench.api import bench_api
 

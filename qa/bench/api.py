@@ -2,7 +2,7 @@
 over ``QA.ask`` in process, and how many questions a second the chat server answers to one
 and to 8 concurrent API clients (and, for comparison, to 8 through the chat's Gradio /ask).
 
-The server is ``python app.py`` in a process of its own, as deployed; each question is asked
+The server is ``qa serve`` (what ``python app.py`` runs) in a process of its own, as deployed; each question is asked
 in turn in this process (``QA.ask``), through /v1/chat/completions and through /mcp, each
 client keeping its connection open as the ``openai`` and ``mcp`` clients do, so the three
 share the machine's load alike. Target: the API adds at most 10% to QA.ask's p50. Beside the
@@ -21,7 +21,7 @@ from pathlib import Path
 
 import httpx
 
-from qa.bench.startup import PROJECT, _env, _free_port
+from qa.bench.startup import _env, _free_port
 from qa.bench.stats import ms
 
 TARGET_ADDED = 0.10  # of QA.ask's p50
@@ -54,16 +54,18 @@ def _gradio(client: httpx.Client, base: str, question: str) -> dict:
 
 
 def _serve(index_dir: Path, limit_s: float):
-    """``python app.py`` on ``index_dir``: (process, base URL, stderr file) once /v1 answers."""
+    """``qa serve`` on ``index_dir``: (process, base URL, stderr file) once /v1 answers."""
     port = _free_port()
     log = tempfile.TemporaryFile()
-    proc = subprocess.Popen([sys.executable, str(PROJECT / "app.py"), "--port", str(port), "--index-dir", str(index_dir)],
-                            env=_env(index_dir), stdout=subprocess.DEVNULL, stderr=log, cwd=PROJECT)
+    # qa serve's own entry (what app.py and the qa command run), so an installed package is measured too
+    serve = "import sys; from qa.web.serve import main; sys.exit(main(sys.argv[1:]))"
+    proc = subprocess.Popen([sys.executable, "-c", serve, "--port", str(port), "--index-dir", str(index_dir)],
+                            env=_env(index_dir), stdout=subprocess.DEVNULL, stderr=log)
     base, start = f"http://127.0.0.1:{port}", time.perf_counter()
     while time.perf_counter() - start < limit_s:
         if proc.poll() is not None:
             log.seek(0)
-            raise RuntimeError(f"app.py exited: {log.read().decode(errors='replace').strip()[-300:]}")
+            raise RuntimeError(f"qa serve exited: {log.read().decode(errors='replace').strip()[-300:]}")
         try:
             if httpx.get(f"{base}/v1/models", timeout=2).status_code == 200:
                 return proc, base, log
@@ -71,7 +73,7 @@ def _serve(index_dir: Path, limit_s: float):
             pass
         time.sleep(0.3)
     proc.kill()
-    raise RuntimeError(f"app.py served no /v1/models within {limit_s:.0f} s")
+    raise RuntimeError(f"qa serve served no /v1/models within {limit_s:.0f} s")
 
 
 def _throughput(base: str, questions: list[str], clients: int, per_client: int, way=_chat) -> dict:
@@ -107,8 +109,6 @@ def _throughput(base: str, questions: list[str], clients: int, per_client: int, 
 def bench_api(index_dir: Path, qa, questions: list[str], rounds: int = 3, warmup: int = 5, per_client: int = 20,
               limit_s: float = 240.0) -> dict:
     """The API's added latency over ``qa.ask`` (p50, same run) and its throughput."""
-    if not (PROJECT / "app.py").exists():
-        return {"skipped": "no app.py beside the package (not a checkout)"}
     proc, base, log = _serve(index_dir, limit_s)
     try:
         with httpx.Client(timeout=300) as chat, httpx.Client(timeout=300) as tools:

@@ -12,6 +12,14 @@ def _processor(cpu: dict | None) -> str:
     return "processor: " + (one_line(cpu) if cpu else "not recorded")
 
 
+def _cold(cold: dict | None) -> list[str]:
+    if not cold:
+        return []
+    return [f"Cold qa ask {cold['ask_s']:.2f} s, its floor (opening the encoder and reader sessions alone) "
+            f"{cold['floor_s']:.2f} s: ratio {cold['ratio']:.2f} (target <= {cold['target_ratio']}; medians of "
+            f"{len(cold['ask_runs_s'])}, interleaved)"]
+
+
 def table(r: dict) -> str:
     ask, idx, st, peers = r["ask"], r["index"], r["startup"], r["peers"]
     lines = [
@@ -39,6 +47,7 @@ def table(r: dict) -> str:
         f"Startup to first answer: web chat {st.get('web', {}).get('first_answer_s', float('nan')):.1f} s (target <= 15), "
         f"peak RSS {st.get('web', {}).get('peak_rss_mb', float('nan')):.0f} MB; "
         f"qa ask {st['cli']['first_answer_s']:.1f} s, {st['cli']['peak_rss_mb']:.0f} MB",
+        *_cold(st.get("cold_ask")),
         "",
         "Scale                 passages  type    search p50 ms  recall@10  build s  memory MB",
     ]

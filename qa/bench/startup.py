@@ -13,6 +13,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import numpy as np
+
 from qa.bench.stats import rss_mb
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -26,6 +28,19 @@ _CLI = (
     "sys.argv = ['qa'] + sys.argv[1:]\n"
     "main()\n"
 )
+
+
+# The floor of a cold `qa ask`: a fresh interpreter that only opens what answering cannot do
+# without, the encoder's and the reader's ONNX Runtime sessions and the tokenizer they share,
+# as the engine opens them (one after the other), and nothing else.
+_FLOOR = (
+    "import sys\n"
+    "from embeddings.encoder import Encoder\n"
+    "from qa.read.reader import Reader\n"
+    "Encoder(sys.argv[1])\n"
+    "Reader().warm_up()\n"
+)
+COLD_TARGET = 1.5  # a cold `qa ask` within 1.5 x its floor (issue 33)
 
 
 def _env(index_dir: Path) -> dict:
@@ -49,6 +64,29 @@ def cli_first_answer(index_dir: Path, question: str) -> dict:
         peak = float(hwm.read_text()) if hwm.exists() else 0.0
     return {"first_answer_s": round(elapsed, 3), "peak_rss_mb": round(peak, 1),
             "answered": json.loads(proc.stdout)["answered"]}
+
+
+def floor_seconds(index_dir: Path, model: str) -> float:
+    """Seconds for a fresh process to open the encoder and reader sessions alone."""
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", _FLOOR, model], env=_env(index_dir), capture_output=True, cwd=PROJECT,
+                          timeout=300)
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise RuntimeError(f"opening the models failed: {proc.stderr.decode(errors='replace').strip()[-300:]}")
+    return round(elapsed, 3)
+
+
+def cold_ask(index_dir: Path, question: str, model: str, runs: int = 3) -> dict:
+    """A cold ``qa ask`` (process start to answer) beside its floor, ``runs`` of each,
+    interleaved so both see the same machine; medians and their ratio."""
+    asks, floors = [], []
+    for _ in range(runs):
+        floors.append(floor_seconds(index_dir, model))
+        asks.append(cli_first_answer(index_dir, question)["first_answer_s"])
+    ask, floor = float(np.median(asks)), float(np.median(floors))
+    return {"ask_s": round(ask, 3), "floor_s": round(floor, 3), "ratio": round(ask / floor, 2), "target_ratio": COLD_TARGET,
+            "ask_runs_s": asks, "floor_runs_s": floors}
 
 
 def _free_port() -> int:

@@ -79,15 +79,41 @@ class StoreTarget:
         return self._opened  # type: ignore[return-value]
 
 
+_DISCOVERED: dict[tuple[str, str], str] = {}  # (server, index folder) -> the collection chosen, once per process
+
+
+def server_collection(address: StoreAddress, index_dir: Path) -> str:
+    """The collection ``milvus://HOST:PORT`` (no name) means for the index folder ``index_dir``
+    with no index of its own: the one index the server publishes, so that the address with and
+    without ``/NAME`` serve alike; none published: the folder's own (``default_collection``),
+    to build into; several: a StoreUnavailable that names them. Asked once per process."""
+    key = (address.uri, str(Path(index_dir).expanduser().resolve()))
+    if key not in _DISCOVERED:
+        from embeddings.milvus_files import published_collections
+
+        try:
+            published = published_collections(address)
+        except StoreError as exc:
+            raise StoreUnavailable(str(exc)) from exc
+        own = default_collection(index_dir)
+        if len(published) > 1 and own not in published:
+            names = ", ".join(published[:5]) + (", …" if len(published) > 5 else "")
+            raise StoreUnavailable(f"{address.text} publishes {len(published)} indexes ({names}); name one, "
+                                   f"e.g. --store {replace(address, collection=published[0]).text}.")
+        _DISCOVERED[key] = own if own in published or not published else published[0]
+    return _DISCOVERED[key]
+
+
 def serving_folder(store: str, index_dir: Path) -> tuple[str, Path]:
     """For a Milvus server address given without an index folder: the address with its
-    collection named (the one ``index_dir`` would get) and the folder under ``index_dir``
-    that keeps this store's copy of the published index, apart from a local index there."""
+    collection named (the one the server publishes, else the one ``index_dir`` would get) and
+    the folder under ``index_dir`` that keeps this store's copy of the published index, apart
+    from a local index there."""
     address = parse_store_address(store)
     if address.kind != "milvus":
         return store, index_dir
     if not address.collection:
-        address = replace(address, collection=default_collection(index_dir))
+        address = replace(address, collection=server_collection(address, index_dir))
     return address.text, Path(index_dir) / "stores" / address.collection
 
 
@@ -101,6 +127,14 @@ def resolve_store(store: str | None, index_dir: Path, manifest: Manifest | None)
         raise StoreUnavailable(str(exc)) from exc
     if address.kind == "milvus-lite":
         address = replace(address, uri=str(Path(address.uri).expanduser().resolve()))
+    if address.kind == "milvus" and not address.collection:
+        # A server named without a collection: the one this index records, else (an empty
+        # folder) the one the server publishes, as if it had been named.
+        where = parse_store_address(recorded or LOCAL)
+        if manifest is not None and where.kind == "milvus" and where.collection:
+            address = replace(address, collection=where.collection)
+        elif manifest is None:
+            address = replace(address, collection=server_collection(address, index_dir))
     if address.kind != LOCAL and not address.collection:
         address = replace(address, collection=default_collection(index_dir))
     return StoreTarget(address)

@@ -34,6 +34,17 @@ class Query:
 
 def make_query(question: str) -> Query:
     """Validate and normalise a question; raise BadQuestion with what to do instead."""
+    text = check_question(question)
+    # Markup in a question (pasted HTML, injection attempts) is not what is asked about, nor
+    # are the pinyin glosses of a sentence pasted from a glossed page ("發(fā)現" asks 發現).
+    without_tags = strip_glosses(_URL.sub(" ", _MD_LINK.sub(r" \1 ", _TAG.sub(" ", text))))
+    normalized = normalize(without_tags if any(unicodedata.category(c)[0] in "LN" for c in without_tags) else text)
+    return Query(text, normalized, tuple(bm25_tokens(normalized)))
+
+
+def check_question(question: str) -> str:
+    """The question as it will be asked, or BadQuestion with what to do instead; cheap (no
+    dictionary loads), so a command can refuse a bad question before it loads anything."""
     if not isinstance(question, str):
         raise BadQuestion("The question must be text; type a question in Chinese or English.")
     # Lone surrogates become U+FFFD (every later stage needs well-formed Unicode); control
@@ -46,11 +57,7 @@ def make_query(question: str) -> Query:
         raise BadQuestion(f"The question is {len(text)} characters long; shorten it to at most {MAX_QUESTION_CHARS}.")
     if not any(unicodedata.category(c)[0] in "LN" for c in text):
         raise BadQuestion("The question has no words to search for; type a question with words in it.")
-    # Markup in a question (pasted HTML, injection attempts) is not what is asked about, nor
-    # are the pinyin glosses of a sentence pasted from a glossed page ("發(fā)現" asks 發現).
-    without_tags = strip_glosses(_URL.sub(" ", _MD_LINK.sub(r" \1 ", _TAG.sub(" ", text))))
-    normalized = normalize(without_tags if any(unicodedata.category(c)[0] in "LN" for c in without_tags) else text)
-    return Query(text, normalized, tuple(bm25_tokens(normalized)))
+    return text
 
 
 def with_name_aliases(query: Query, data: IndexData) -> Query:

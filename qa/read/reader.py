@@ -124,7 +124,9 @@ class Reader:
 
                 base = ensure_default_model()
             self._check_base(base)
-            self._tokenizer = D.load_tokenizer(base)
+            from embeddings.tokenizer import shared_tokenizer
+
+            self._tokenizer = shared_tokenizer(base / "tokenizer.json")  # the encoder's, loaded once
             self._embeddings = _memmap_tensor(base / "model.safetensors", WORD_EMBEDDINGS)
             self._session = self._open(model_path)
 

@@ -1,4 +1,4 @@
-"""Issue 12, reached the ways it was found: the served chat (app.build_app + app.launch,
+"""Issue 12, reached the ways it was found: the served chat (qa.web.app.build_app + qa.web.serve.launch,
 in this process, sharing the session's model) driven through gradio_client, the raw
 queue API the page itself uses, and a real browser. Uploads add and never replace;
 feedback is what the server answered, one rating per answer; odd text and odd parameters
@@ -31,18 +31,19 @@ PAGE_TIMEOUT = 120_000  # ms; a page of the app takes ~10 s to be ready on a bus
 
 def serve(tmp_path_factory, seeds_index_dir, encoder, name: str, auth=None, **build):
     """(url, QA, index dir, blocks) of the app over a private copy of the seeds index."""
-    import app
     from qa.engine import QA
     from qa.settings import Settings
+    from qa.web.app import build_app
+    from qa.web.serve import launch
 
     index_dir = tmp_path_factory.mktemp(name) / "index"
     shutil.copytree(seeds_index_dir, index_dir)
     qa = QA(Settings(index_dir=index_dir), encoder=encoder)
-    blocks = app.build_app(qa, **build)
+    blocks = build_app(qa, **build)
     for attempt in range(3):  # a free port may be taken before it is bound: try another
         port = free_port()
         try:
-            app.launch(blocks, "127.0.0.1", port, auth=auth, prevent_thread_lock=True, quiet=True)
+            launch(blocks, "127.0.0.1", port, auth=auth, prevent_thread_lock=True, quiet=True)
             break
         except OSError:
             if attempt == 2:
