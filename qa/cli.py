@@ -201,8 +201,8 @@ def chat_cmd(k, mode, index_dir, store, model):
 def _print_answer(result) -> None:
     if not result.answered:
         click.echo("The corpus has no answer to this question. (语料中没有这个问题的答案。)")
-    elif result.span is not None:
-        click.echo(click.style(f"答案 Answer: {result.span.text}", bold=True))
+    elif result.claimed_span is not None:
+        click.echo(click.style(f"答案 Answer: {result.claimed_span.text}", bold=True))
     for i, snippet in enumerate(result.snippets, 1):
         c = snippet.citation
         click.echo(f"[{i}] {snippet.text}")
@@ -315,6 +315,13 @@ def eval_cmd(questions, corpus, mode, k, json_out, report_out, n_worst, split, p
     for metric in METRICS:
         values = [result.modes[m]["metrics"].get(metric) for m in result.modes]
         click.echo(metric.ljust(width) + "".join(("–" if v is None else f"{v:.3f}").rjust(10) for v in values))
+    for m, block in result.modes.items():
+        table = block["metrics"].get("risk_coverage")
+        if table:
+            click.echo(f"\nrisk-coverage ({m}; F1 of the spans shown at each coverage of the answerable questions, "
+                       "the surest first):")
+            click.echo("  " + "  ".join(f"{c}={v:.3f}" for c, v in table.items())
+                       + f"  area={block['metrics']['risk_coverage_area']:.3f}")
     if result.comparison:
         click.echo("\n" + result.comparison)
     for m, block in result.modes.items():
@@ -381,6 +388,16 @@ def train_fusion_cmd(ctx):
 def train_choice_cmd(ctx):
     """Fit which read sentence is shown first, on question sets the reader never saw (--help for options)."""
     from qa.answer.train_choice import main as train_main
+
+    raise SystemExit(train_main(list(ctx.args)))
+
+
+@main.command("train-confidence", context_settings={"ignore_unknown_options": True, "allow_extra_args": True,
+                                                    "help_option_names": []})
+@click.pass_context
+def train_confidence_cmd(ctx):
+    """Fit how sure an answer is (no answer / the sentence / the span), on the train folds (--help for options)."""
+    from qa_train.confidence import main as train_main
 
     raise SystemExit(train_main(list(ctx.args)))
 

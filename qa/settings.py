@@ -8,6 +8,7 @@ from pathlib import Path
 from embeddings.encoder import DEFAULT_MODEL
 from qa.index.manifest import Chunking
 from qa.answer.choice import MODEL_PATH as CHOICE_MODEL
+from qa.answer.confidence import MODEL_PATH as CONFIDENCE_MODEL
 from qa.retrieve.fusion import MODEL_PATH as FUSION_MODEL
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -54,7 +55,8 @@ class Settings:
     # Hybrid mode re-scores its first rerank_depth passages by their best sentence (qa/retrieve/rerank.py).
     rerank_weight: float = 1.0
     rerank_depth: int = 10
-    # Below this confidence the answer is "the corpus has no answer" (see qa/answer/snippets.py).
+    # Below this confidence the answer is "the corpus has no answer" (see qa/answer/snippets.py);
+    # used only without the learned confidence (``confidence_model`` None or no reader).
     abstain_threshold: float = 0.6
     # The reader (qa/read) reads the sentence picker's first sentences, each through one window
     # of read_tokens tokens around it, and finds the answer span; off: sentences only, no span.
@@ -65,6 +67,9 @@ class Settings:
     # In hybrid mode, the passage holding the sentence the choice shows first is put first
     # (qa/answer/snippets.py, answer_passage_first); off: the passages keep retrieval's order.
     answer_passage_first: bool = True
+    # What is shown (qa/answer/confidence.py): no answer, the sentence, or the span in bold,
+    # decided by the learned confidence; None: the hand-set abstention, the span always claimed.
+    confidence_model: Path | None = None
     lock_timeout: float = 600.0
     # Where passages are searched: None (what the index records, else local), "local",
     # "milvus://HOST:PORT[/COLLECTION]" or "milvus-lite://PATH.db[#COLLECTION]" (qa/index/store_target.py).
