@@ -203,6 +203,10 @@ def _print_answer(result) -> None:
         click.echo("The corpus has no answer to this question. (语料中没有这个问题的答案。)")
     elif result.claimed_span is not None:
         click.echo(click.style(f"答案 Answer: {result.claimed_span.text}", bold=True))
+    elif result.confidence is not None:
+        click.echo(click.style("答案在第一句中 The answer is in sentence [1] (no phrase in it is claimed).", dim=True))
+    if result.answered and result.confidence is not None:
+        click.echo(click.style(f"置信度 Confidence: {result.confidence:.0%}", dim=True))
     for i, snippet in enumerate(result.snippets, 1):
         c = snippet.citation
         click.echo(f"[{i}] {snippet.text}")

@@ -69,7 +69,7 @@ class Settings:
     answer_passage_first: bool = True
     # What is shown (qa/answer/confidence.py): no answer, the sentence, or the span in bold,
     # decided by the learned confidence; None: the hand-set abstention, the span always claimed.
-    confidence_model: Path | None = None
+    confidence_model: Path | None = CONFIDENCE_MODEL
     lock_timeout: float = 600.0
     # Where passages are searched: None (what the index records, else local), "local",
     # "milvus://HOST:PORT[/COLLECTION]" or "milvus-lite://PATH.db[#COLLECTION]" (qa/index/store_target.py).

@@ -36,6 +36,11 @@ if TYPE_CHECKING:
 
 MODEL_PATH = Path(__file__).resolve().parent / "model" / "confidence.json"
 FORMAT = 1
+# A question in another language than Chinese has no lexical evidence and too few teaching
+# rows (the seed set's English questions) for the ``answer`` model: it is answered, as by the
+# hand-set rule (qa.answer.snippets.confidence at its 0.6 threshold), when the top passage's
+# dense similarity reaches this; the span model still decides whether the span is claimed.
+FOREIGN_DENSE = 0.75
 FLOOR = -15.0  # log-probabilities below this are all "no": clipped so one outlier does not steer the fit
 
 CONFIDENCE_FEATURES = (
@@ -141,7 +146,11 @@ class ConfidenceModel:
     def decide(self, x: np.ndarray) -> Outcome:
         p_answer = float(self.answer.probability(x)[0])
         p_span = float(self.span.probability(x)[0]) if x[CONFIDENCE_FEATURES.index("has_span")] else 0.0
-        answered = p_answer >= self.answer_threshold
+        if x[CONFIDENCE_FEATURES.index("foreign")]:  # the hand-set rule's own probability
+            p_answer = 1.0 / (1.0 + math.exp(-40.0 * (float(x[CONFIDENCE_FEATURES.index("dense_top")]) - 0.74)))
+            answered = bool(x[CONFIDENCE_FEATURES.index("dense_top")] >= FOREIGN_DENSE)
+        else:
+            answered = p_answer >= self.answer_threshold
         shown = answered and p_span >= self.span_threshold
         return Outcome(answered, shown, p_span if shown else p_answer, p_answer, p_span)
 
