@@ -1,24 +1,24 @@
 """Fit the learned confidence (qa/answer/confidence.py) and measure it: ``qa train-confidence``.
 
 Protocol (the README's "Held-out discipline"):
-- Rows: the answerable questions of the visible sets (the seed questions and the five public
-  sets), each asked as the product asks it (retrieval, the picker, the reader's windows, the
-  choice), and each asked a second time with its own articles left out of the search
-  (``doc_ids``): a paired question the corpus cannot answer (dropped when the sentence shown
-  holds the gold answer anyway, as another article may). The seed questions written to have
-  no answer are added as they are.
+- Rows: answerable questions of the seed set and the five public sets, each asked as the
+  product asks it (retrieval, the picker, the reader's windows, the choice), and each asked a
+  second time with its own articles left out of the search (``doc_ids``): a paired question the
+  corpus cannot answer (dropped when the sentence shown holds the gold answer anyway, as another
+  article may; none for RGB, NO_PAIRED). The seed questions written to have no answer are added.
 - Two logistic regressions over CONFIDENCE_FEATURES: ``answer`` (target: the sentence shown
-  holds the gold answer; 0 for the paired and the unanswerable questions) and ``span``
-  (target: the span's F1 against the gold answers, 0 for those). Fitted on the train folds
-  (1-4 of 5, by article; the seed questions by id) only, each set weighing sqrt(its rows).
-- The thresholds are chosen on the train folds for stated precisions: answer when the
-  first sentence holds the answer in at least ANSWER_PRECISION of the questions answered
-  (the paired unanswerable ones counting as wrong); claim the span when the spans claimed
-  reach a mean F1 of SPAN_PRECISION.
-- Reported on the validation folds (fold 0), which chose nothing.
-
-The reader was trained on the CMRC 2018 and DRCD train folds, so on those rows its scores are
-surer than on new questions; the card reports validation numbers per set, where this shows."""
+  holds the gold answer; 0 for the unanswerable rows) and ``span`` (target: the span's F1,
+  on the answerable rows), each set weighing sqrt(its rows).
+- Which rows teach: the train folds (1-4 of 5, by article; the seed questions by id) of the
+  sets the reader never saw (seeds, RGB), and the validation folds of CMRC 2018 and DRCD,
+  lent: the reader was trained on their train folds, so its scores there are surer than on new
+  questions. A lent set is reported cross-fitted: each half of its validation fold
+  (``qa.folds.validation_part``) answered by a model fitted without that half.
+- The span model's features (SPAN_VARIANTS) are chosen by cross-validation over four parts of
+  the teaching rows. The thresholds are chosen on the teaching rows for stated precisions:
+  refuse only where NO_ANSWER_PRECISION of the questions refused are unanswerable; claim the
+  span where the claimed spans reach a mean F1 of SPAN_PRECISION.
+- Reported on the validation folds, which (for the seeds and RGB) chose nothing."""
 from __future__ import annotations
 
 import argparse
