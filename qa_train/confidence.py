@@ -36,7 +36,7 @@ from scipy.optimize import minimize
 from embeddings.atomic import write_text as atomic_write_text
 from qa.answer.confidence import CONFIDENCE_FEATURES, FOREIGN_DENSE, MODEL_PATH, ConfidenceModel, Logistic
 from qa.answer.snippets import draft
-from qa.evaluate.run import contains_answer, load_questions
+from qa.evaluate.run import COVERAGES, contains_answer, coverage_table, load_questions
 from qa.folds import VALIDATION_FOLD, fold_of, validation_part
 from qa.question.query import make_query
 from qa.read.data import SOURCES as READER_SETS
@@ -47,7 +47,6 @@ from qa.settings import PROJECT_ROOT
 NO_ANSWER_PRECISION = 0.95  # of the questions refused, the share the corpus cannot answer
 SPAN_PRECISION = 0.90
 L2 = 1e-2
-COVERAGES = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 
 
 @dataclass
@@ -253,15 +252,10 @@ def fit(rows: list[Row], span_use: str = "all") -> ConfidenceModel:
 
 def risk_coverage(conf: np.ndarray, f1: np.ndarray, coverages=COVERAGES) -> dict:
     """F1 of the spans shown when the most confident share c of the answerable questions get
-    theirs, for each c; and the area under the curve of F1 against coverage (mean over every
-    step of one question)."""
+    theirs, for each c, and the area under that curve (as `qa eval`: coverage_table)."""
     order = np.argsort(-conf, kind="stable")
-    n = len(order)
-    if not n:
-        return {"table": {}, "area": None}
-    cum = np.cumsum(f1[order]) / np.arange(1, n + 1)
-    table = {f"{c:.0%}": round(float(cum[max(1, int(round(c * n))) - 1]), 4) for c in coverages}
-    return {"table": table, "area": round(float(cum.mean()), 4)}
+    table, area = coverage_table([float(v) for v in f1[order]], coverages)
+    return {"table": table, "area": area}
 
 
 def measure(rows: list[Row], model) -> dict:

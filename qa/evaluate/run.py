@@ -283,11 +283,19 @@ def risk_coverage(results: list[QuestionResult], coverages=COVERAGES) -> tuple[d
         return r.answer_score if r.answer_score is not None else -float("inf")
 
     order = sorted(results, key=lambda r: -sureness(r))  # stable: ties keep the questions' order
+    return coverage_table([r.f1 or 0.0 for r in order], coverages)
+
+
+def coverage_table(f1: list[float], coverages=COVERAGES) -> tuple[dict[str, float], float | None]:
+    """``f1`` (of the answerable questions, the surest first): the mean F1 of the first share c
+    for each c of ``coverages`` ("50%": …), and the mean of that curve over every share."""
+    if not f1:
+        return {}, None
     cum, total = [], 0.0
-    for i, r in enumerate(order, 1):
-        total += r.f1 or 0.0
+    for i, v in enumerate(f1, 1):
+        total += v
         cum.append(total / i)
-    table = {f"{round(c * 100)}%": round(cum[max(1, round(c * len(order))) - 1], 4) for c in coverages}
+    table = {f"{round(c * 100)}%": round(cum[max(1, round(c * len(f1))) - 1], 4) for c in coverages}
     return table, round(sum(cum) / len(cum), 4)
 
 
