@@ -183,8 +183,12 @@ def chat_cmd(k, mode, index_dir, store, model):
 def _print_answer(result) -> None:
     if not result.answered:
         click.echo("The corpus has no answer to this question. (语料中没有这个问题的答案。)")
-    elif result.span is not None:
-        click.echo(click.style(f"答案 Answer: {result.span.text}", bold=True))
+    elif result.claimed_span is not None:
+        click.echo(click.style(f"答案 Answer: {result.claimed_span.text}", bold=True))
+    elif result.confidence is not None:
+        click.echo(click.style("答案在第一句中 The answer is in sentence [1] (no phrase in it is claimed).", dim=True))
+    if result.answered and result.confidence is not None:
+        click.echo(click.style(f"置信度 Confidence: {result.confidence:.0%}", dim=True))
     for i, snippet in enumerate(result.snippets, 1):
         c = snippet.citation
         click.echo(f"[{i}] {snippet.text}")
@@ -360,6 +364,16 @@ def train_fusion_cmd(ctx):
 def train_choice_cmd(ctx):
     """Fit which read sentence is shown first, on question sets the reader never saw (--help for options)."""
     from qa_train.train_choice import main as train_main
+
+    raise SystemExit(train_main(list(ctx.args)))
+
+
+@main.command("train-confidence", context_settings={"ignore_unknown_options": True, "allow_extra_args": True,
+                                                    "help_option_names": []})
+@click.pass_context
+def train_confidence_cmd(ctx):
+    """Fit how sure an answer is (no answer / the sentence / the span), on the train folds (--help for options)."""
+    from qa_train.confidence import main as train_main
 
     raise SystemExit(train_main(list(ctx.args)))
 

@@ -14,6 +14,7 @@ from typing import NamedTuple
 from embeddings.encoder import DEFAULT_MODEL, Encoder, EncoderError
 from embeddings.passage_store import KeywordsElsewhere, PassageStore
 from qa.answer.choice import SPANS_PER_WINDOW, load_choice, read_windows
+from qa.answer.confidence import load_confidence
 from qa.answer.snippets import answer
 from qa.cpu import processor
 from qa.errors import (
@@ -455,6 +456,17 @@ class QA:
         (``loaded()``) instead of the newest one."""
         found = self.retrieve(query, k, mode, doc_ids, query_vector, index)
         query = found.query
+        read, choice = self.reading(query)
+        sure = None
+        if read is not None and self.settings.confidence_model is not None:
+            sure = load_confidence(str(self.settings.confidence_model))
+        with stage("snippets"):
+            return answer(query, found.hits, found.data, self.settings.abstain_threshold, mode, found.evidence, read, choice,
+                          lead=self.settings.answer_passage_first and mode == "hybrid", sure=sure)
+
+    def reading(self, query: Query):
+        """(read, choice): the function that reads the candidate sentences' windows for
+        ``query`` (None without the reader) and the sentence choice (None without one)."""
         read, choice = None, None
         if self.settings.reader:
             reader, tokens = self.reader, self.settings.read_tokens
@@ -466,9 +478,7 @@ class QA:
                 with stage("read"):
                     return read_windows(reader, query, cands, tokens, spans)
 
-        with stage("snippets"):
-            return answer(query, found.hits, found.data, self.settings.abstain_threshold, mode, found.evidence, read, choice,
-                          lead=self.settings.answer_passage_first and mode == "hybrid")
+        return read, choice
 
     def retrieve(self, query: Query, k: int = 5, mode: str = "hybrid", doc_ids: list[str] | None = None,
                  query_vector=None, index: LoadedIndex | None = None) -> Retrieved:

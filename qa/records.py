@@ -146,6 +146,19 @@ class Answer:
     mode: str = "hybrid"
     asked: str = ""  # what retrieval was asked, when a follow-up was rewritten ("" otherwise)
     span: AnswerSpan | None = None  # None when unanswered or when no reader ran
+    # Whether the span is claimed as the answer (shown in bold): False when the learned
+    # confidence (qa/answer/confidence.py) trusts the sentence but not the span in it.
+    span_shown: bool = True
+    # The learned confidence in what is shown: the span's expected F1 when it is claimed, else
+    # the probability that the first snippet holds the answer; None without the learned model.
+    confidence: float | None = None
+    # The span model's expected F1 of the span, claimed or not (orders `qa eval`'s risk-coverage table).
+    span_confidence: float | None = None
+
+    @property
+    def claimed_span(self) -> AnswerSpan | None:
+        """The span shown as the answer, or None (unanswered, no reader, or not trusted)."""
+        return self.span if self.answered and self.span_shown else None
 
     def to_json(self) -> dict:
         """The ``qa ask --json`` contract."""
@@ -153,7 +166,9 @@ class Answer:
             "question": self.question,
             **({"asked": self.asked} if self.asked and self.asked != self.question else {}),
             "answered": self.answered,
-            "answer": None if self.span is None else {
+            "span_shown": self.claimed_span is not None,
+            "confidence": None if self.confidence is None else round(float(self.confidence), 4),
+            "answer": None if self.claimed_span is None else {
                 "text": self.span.text,
                 "doc_id": self.span.citation.doc_id,
                 "start": self.span.citation.start,

@@ -8,9 +8,10 @@ from pathlib import Path
 from embeddings.encoder import DEFAULT_MODEL
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-# The shipped models, written by `qa train-fusion` and `qa train-choice` (qa_train/) beside the code that reads them.
+# The shipped models, written by `qa train-fusion`, `qa train-choice` and `qa train-confidence` (qa_train/) beside the code that reads them.
 FUSION_MODEL = Path(__file__).resolve().parent / "retrieve" / "model" / "fusion.json"
 CHOICE_MODEL = Path(__file__).resolve().parent / "answer" / "model" / "choice.json"
+CONFIDENCE_MODEL = Path(__file__).resolve().parent / "answer" / "model" / "confidence.json"  # qa train-confidence
 MODES = ("hybrid", "dense", "bm25")
 FUSIONS = ("learned", "weighted", "rrf")
 TERMS_VERSION = 3  # what BM25 terms a passage gets; a change re-chunks (vectors are reused)
@@ -65,7 +66,8 @@ class Settings:
     # Hybrid mode re-scores its first rerank_depth passages by their best sentence (qa/retrieve/rerank.py).
     rerank_weight: float = 1.0
     rerank_depth: int = 10
-    # Below this confidence the answer is "the corpus has no answer" (see qa/answer/snippets.py).
+    # Below this confidence the answer is "the corpus has no answer" (see qa/answer/snippets.py);
+    # used only without the learned confidence (``confidence_model`` None or no reader).
     abstain_threshold: float = 0.6
     # The reader (qa/read) reads the sentence picker's first sentences, each through one window
     # of read_tokens tokens around it, and finds the answer span; off: sentences only, no span.
@@ -76,6 +78,9 @@ class Settings:
     # In hybrid mode, the passage holding the sentence the choice shows first is put first
     # (qa/answer/snippets.py, answer_passage_first); off: the passages keep retrieval's order.
     answer_passage_first: bool = True
+    # What is shown (qa/answer/confidence.py): no answer, the sentence, or the span in bold,
+    # decided by the learned confidence; None: the hand-set abstention, the span always claimed.
+    confidence_model: Path | None = CONFIDENCE_MODEL
     lock_timeout: float = 600.0
     # Where passages are searched: None (what the index records, else local), "local",
     # "milvus://HOST:PORT[/COLLECTION]" or "milvus-lite://PATH.db[#COLLECTION]" (qa/index/store_target.py).

@@ -55,3 +55,28 @@ def test_the_evidence_marks_listing_sentences_only_for_list_questions(seeds_qa, 
     assert any(c.fits_list for c in listing)
     assert all(c.fits_list == ("、" in texts[c]) for c in listing)
     assert not any(c.fits_list for c in candidates("河北省公安厅警务协作总队有多少名队员在前线坚守？"))
+
+
+def test_who_and_what_questions_ask_for_an_identity():
+    from qa.question.answer_type import asked_type, identity_subject
+
+    assert asked_type("董健是谁？") == ("identity", "董健")
+    assert identity_subject("什么是方舱医院") == "方舱医院"
+    assert identity_subject("警务协作总队是什么单位？") == "警务协作总队"
+    assert identity_subject("谁是总指挥") == "总指挥"
+    assert identity_subject("他是谁？") is None  # a pronoun is no name: the follow-up resolves it
+    assert asked_type("清徐县有多少名党员？") == ("count", "")
+
+
+def test_a_sentence_that_says_who_someone_is_fits_an_identity_question():
+    """The name then 是/为 and a description ending in a noun of role, also across a clause
+    (他叫X,是……民警), or a role noun right before the name; not a sentence that only names them."""
+    from qa.question.answer_type import asked_type, can_answer
+
+    who = asked_type("董健是谁？")
+    assert can_answer(who, "他叫董健,是石景山公安分局八宝山派出所瑞达社区的一名社区民警。")
+    assert can_answer(who, "八宝山派出所社区民警董健说")
+    assert not can_answer(who, "经过反复协调沟通,1月28日起,董健会同社区干部一道,对4个小区实行了封闭式管理")
+    assert not can_answer(who, "董健顾不上想太多,迅速沉入社区")
+    wife = asked_type("董健的妻子是做什么的？")
+    assert can_answer(wife, "采访中得知,董健的妻子张艳平正是瑞达社区的居委会主任")

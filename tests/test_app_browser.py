@@ -398,7 +398,7 @@ def test_gradio_client_ask_returns_the_cli_json(served):
     client = Client(url, verbose=False)
     result = client.predict(QINGXU, "hybrid", 5, api_name="/ask")
     assert result == qa.ask(QINGXU, k=5, mode="hybrid").to_json()
-    assert set(result) == {"question", "answered", "answer", "snippets", "passages"}
+    assert set(result) == {"question", "answered", "span_shown", "confidence", "answer", "snippets", "passages"}
     assert result["answered"] and result["snippets"][0]["doc_id"] == QINGXU_DOC
     assert client.predict("董健是谁？", api_name="/ask")["answered"]  # mode and k have defaults
     with pytest.raises(Exception, match="question is empty"):

@@ -40,7 +40,7 @@ def test_ask_json_contract(qa_bin, cli_env, seeds_index_dir, seed_docs):
     assert result.returncode == 0, result.stderr
     assert len(result.stdout.strip().splitlines()) == 1
     out = json.loads(result.stdout)
-    assert set(out) == {"question", "answered", "answer", "snippets", "passages"}
+    assert set(out) == {"question", "answered", "span_shown", "confidence", "answer", "snippets", "passages"}
     assert out["question"] == QINGXU and out["answered"] is True
     assert out["snippets"] and len(out["passages"]) == 5
     base = {"text", "doc_id", "title", "start", "end", "score"}

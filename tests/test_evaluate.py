@@ -45,7 +45,12 @@ def test_held_out_seed_questions_are_well_formed(seed_docs):
     questions = load_questions(PROJECT / "eval" / "seeds-heldout.jsonl")
     assert len(questions) >= 25 and not {q.id for q in questions} & {q.id for q in load_questions(SEED_QUESTIONS)}
     for q in questions:
+        if q.docs is None:  # written to have no answer in the five articles
+            assert q.answer is None and q.type == "unanswerable", q.id
+            continue
         assert normalize(q.answer) in normalize(seed_docs[q.docs[0]].text), q.id
+        for gold in q.answers:
+            assert normalize(gold) in normalize(seed_docs[q.docs[0]].text), q.id
 
 
 def test_every_metric_is_reported_per_mode(seed_report):
@@ -264,3 +269,39 @@ def test_shared_eval_sets(name, encoder, tmp_path_factory):
     for metric in ("recall@1", "mrr@10"):
         assert hybrid[metric] > max(dense[metric], bm25[metric]), metric
     assert hybrid["answer@1"] >= 0.60
+
+
+def test_trust_metrics_agree_with_per_question_results(seed_report):
+    """False "no answer", span coverage, EM/F1 over the shown spans only, and the risk-coverage
+    table are read off the per-question results; the JSON carries answered, span_shown and
+    confidence per question."""
+    block = seed_report.modes["hybrid"]
+    m, results = block["metrics"], block["results"]
+    answerable = [r for r in results if r.expected_docs]
+    assert m["false_no_answer"] == pytest.approx(sum(not r.answered for r in answerable) / len(answerable), abs=1e-4)
+    shown = [r for r in answerable if r.answered and r.span_shown]
+    assert m["span_coverage"] == pytest.approx(len(shown) / len(answerable), abs=1e-4)
+    if shown:
+        assert m["shown_f1"] == pytest.approx(sum(r.f1 for r in shown) / len(shown), abs=1e-4)
+        assert m["shown_em"] == pytest.approx(sum(r.exact_match for r in shown) / len(shown), abs=1e-4)
+    table = m["risk_coverage"]
+    assert list(table) == ["50%", "60%", "70%", "80%", "90%", "100%"]
+    assert table["100%"] == pytest.approx(sum(r.f1 for r in answerable) / len(answerable), abs=1e-4)
+    assert 0.0 <= m["risk_coverage_area"] <= 1.0
+    assert all(r.confidence is not None and 0.0 <= r.confidence <= 1.0 for r in results)
+    row = seed_report.to_json()["hybrid"]["per_question"][0]
+    assert {"answered", "span_shown", "confidence"} <= set(row)
+
+
+def test_risk_coverage_orders_by_the_span_confidence():
+    """The surest spans come first; an unanswered question counts F1 0 and comes last."""
+    from qa.evaluate.run import QuestionResult, risk_coverage
+
+    def r(i, f1, conf, answered=True):
+        return QuestionResult(str(i), "q", None, ["d"], "a", answered=answered, answer_text="a" if answered else None,
+                              f1=f1, span_confidence=conf)
+
+    results = [r(1, 0.0, 0.1), r(2, 1.0, 0.9), r(3, 1.0, 0.8), r(4, 0.0, 0.99, answered=False)]
+    table, area = risk_coverage(results, coverages=(0.5, 1.0))
+    assert table == {"50%": 1.0, "100%": 0.5}
+    assert area == pytest.approx((1.0 + 1.0 + 2 / 3 + 0.5) / 4, abs=1e-4)

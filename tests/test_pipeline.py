@@ -89,7 +89,7 @@ def test_qingxu_question(seeds_qa):
 def test_answer_json_contract(seeds_qa):
     """Answer.to_json() has exactly the keys of the `qa ask --json` contract."""
     out = seeds_qa.ask(QINGXU).to_json()
-    assert set(out) == {"question", "answered", "answer", "snippets", "passages"}
+    assert set(out) == {"question", "answered", "span_shown", "confidence", "answer", "snippets", "passages"}
     assert out["question"] == QINGXU and out["answered"] is True
     base = {"text", "doc_id", "title", "start", "end", "score"}
     for item in out["passages"]:

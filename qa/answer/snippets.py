@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
-from qa.answer.choice import SentenceChoice, choose, gather
+import numpy as np
+
+from qa.answer.choice import SentenceChoice, choice_features, gather
+from qa.answer.confidence import ConfidenceModel
+from qa.answer.confidence import features as confidence_features
 from qa.answer.spans import ReadSpan
 from qa.index.folder import IndexData
 from qa.question.answer_type import missing_entities
@@ -61,9 +65,45 @@ def answer_passage_first(hits: list[Hit], shown: Hit) -> list[Hit]:
     return [replace(h, rank=n + 1, moved_first=n == 0, fused_rank=h.rank) for n, h in enumerate(order)]
 
 
+@dataclass(frozen=True)
+class Draft:
+    """What a question's path has found before deciding what to show: the candidate
+    sentences (the picker's order), the one chosen to be shown first and the reader's span in
+    it, and the confidence features (None without a reading)."""
+
+    cands: list
+    best: SentenceCandidate
+    first: SentenceCandidate
+    found: ReadSpan | None
+    features: np.ndarray | None
+    missing: list
+
+
+def draft(query: Query, hits: list[Hit], evidence: SentenceEvidence,
+          read: Callable[[list[SentenceCandidate]], list[list[ReadSpan]]] | None = None,
+          choice: SentenceChoice | None = None, mode: str = "hybrid") -> Draft | None:
+    """The sentence to show first for ``query`` among the sentences of ``hits``, its span and
+    the confidence features; None when the passages hold no sentence."""
+    by_evidence = ranked_sentences(evidence, hits)
+    if not by_evidence:
+        return None
+    best = by_evidence[0]
+    retrieved = " ".join(normalize(h.citation.title) + " " + h.passage.match_text for h in hits)
+    missing = missing_entities(query.tokens, retrieved)
+    cands = choice.order(by_evidence, hits, mode) if choice is not None else by_evidence
+    if read is None:
+        return Draft(cands, best, cands[0], None, None, missing)
+    windows = read(cands[: choice.depth if choice is not None else 1])
+    reading = gather(cands, windows, extend=choice is not None and choice.extend)
+    scores = choice.score(choice_features(reading)) if choice is not None and len(reading.sentences) > 1 else None
+    pick = int(np.argmax(scores)) if scores is not None else 0  # as choose(): the first of equal scores
+    x = confidence_features(query, hits, best, reading, pick, scores, bool(missing), cjk_share(query.text))
+    return Draft(cands, best, reading.sentences[pick], reading.spans[pick], x, missing)
+
+
 def answer(query: Query, hits: list[Hit], data: IndexData, threshold: float, mode: str,
            evidence: SentenceEvidence, read: Callable[[list[SentenceCandidate]], list[list[ReadSpan]]] | None = None,
-           choice: SentenceChoice | None = None, lead: bool = False) -> Answer:
+           choice: SentenceChoice | None = None, lead: bool = False, sure: ConfidenceModel | None = None) -> Answer:
     """Choose the snippets for ``query`` from ``hits`` (best first), among the sentences
     ``evidence`` scored. With ``read`` (the reader: its spans in a window around each given
     sentence, qa.answer.choice.read_windows), the picker's first ``choice.depth`` sentences
@@ -71,24 +111,36 @@ def answer(query: Query, hits: list[Hit], data: IndexData, threshold: float, mod
     with ``choice.extend``, the sentences where a window's best span lies), and the reader's
     span inside it is the answer; without ``choice`` the evidence's best sentence stays first
     and only it is read. The sentences are taken in the order of ``choice``'s picker (the
-    evidence's own where it has none). Abstention looks at the evidence's best sentence, as
-    its weights were fitted with. With ``lead`` (and a reading and ``choice``), the passage
-    holding the sentence shown first is put first among the passages (answer_passage_first):
-    the choice, made over the picker's and the reader's scores, is one more judgement of which
-    passage answers."""
-    by_evidence = ranked_sentences(evidence, hits)
-    best = by_evidence[0] if by_evidence else None
-    retrieved = " ".join(normalize(h.citation.title) + " " + h.passage.match_text for h in hits)
-    missing = missing_entities(query.tokens, retrieved)
-    if best is None or confidence(hits, best, cjk_share(query.text), missing) < threshold:
-        return Answer(query.text, False, (), tuple(hits), mode)
-    cands = choice.order(by_evidence, hits, mode) if choice is not None else by_evidence
-    first, found = cands[0], None
-    if read is not None:
-        windows = read(cands[: choice.depth if choice is not None else 1])
-        reading = gather(cands, windows, extend=choice is not None and choice.extend)
-        pick = choose(choice, reading)
-        first, found = reading.sentences[pick], reading.spans[pick]
+    evidence's own where it has none).
+
+    With ``sure`` (qa/answer/confidence.py) and a reading, the learned confidence decides:
+    no answer, the sentence as the answer, or the span in bold as the answer. Without it,
+    abstention is the hand-set ``confidence`` below ``threshold`` over the evidence's best
+    sentence, and the span is always claimed. With ``lead`` (and a reading and ``choice``),
+    the passage holding the sentence shown first is put first among the passages
+    (answer_passage_first): the choice, made over the picker's and the reader's scores, is one
+    more judgement of which passage answers."""
+    learned = sure is not None and read is not None
+    found_draft = None
+    if learned:
+        found_draft = draft(query, hits, evidence, read, choice, mode)
+        if found_draft is None:
+            return Answer(query.text, False, (), tuple(hits), mode, confidence=0.0)
+        outcome = sure.decide(found_draft.features)
+        if not outcome.answered:
+            return Answer(query.text, False, (), tuple(hits), mode, confidence=round(outcome.confidence, 4),
+                          span_confidence=round(outcome.span_p, 4))
+    else:
+        by_evidence = ranked_sentences(evidence, hits)
+        best = by_evidence[0] if by_evidence else None
+        retrieved = " ".join(normalize(h.citation.title) + " " + h.passage.match_text for h in hits)
+        missing = missing_entities(query.tokens, retrieved)
+        sure_hand = confidence(hits, best, cjk_share(query.text), missing) if best is not None else 0.0
+        if best is None or sure_hand < threshold:
+            return Answer(query.text, False, (), tuple(hits), mode)
+        found_draft = draft(query, hits, evidence, read, choice, mode)
+        outcome = None
+    cands, best, first, found = found_draft.cands, found_draft.best, found_draft.first, found_draft.found
     span = None
     if found is not None:
         doc = data.documents[found.hit.passage.doc_id]
@@ -112,4 +164,8 @@ def answer(query: Query, hits: list[Hit], data: IndexData, threshold: float, mod
         ))
     if lead and read is not None and choice is not None:
         hits = answer_passage_first(hits, first.hit)
-    return Answer(query.text, True, tuple(snippets), tuple(hits), mode, span=span)
+    if outcome is None:
+        return Answer(query.text, True, tuple(snippets), tuple(hits), mode, span=span, span_shown=span is not None)
+    return Answer(query.text, True, tuple(snippets), tuple(hits), mode, span=span,
+                  span_shown=outcome.span_shown and span is not None, confidence=round(outcome.confidence, 4),
+                  span_confidence=round(outcome.span_p, 4))

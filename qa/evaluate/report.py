@@ -39,6 +39,20 @@ def metrics_table(report: EvalReport) -> str:
     return f'<table class="zq-eval zq-eval-metrics"><tr><th>metric</th>{head}</tr>{rows}</table>'
 
 
+def risk_coverage_table(report: EvalReport) -> str:
+    """Per mode, the F1 of the spans shown at each coverage of the answerable questions (the
+    surest first), and the area under that curve."""
+    blocks = [(mode, b["metrics"].get("risk_coverage") or {}, b["metrics"].get("risk_coverage_area"))
+              for mode, b in report.modes.items()]
+    blocks = [b for b in blocks if b[1]]
+    if not blocks:
+        return "<p>No answer spans.</p>"
+    head = "".join(f"<th>{_esc(c)}</th>" for c in blocks[0][1]) + "<th>area</th>"
+    rows = "".join(f"<tr><th>{_esc(mode)}</th>" + "".join(f'<td class="zq-num">{_fmt(v)}</td>' for v in table.values())
+                   + f'<td class="zq-num">{_fmt(area)}</td></tr>' for mode, table, area in blocks)
+    return f'<table class="zq-eval zq-eval-risk"><tr><th>coverage</th>{head}</tr>{rows}</table>'
+
+
 def by_type_tables(report: EvalReport) -> str:
     """Per mode, the metrics of each question type."""
     parts = []
@@ -129,8 +143,12 @@ pre{{background:#f6f6f6;padding:1em}}</style></head><body>
 <h1>{_esc(title)}</h1>
 <p>{report.questions} questions, top {report.k} passages, {report.seconds:.1f} s. Recall@k: a passage of a relevant
 document containing the answer is within the top k. answer@1: the first snippet contains the answer.
-abstain: share of unanswerable questions the system declined.</p>
+abstain: share of unanswerable questions the system declined. false_no_answer: share of answerable
+questions answered "no answer". span_coverage: share of answerable questions whose answer span is claimed
+(bold); shown_em / shown_f1: over those spans only.</p>
 <h2>Metrics</h2>{metrics_table(report)}
+<h2>Risk and coverage</h2><p>F1 of the spans shown when only the surest share of the answerable questions
+get theirs.</p>{risk_coverage_table(report)}
 <h2>Recall@k</h2>{recall_svg(report)}
 {comparison}
 <h2>By question type</h2>{by_type_tables(report)}
@@ -144,13 +162,20 @@ abstain: share of unanswerable questions the system declined.</p>
 
 def summary_text(report: EvalReport) -> str:
     """The questions and time, one row per metric (METRICS) with a column per mode, the
-    paired comparison, and per mode the results by question type."""
+    risk-coverage table of the shown spans, the paired comparison, and per mode the results by question type."""
     width = max(len(m) for m in METRICS)
     lines = [f"{report.questions} questions, k={report.k}, {report.seconds:.1f}s (encoding the questions {report.encode_seconds:.1f}s)",
              "metric".ljust(width) + "".join(m.rjust(10) for m in report.modes)]
     for metric in METRICS:
         values = [block["metrics"].get(metric) for block in report.modes.values()]
         lines.append(metric.ljust(width) + "".join(("–" if v is None else f"{v:.3f}").rjust(10) for v in values))
+    for mode, block in report.modes.items():
+        table = block["metrics"].get("risk_coverage")
+        if table:
+            lines.append(f"\nrisk-coverage ({mode}; F1 of the spans shown at each coverage of the answerable questions, "
+                         "the surest first):")
+            lines.append("  " + "  ".join(f"{c}={v:.3f}" for c, v in table.items())
+                         + f"  area={block['metrics']['risk_coverage_area']:.3f}")
     if report.comparison:
         lines.append("\n" + report.comparison)
     for mode, block in report.modes.items():

@@ -19,7 +19,9 @@ from qa.text.normalize import normalize
 
 RANX_METRICS = {"recall@1": "hit_rate@1", "recall@5": "hit_rate@5", "recall@10": "hit_rate@10",
                 "mrr@10": "mrr@10", "ndcg@10": "ndcg@10"}
-METRICS = list(RANX_METRICS) + ["answer@1", "exact_match", "f1", "abstain"]
+METRICS = list(RANX_METRICS) + ["answer@1", "exact_match", "f1", "abstain", "false_no_answer", "span_coverage",
+                                "shown_em", "shown_f1", "risk_coverage_area"]
+COVERAGES = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0)  # of the risk-coverage table
 SPLITS = ("all", "train", "validation")
 ENCODE_BATCH = 128
 
@@ -48,8 +50,12 @@ class QuestionResult:
     top_passage: str | None = None
     top_snippet: str | None = None
     answer_text: str | None = None  # the reader's answer span
+    answer_score: float | None = None  # its score, log P(start) + log P(end)
     exact_match: float | None = None  # of the answer span (CMRC 2018 definition), answerable questions
     f1: float | None = None
+    span_shown: bool = False  # the span was claimed as the answer (bold), not only the sentence shown
+    confidence: float | None = None  # the learned confidence in what was shown (None without the model)
+    span_confidence: float | None = None  # the expected F1 of the reader's span, shown or not
     error: str | None = None
 
 
@@ -152,13 +158,15 @@ def evaluate(engine, questions: list[EvalQuestion], modes: list[str], k: int = 1
             if q.id not in queries:
                 continue
             ans = engine.answer_query(queries[q.id], k=k, mode=mode, query_vector=vectors[q.id], index=index)
-            r = QuestionResult(q.id, q.question, q.type, list(q.docs) if q.docs else None, q.answer, answered=ans.answered)
+            r = QuestionResult(q.id, q.question, q.type, list(q.docs) if q.docs else None, q.answer, answered=ans.answered,
+                               span_shown=ans.claimed_span is not None, confidence=ans.confidence,
+                               span_confidence=ans.span_confidence)
             if ans.hits:
                 r.top_doc, r.top_passage = ans.hits[0].passage.doc_id, ans.hits[0].passage.text
             if ans.snippets:
                 r.top_snippet = ans.snippets[0].text
             if ans.span is not None:
-                r.answer_text = ans.span.text
+                r.answer_text, r.answer_score = ans.span.text, round(float(ans.span.score), 4)
             if q.docs and q.answers:
                 predicted = ans.span.text if ans.answered and ans.span is not None else ""
                 r.exact_match, r.f1 = em_score(predicted, q.answers), f1_score(predicted, q.answers)
@@ -244,9 +252,51 @@ def _metrics(qrels: dict, run: dict, results: list[QuestionResult]) -> dict:
     out["exact_match"] = round(sum(r.exact_match for r in spans) / len(spans), 4) if spans else None
     out["f1"] = round(sum(r.f1 for r in spans) / len(spans), 4) if spans else None
     out["abstain"] = round(sum(not r.answered for r in unanswerable) / len(unanswerable), 4) if unanswerable else None
+    answerable = [r for r in results if r.expected_docs and r.error is None]
+    out["false_no_answer"] = round(sum(not r.answered for r in answerable) / len(answerable), 4) if answerable else None
+    scored = [r for r in answerable if r.f1 is not None]
+    shown = [r for r in scored if r.answered and r.span_shown]
+    out["span_coverage"] = round(len(shown) / len(scored), 4) if scored else None
+    out["shown_em"] = round(sum(r.exact_match for r in shown) / len(shown), 4) if shown else None
+    out["shown_f1"] = round(sum(r.f1 for r in shown) / len(shown), 4) if shown else None
+    table, area = risk_coverage(scored)
+    out["risk_coverage"] = table
+    out["risk_coverage_area"] = area
     out["answerable"] = len([r for r in results if r.expected_docs])
     out["unanswerable"] = len(unanswerable)
     return out
+
+
+def risk_coverage(results: list[QuestionResult], coverages=COVERAGES) -> tuple[dict[str, float], float | None]:
+    """The answerable questions' spans ordered by how sure the system is of them (the span's
+    expected F1, ``span_confidence``; the reader's score where there is none; unanswered
+    last): the mean F1 of the first share c of them for each c of ``coverages``, and the area
+    under that curve (the mean over every share, one question a step)."""
+    if not results:
+        return {}, None
+
+    def sureness(r: QuestionResult) -> float:
+        if not r.answered or r.answer_text is None:
+            return -float("inf")
+        if r.span_confidence is not None:
+            return r.span_confidence
+        return r.answer_score if r.answer_score is not None else -float("inf")
+
+    order = sorted(results, key=lambda r: -sureness(r))  # stable: ties keep the questions' order
+    return coverage_table([r.f1 or 0.0 for r in order], coverages)
+
+
+def coverage_table(f1: list[float], coverages=COVERAGES) -> tuple[dict[str, float], float | None]:
+    """``f1`` (of the answerable questions, the surest first): the mean F1 of the first share c
+    for each c of ``coverages`` ("50%": …), and the mean of that curve over every share."""
+    if not f1:
+        return {}, None
+    cum, total = [], 0.0
+    for i, v in enumerate(f1, 1):
+        total += v
+        cum.append(total / i)
+    table = {f"{round(c * 100)}%": round(cum[max(1, round(c * len(f1))) - 1], 4) for c in coverages}
+    return table, round(sum(cum) / len(cum), 4)
 
 
 def _by_type(qrels: dict, run: dict, results: list[QuestionResult]) -> dict:

@@ -14,8 +14,11 @@ _MEASURES = set("人名位个件家辆次天年月岁条例户所万亿元车床
 
 
 def asked_type(question: str) -> tuple[str, str] | None:
-    """("count", measure word or "") / ("year", "") / ("date", "") or None. ``question``
-    is normalised (simplified script, half-width)."""
+    """("count", measure word or "") / ("year", "") / ("date", "") / ("identity", the name
+    asked about) or None. ``question`` is normalised (simplified script, half-width)."""
+    subject = identity_subject(question)
+    if subject:
+        return ("identity", subject)
     if _YEAR_Q.search(question):
         return ("year", "")
     if _DATE_Q.search(question):
@@ -32,6 +35,8 @@ def can_answer(kind: tuple[str, str] | None, sentence: str) -> bool:
     if kind is None:
         return True
     what, measure = kind
+    if what == "identity":  # "董健的妻子": the sentence may name her 妻子 alone
+        return any(defines(sentence, name) for name in dict.fromkeys((measure, measure.split("的")[-1])) if len(name) >= 2)
     if what == "year":
         return bool(re.search(r"(?:19|20)[0-9]{2}|[零〇一二三四五六七八九]{4}年|[0-9]{2,4}年", sentence))
     if what == "date":
@@ -79,3 +84,55 @@ def missing_entities(tokens, evidence: str) -> list[str]:
         if not any(len(f) >= 2 and f in evidence for f in forms):
             missing.append(name)
     return missing
+
+
+_IDENTITY_Q = re.compile(r"是谁|是哪位|什么人|何人|什么是|是什么(?:人|单位|机构|组织|地方|职务|身份|工作)|是做什么|是干什么|"
+                         r"(?:^|[，,])谁是")
+
+
+def asks_identity(question: str) -> bool:
+    """Whether ``question`` (normalised) asks who or what someone or something is: X是谁,
+    谁是X, 什么是X, X是什么人/单位, X是做什么的."""
+    return bool(_IDENTITY_Q.search(question))
+
+
+# What a question asks to be identified: the name before 是谁/是什么人/是做什么的, or after 什么是/谁是.
+_SUBJECT_BEFORE = re.compile(r"^(?:请问)?(.{2,20}?)(?:到底|究竟)?(?:是谁|是哪位|是何人|是什么(?:人|单位|机构|组织|地方|职务|身份)|是做什么|是干什么)")
+_SUBJECT_AFTER = re.compile(r"^(?:请问)?(?:什么是|谁是)(.{2,20}?)[?？。]?$")
+# A description ends in a noun of role or kind: a person's (民警, 书记, 记者, 负责人), or a
+# body's (派出所, 公司, 委员会), so "X是……的一名社区民警" or "社区民警X" identifies X.
+_ROLE = (r"(?:员|者|家|师|长|官|警|士|手|生|工|人|匠|书记|主任|干部|代表|委员|领导|负责人|局|处|所|队|院|部|会|委|站|"
+         r"中心|公司|集团|组织|机构|单位|学校|大学|企业|品牌|平台|项目|工程|节目|城市|地区|医院)")
+_DESCRIBED = re.compile(r"(?:是|为|系|任|担任|作为)[^，,。；;！!？?]{0,40}?" + _ROLE + r"(?=[，,。；;！!？?]|$)")
+
+
+def identity_subject(question: str) -> str | None:
+    """The name ``question`` (normalised) asks to be identified ("董健是谁？" -> 董健, "什么是
+    方舱医院" -> 方舱医院), or None; a pronoun (他, 她, 它, 这) is no name."""
+    q = question.strip()
+    m = _SUBJECT_BEFORE.search(q) or _SUBJECT_AFTER.search(q)
+    if not m:
+        return None
+    name = m.group(1).strip(" ，,、")
+    if len(name) < 2 or name[0] in "他她它这那其该" or any(c in name for c in "？?，,"):
+        return None
+    return name
+
+
+def defines(sentence: str, name: str) -> bool:
+    """Whether ``sentence`` (normalised) says who or what ``name`` is: the name (or, leading
+    the sentence, a pronoun standing for it), then 是/为/系/任 and a description ending in a
+    noun of role or kind in the same clause ("他叫董健,是……的一名社区民警"); or a role noun
+    right before the name ("社区民警董健")."""
+    at = sentence.find(name)
+    if at < 0:
+        lead = sentence.lstrip()[:2]
+        if not lead or lead[0] not in "他她它其该":
+            return False
+        at = sentence.find(lead[0])
+        after = sentence[at + 1 :]
+    else:
+        if re.search(_ROLE + "$", sentence[max(0, at - 6) : at]):
+            return True
+        after = sentence[at + len(name) :]
+    return bool(_DESCRIBED.search(after[:80]))

@@ -145,11 +145,22 @@ def answer_html(answer: Answer, texts: Mapping[str, str], note: str = "",
     lines, sources = [], []
     for n, snip in enumerate(answer.snippets, 1):
         c = snip.citation
-        lines.append(f'<p class="zq-snippet">{_with_span(snip, answer.span if n == 1 else None)} '
+        lines.append(f'<p class="zq-snippet">{_with_span(snip, answer.claimed_span if n == 1 else None)} '
                      f'{_cite_link(f"[{n}]", c.doc_id, c.start, c.end, "chat", title=c.title)}</p>')
         sources.append(source_html(n, snip, answer.hits, texts.get(c.doc_id), (uploads or {}).get(c.doc_id)))
-    return (f'<div class="zq-answer">{note}<div class="zq-snippets">{"".join(lines)}</div>'
+    return (f'<div class="zq-answer">{note}{confidence_html(answer)}<div class="zq-snippets">{"".join(lines)}</div>'
             f'<div class="zq-sources"><div class="zq-sources-h">来源 Sources</div>{"".join(sources)}</div></div>')
+
+
+def confidence_html(answer: Answer) -> str:
+    """What the answer claims and how sure it is (qa/answer/confidence.py): the bold span is
+    the answer, or the first sentence is (no phrase in it claimed); empty without a confidence."""
+    if answer.confidence is None:
+        return ""
+    what = ("答案为粗体部分 <span class=\"zq-en\">the answer is in bold</span>" if answer.claimed_span is not None else
+            "答案在第一句中 <span class=\"zq-en\">the answer is in the first sentence</span>")
+    return (f'<div class="zq-confidence" data-confidence="{answer.confidence:.2f}">{what} · '
+            f'置信度 <span class="zq-en">confidence</span> {answer.confidence:.0%}</div>')
 
 
 def _with_span(snip: Snippet, span) -> str:
