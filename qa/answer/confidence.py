@@ -26,6 +26,7 @@ import numpy as np
 
 from qa.answer.choice import NO_SPAN
 from qa.question.answer_type import asked_type, asks_identity, asks_list
+from qa.ranker import LinearRanker
 from qa.settings import CONFIDENCE_MODEL as MODEL_PATH
 
 if TYPE_CHECKING:
@@ -107,30 +108,23 @@ def features(query: Query, hits: list[Hit], best: SentenceCandidate, reading: Re
 
 
 @dataclass(frozen=True)
-class Logistic:
-    """p = sigmoid(((x - mean) / scale) · weights + bias), over named features."""
+class Logistic(LinearRanker):
+    """p = sigmoid(((x - mean) / scale) · weights + bias): the shipped linear ranker
+    (qa/ranker.py) with a bias, read as a probability."""
 
-    features: tuple[str, ...]
-    mean: np.ndarray
-    scale: np.ndarray
-    weights: np.ndarray
-    bias: float
+    bias: float = 0.0
 
     def probability(self, x: np.ndarray) -> np.ndarray:
-        z = ((np.atleast_2d(x) - self.mean) / self.scale) @ self.weights + self.bias
+        z = self.score(np.atleast_2d(x)) + self.bias
         return 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
 
     def to_json(self) -> dict:
-        return {"features": list(self.features), "mean": self.mean.round(8).tolist(),
-                "scale": self.scale.round(8).tolist(), "weights": self.weights.round(8).tolist(),
-                "bias": round(float(self.bias), 8)}
+        return {**super().to_json(), "bias": round(float(self.bias), 8)}
 
     @classmethod
-    def from_json(cls, row: dict) -> Logistic:
-        if tuple(row["features"]) != CONFIDENCE_FEATURES:
-            raise ValueError("the confidence model's features are not this version's; retrain it with `qa train-confidence`")
-        return cls(CONFIDENCE_FEATURES, *(np.asarray(row[k], dtype=np.float64) for k in ("mean", "scale", "weights")),
-                   float(row["bias"]))
+    def from_json(cls, row: dict) -> Logistic:  # type: ignore[override]
+        ranker = LinearRanker.from_json(row, CONFIDENCE_FEATURES, model="confidence model", retrain="qa train-confidence")
+        return cls(ranker.features, ranker.mean, ranker.scale, ranker.weights, float(row["bias"]))
 
 
 @dataclass(frozen=True)

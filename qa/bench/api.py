@@ -21,7 +21,7 @@ from pathlib import Path
 
 import httpx
 
-from qa.bench.startup import _env, _free_port
+from qa.bench.startup import _env, _free_port, stop
 from qa.bench.stats import ms
 
 TARGET_ADDED = 0.10  # of QA.ask's p50
@@ -145,13 +145,7 @@ def bench_api(index_dir: Path, qa, questions: list[str], rounds: int = 3, warmup
                 "target_added_ratio": TARGET_ADDED, "same_extracts": round(same / (rounds * len(questions)), 4),
                 "throughput_1": one, f"throughput_{CLIENTS}": many, f"gradio_ask_throughput_{CLIENTS}": gradio}
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+        stop(proc, log)
 
 
 def lines(r: dict) -> list[str]:

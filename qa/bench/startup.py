@@ -140,10 +140,15 @@ def web_first_answer(index_dir: Path, question: str, limit_s: float = 180.0) -> 
             time.sleep(0.2)
         raise RuntimeError(f"the web chat gave no answer within {limit_s:.0f} s")
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+        stop(proc, log)
+
+
+def stop(proc: subprocess.Popen, log) -> None:
+    """End a server this bench started (politely, then not) and close its log."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    log.close()
