@@ -208,7 +208,7 @@ def _print_answer(result) -> None:
 def mcp_cmd(index_dir, store, model):
     """Serve the MCP tools (ask, search, get_article, list_articles) over stdio, for an MCP
     client that starts a command; the chat server serves the same tools at /mcp."""
-    engine = _engine(_settings(index_dir, model, store))
+    engine = _engine(build_settings(index_dir, store, model))
     engine.ensure_index(progress=False, announce=_say)  # stdout is the protocol's: progress and problems on stderr
     engine.data()
     from qa.api.mcp_tools import tools
