@@ -458,7 +458,10 @@ class QA:
         query = found.query
         read, choice = self.reading(query)
         sure = None
-        if read is not None and self.settings.confidence_model is not None:
+        # The confidence was fitted on hybrid answers, whose features hold both retrievers'
+        # ranks and scores; dense or BM25 alone leave half of them empty (out of what it saw:
+        # it refused "清徐县是在哪里发现初筛阳性人员的？" in BM25 mode), so they keep the hand-set rule.
+        if read is not None and self.settings.confidence_model is not None and mode == "hybrid":
             sure = load_confidence(str(self.settings.confidence_model))
         with stage("snippets"):
             return answer(query, found.hits, found.data, self.settings.abstain_threshold, mode, found.evidence, read, choice,
