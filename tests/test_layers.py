@@ -9,9 +9,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 APART = ("qa_train", "eval")
-# The one door on purpose: `qa train-reader|train-fusion|train-choice` import qa_train inside the command.
+# The one door on purpose: `qa train-reader|train-fusion|train-choice|train-confidence` import qa_train inside the command.
 ALLOWED = {("qa/cli.py", "qa_train.train_reader"), ("qa/cli.py", "qa_train.train_fusion"),
-           ("qa/cli.py", "qa_train.train_choice")}
+           ("qa/cli.py", "qa_train.train_choice"), ("qa/cli.py", "qa_train.confidence")}
 
 
 def imported_modules(path: Path) -> set[str]:
