@@ -333,7 +333,7 @@ def _atomic_write(path: Path, text: str) -> None:
 @click.pass_context
 def serve_cmd(ctx):
     """Serve the web chat (http://127.0.0.1:7860 by default; --help for the options, those of `python app.py`)."""
-    from qa.web.serve import main as serve_main
+    from qa.serve import main as serve_main
 
     raise SystemExit(serve_main(list(ctx.args), prog="qa serve"))
 

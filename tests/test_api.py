@@ -45,7 +45,7 @@ def served(tmp_path_factory, seeds_index_dir, encoder):
     shutil.copytree(seeds_index_dir, index_dir)
     qa = QA(Settings(index_dir=index_dir), encoder=encoder)
     from qa.web.app import build_app
-    from qa.web.serve import launch
+    from qa.serve import launch
 
     blocks = build_app(qa, read_only=True)
     for attempt in range(3):  # the free port may be taken between finding it and binding it: try another

@@ -32,7 +32,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::Warning:gradio.queueing")
 
 # -- not the browser: flags, uploads, feedback ---------------------------------------------
 def test_flags(monkeypatch):
-    from qa.web.serve import parse_args
+    from qa.serve import parse_args
 
     monkeypatch.delenv("GRADIO_SERVER_PORT", raising=False)
     monkeypatch.delenv("GRADIO_SERVER_NAME", raising=False)
@@ -145,7 +145,7 @@ def served(tmp_path_factory, seeds_index_dir, encoder):
     from qa.engine import QA
     from qa.settings import Settings
     from qa.web.app import build_app
-    from qa.web.serve import launch
+    from qa.serve import launch
 
     index_dir = tmp_path_factory.mktemp("app") / "index"
     shutil.copytree(seeds_index_dir, index_dir)

@@ -218,7 +218,7 @@ def test_serve_bad_store_is_one_line_error(qa_bin, cli_env):
 def test_one_settings_builder_for_cli_and_chat(monkeypatch, tmp_path):
     """A Milvus server address without an index folder gets the same serving folder in `qa` and the chat."""
     from qa.options import build_settings
-    from qa.web import serve
+    from qa import serve
 
     monkeypatch.delenv("ZHQA_INDEX_DIR", raising=False)
     monkeypatch.chdir(tmp_path)

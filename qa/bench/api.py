@@ -58,7 +58,7 @@ def _serve(index_dir: Path, limit_s: float):
     port = _free_port()
     log = tempfile.TemporaryFile()
     # qa serve's own entry (what app.py and the qa command run), so an installed package is measured too
-    serve = "import sys; from qa.web.serve import main; sys.exit(main(sys.argv[1:]))"
+    serve = "import sys; from qa.serve import main; sys.exit(main(sys.argv[1:]))"
     proc = subprocess.Popen([sys.executable, "-c", serve, "--port", str(port), "--index-dir", str(index_dir)],
                             env=_env(index_dir), stdout=subprocess.DEVNULL, stderr=log)
     base, start = f"http://127.0.0.1:{port}", time.perf_counter()

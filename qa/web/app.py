@@ -1,5 +1,5 @@
 """The web chat as a library function: ``build_app(qa)`` is the page over ``qa``'s index
-(``qa serve`` and ``python app.py`` launch it, ``qa.web.serve``). Ask questions of the
+(``qa serve`` and ``python app.py`` launch it, ``qa.serve``). Ask questions of the
 indexed Chinese news, read the verbatim extracts with their sources, open the cited
 article, add documents, run an evaluation.
 
@@ -195,7 +195,7 @@ def eval_tab(eval_dir: Path) -> EvalTab:
 # -- the app ------------------------------------------------------------------------------
 def build_app(qa: QA, read_only: bool = False, feedback: bool | None = None, eval_dir: Path = EVAL_DIR) -> gr.Blocks:
     """The chat over ``qa``'s index. ``read_only``: no uploads, no evaluation runs and,
-    unless ``feedback`` is True, no ratings. Launch it with ``qa.web.serve.launch(app, …)``."""
+    unless ``feedback`` is True, no ratings. Launch it with ``qa.serve.launch(app, …)``."""
     index_dir = Path(qa.settings.index_dir)
     writes = not read_only
     rating = writes if feedback is None else feedback

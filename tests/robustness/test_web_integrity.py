@@ -1,4 +1,4 @@
-"""Issue 12, reached the ways it was found: the served chat (qa.web.app.build_app + qa.web.serve.launch,
+"""Issue 12, reached the ways it was found: the served chat (qa.web.app.build_app + qa.serve.launch,
 in this process, sharing the session's model) driven through gradio_client, the raw
 queue API the page itself uses, and a real browser. Uploads add and never replace;
 feedback is what the server answered, one rating per answer; odd text and odd parameters
@@ -34,7 +34,7 @@ def serve(tmp_path_factory, seeds_index_dir, encoder, name: str, auth=None, **bu
     from qa.engine import QA
     from qa.settings import Settings
     from qa.web.app import build_app
-    from qa.web.serve import launch
+    from qa.serve import launch
 
     index_dir = tmp_path_factory.mktemp(name) / "index"
     shutil.copytree(seeds_index_dir, index_dir)

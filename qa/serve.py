@@ -1,5 +1,5 @@
-"""Serving the web chat: its command-line options and its launch, shared by ``qa serve``
-and ``python app.py`` (one parser, so both take the same options).
+"""Serving zhqa: the web chat with the API and MCP beside it (qa/web, qa/api), its command-line
+options and its launch, shared by ``qa serve`` and ``python app.py`` (one parser, so both take the same options).
 
     qa serve                            # http://127.0.0.1:7860, index in the default folder
     qa serve --port 8080 --index-dir /data/zhqa-index --auth alice:secret
