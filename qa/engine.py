@@ -38,8 +38,8 @@ from qa.index.store_target import (
     store_errors,
 )
 from qa.ingest.load import JSONL_SUFFIXES, load_corpus, sha256_text
-from qa.question import followup
-from qa.question.followup import Resolved
+from qa.question import antecedent, followup
+from qa.question.followup import EarlierAnswer, Resolved
 from qa.question.query import Query, make_query, with_name_aliases
 from qa.records import UPLOAD_NAMESPACE, Answer, Document
 from qa.retrieve.fusion import load_model
@@ -432,13 +432,29 @@ class QA:
         """What ``question`` means after ``history`` (earlier questions as typed, oldest
         first): each earlier question is resolved against those before it, so a chain of
         follow-ups keeps its subject."""
-        return followup.resolve(question, self._earlier(history), weight=self.data().bm25.idf)
+        answer_of = self._earlier_answers()
+        return followup.resolve(question, self._earlier(history, answer_of), weight=self.data().bm25.idf,
+                                answer_of=answer_of)
 
     def followup_readings(self, question: str, history: Sequence[str]) -> tuple[Resolved, ...]:
         """The readings ``ask`` tries for ``question`` after ``history`` (followup.readings)."""
-        return followup.readings(question, self._earlier(history), weight=self.data().bm25.idf)
+        answer_of = self._earlier_answers()
+        return followup.readings(question, self._earlier(history, answer_of), weight=self.data().bm25.idf,
+                                 answer_of=answer_of)
 
-    def _earlier(self, history: Sequence[str]) -> list[str]:
+    def _earlier_answers(self) -> Callable[[str], EarlierAnswer | None]:
+        """The trusted answer of an earlier question (as sent to retrieval), asked through
+        ``ask`` the first time a pronoun may stand for it: the API sends only the questions."""
+        seen: dict[str, EarlierAnswer | None] = {}
+
+        def answer_of(question: str) -> EarlierAnswer | None:
+            if question not in seen:
+                seen[question] = antecedent.from_answer(question, self.ask(question))
+            return seen[question]
+
+        return answer_of
+
+    def _earlier(self, history: Sequence[str], answer_of: Callable[[str], EarlierAnswer | None] | None = None) -> list[str]:
         if isinstance(history, str) or not all(isinstance(h, str) for h in history):
             raise BadQuestion("The history must be a list of the earlier questions, as text.")
         weight = self.data().bm25.idf
@@ -446,7 +462,7 @@ class QA:
         for text in list(history)[-FOLLOWUP_CONTEXT:]:
             text = text.strip()
             if text:
-                earlier.append(followup.resolve(text, earlier, weight=weight).query)
+                earlier.append(followup.resolve(text, earlier, weight=weight, answer_of=answer_of).query)
         return earlier
 
     def answer_query(self, query: Query, k: int = 5, mode: str = "hybrid", doc_ids: list[str] | None = None,
