@@ -101,9 +101,15 @@ def test_the_answer_names_the_person_nearest_its_span():
     assert from_answer(answer.question, Answer(answer.question, False, (), ())) is None
 
 
-def test_ask_resolves_a_pronoun_to_the_earlier_answer(seeds_qa):
+def test_ask_resolves_a_pronoun_to_the_earlier_answer(seeds_qa, monkeypatch):
     answer = seeds_qa.ask("他的母亲患有什么病？", history=["哪位副总队长从警20余年？"])
     assert answer.asked == "蔡路强的母亲患有什么病？"
     assert answer.answered and "阿尔茨海默病" in answer.snippets[0].text
     place = seeds_qa.followup_readings("那里离得有多远？", ["总队接到命令到哪里的前线指挥部集合？"])
     assert place[0].query == "涿州离得有多远？" and place[0].reason == "answer"
+    # the earlier answer is remembered: the next turn of the chat does not ask it again
+    def no_second_ask(*args, **kwargs):
+        raise AssertionError("the earlier question was asked again")
+
+    monkeypatch.setattr(seeds_qa, "ask", no_second_ask)
+    assert seeds_qa.resolve_followup("他的父亲身体怎么样？", ["哪位副总队长从警20余年？"]).query == "蔡路强的父亲身体怎么样？"
