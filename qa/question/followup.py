@@ -5,8 +5,8 @@ has a reference it does not resolve itself — 他, 她, 其, 该县, 这里, he
 too short to search on, or it is an ellipsis such as 那李楠呢？) and, if so, rewrites it
 with the key terms of the latest earlier question that has some: the person, place and
 organisation names jieba's part-of-speech tagger finds in it (nr/ns/nt), or failing those
-its weightiest BM25 terms. A pure function: the same question and history always give the
-same rewrite, and nothing is asked of the index.
+its weightiest BM25 terms. A pure function: the same question, history and earlier answers
+always give the same rewrite, and nothing is asked of the index but through ``answer_of``.
 
 A pronoun may stand for an earlier question's *answer* rather than a word of it: after
 "哪位副总队长从警20余年？", 他 is the man the answer names (蔡路强), and after "焦女士是哪个
@@ -74,7 +74,7 @@ class Resolved:
     question: str  # as typed
     query: str  # what is sent to retrieval (== question when nothing was carried)
     carried: tuple[str, ...] = ()  # the terms taken from earlier questions
-    reason: str = ""  # "" | "pronoun" | "ellipsis" | "short"
+    reason: str = ""  # "" | "pronoun" | "answer" (an earlier question's answer) | "ellipsis" | "short" | "context"
 
     @property
     def rewritten(self) -> bool:
