@@ -38,8 +38,8 @@ from qa.index.store_target import (
     store_errors,
 )
 from qa.ingest.load import JSONL_SUFFIXES, load_corpus, sha256_text
-from qa.question import followup
-from qa.question.followup import Resolved
+from qa.question import antecedent, followup
+from qa.question.followup import EarlierAnswer, Resolved
 from qa.question.query import Query, make_query, with_name_aliases
 from qa.records import UPLOAD_NAMESPACE, Answer, Document
 from qa.retrieve.fusion import load_model
@@ -53,6 +53,7 @@ from qa.timing import stage
 # The latest earlier questions a follow-up is resolved against (older ones are not read);
 # how long a history the /ask API accepts at all is qa/web/handlers.py's MAX_HISTORY.
 FOLLOWUP_CONTEXT = 10
+EARLIER_ANSWERS_KEPT = 256  # earlier questions' answers remembered (the oldest go first)
 MAX_NAME_CHARS = 200  # of an uploaded document's name, kept in its id
 
 
@@ -106,6 +107,9 @@ class QA:
         self._unusable = ""  # that newer generation
         self._followed: StoreTarget | None = None  # the remote store whose published index this one follows
         self._followed_at = -float("inf")  # when it was last asked
+        # Earlier questions' answers, kept so that a chat does not ask its history again at
+        # every turn: (generation, mode, articles, question) -> EarlierAnswer or None.
+        self._earlier_answered: dict[tuple, EarlierAnswer | None] = {}
 
     # -- heavy things, loaded lazily and once --------------------------------------------
     @property
@@ -414,7 +418,7 @@ class QA:
         the answer says which reading it answers (``Answer.asked``)."""
         with stage("normalise"):
             query = question if isinstance(question, Query) else make_query(question)
-            options = self.followup_readings(query.text, history) if history else ()
+            options = self.followup_readings(query.text, history, mode, doc_ids) if history else ()
         if len(options) <= 1:
             return self.answer_query(query, k=k, mode=mode, doc_ids=doc_ids)
         # A follow-up is asked in each of its readings; of those the corpus answers, the one
@@ -428,17 +432,45 @@ class QA:
         answered = [r for r in results if r.answered and r.snippets]
         return max(answered, key=lambda r: r.snippets[0].score) if answered else results[0]
 
-    def resolve_followup(self, question: str, history: Sequence[str]) -> Resolved:
+    def resolve_followup(self, question: str, history: Sequence[str], mode: str = "hybrid",
+                         doc_ids: list[str] | None = None) -> Resolved:
         """What ``question`` means after ``history`` (earlier questions as typed, oldest
         first): each earlier question is resolved against those before it, so a chain of
-        follow-ups keeps its subject."""
-        return followup.resolve(question, self._earlier(history), weight=self.data().bm25.idf)
+        follow-ups keeps its subject; a pronoun may stand for an earlier question's answer,
+        found by asking it in ``mode`` over ``doc_ids`` as the conversation does."""
+        answer_of = self._earlier_answers(mode, doc_ids)
+        return followup.resolve(question, self._earlier(history, answer_of), weight=self.data().bm25.idf,
+                                answer_of=answer_of)
 
-    def followup_readings(self, question: str, history: Sequence[str]) -> tuple[Resolved, ...]:
+    def followup_readings(self, question: str, history: Sequence[str], mode: str = "hybrid",
+                          doc_ids: list[str] | None = None) -> tuple[Resolved, ...]:
         """The readings ``ask`` tries for ``question`` after ``history`` (followup.readings)."""
-        return followup.readings(question, self._earlier(history), weight=self.data().bm25.idf)
+        answer_of = self._earlier_answers(mode, doc_ids)
+        return followup.readings(question, self._earlier(history, answer_of), weight=self.data().bm25.idf,
+                                 answer_of=answer_of)
 
-    def _earlier(self, history: Sequence[str]) -> list[str]:
+    def _earlier_answers(self, mode: str, doc_ids: list[str] | None) -> Callable[[str], EarlierAnswer | None]:
+        """The trusted answer of an earlier question (as sent to retrieval), asked through
+        ``ask`` the first time a pronoun may stand for it (the API sends only the questions),
+        and remembered for this index generation."""
+        articles = tuple(sorted(doc_ids)) if doc_ids else ()
+
+        def answer_of(question: str) -> EarlierAnswer | None:
+            self.data()  # the generation that answers
+            key = (self._generation, mode, articles, question)
+            if key not in self._earlier_answered:
+                found = antecedent.from_answer(question, self.ask(question, mode=mode, doc_ids=doc_ids))
+                while len(self._earlier_answered) >= EARLIER_ANSWERS_KEPT:
+                    try:  # another thread may be trimming too
+                        self._earlier_answered.pop(next(iter(self._earlier_answered)), None)
+                    except (StopIteration, RuntimeError):
+                        break
+                self._earlier_answered[key] = found
+            return self._earlier_answered[key]
+
+        return answer_of
+
+    def _earlier(self, history: Sequence[str], answer_of: Callable[[str], EarlierAnswer | None] | None = None) -> list[str]:
         if isinstance(history, str) or not all(isinstance(h, str) for h in history):
             raise BadQuestion("The history must be a list of the earlier questions, as text.")
         weight = self.data().bm25.idf
@@ -446,7 +478,7 @@ class QA:
         for text in list(history)[-FOLLOWUP_CONTEXT:]:
             text = text.strip()
             if text:
-                earlier.append(followup.resolve(text, earlier, weight=weight).query)
+                earlier.append(followup.resolve(text, earlier, weight=weight, answer_of=answer_of).query)
         return earlier
 
     def answer_query(self, query: Query, k: int = 5, mode: str = "hybrid", doc_ids: list[str] | None = None,

@@ -120,9 +120,11 @@ def test_references_to_nouns_and_split_names(question, previous, expected):
 
 
 def test_a_thing_pronoun_is_never_replaced_by_a_list_of_terms():
-    # the earlier question names nobody: 它们 could be the 指挥部 or the 检查站点
-    resolved = resolve("为什么撤销它们？", ["2月下旬指挥部撤销了多少个检查站点？"])
+    # the earlier question names nobody and counts nothing: 它们 could be the 指挥部 or what it revoked
+    resolved = resolve("为什么撤销它们？", ["2月下旬指挥部撤销了什么？"])
     assert resolved.query.endswith("，为什么撤销它们？") and resolved.reason == "pronoun"
+    # after a question that counted them, 它们 are what it counted (tests/test_antecedent.py)
+    assert resolve("为什么撤销它们？", ["2月下旬指挥部撤销了多少个检查站点？"]).query == "为什么撤销检查站点？"
 
 
 def test_readings_of_a_follow_up():

@@ -5,8 +5,17 @@ has a reference it does not resolve itself — 他, 她, 其, 该县, 这里, he
 too short to search on, or it is an ellipsis such as 那李楠呢？) and, if so, rewrites it
 with the key terms of the latest earlier question that has some: the person, place and
 organisation names jieba's part-of-speech tagger finds in it (nr/ns/nt), or failing those
-its weightiest BM25 terms. A pure function: the same question and history always give the
-same rewrite, and nothing is asked of the index.
+its weightiest BM25 terms. A pure function: the same question, history and earlier answers
+always give the same rewrite, and nothing is asked of the index but through ``answer_of``.
+
+A pronoun may stand for an earlier question's *answer* rather than a word of it: after
+"哪位副总队长从警20余年？", 他 is the man the answer names (蔡路强), and after "焦女士是哪个
+社区的疑似患者？", 那里 is the community the answer gives. When the latest earlier question
+asked for a person or a place (``asked_referent``) and the pronoun is a singular personal
+one or a place word, ``resolve`` asks ``answer_of`` (the engine derives it by asking the
+earlier question, qa/question/antecedent.py) and puts the answer's name in its place. A
+plural (它们, 他们) after a question that counted something (多少个疫情检查站) stands for
+the counted noun (疫情检查站).
 
 ``readings(question, previous)`` lists what the engine asks for a follow-up: the rewrite,
 the question as typed, and the question after the latest earlier one (the context a
@@ -48,6 +57,7 @@ _FUNCTION_FLAGS = ("v", "p", "u", "r", "c", "d", "m", "q", "f", "x", "y", "e")
 SHORT_CHARS = 6  # a question of at most this many letters, with at most one search term, is "very short"
 MAX_CARRIED = 3
 LOOK_BACK = 3  # earlier questions searched for terms to carry, newest first
+MAX_PLACE_CHARS = 12  # a longer answer is a phrase, not a place a 那里 can stand for
 
 _EN_WORD = re.compile(r"[A-Za-z]+(?:'[a-z]+)?")
 _EN_NAME = re.compile(r"\b[A-Z][a-z]+(?:[ -][A-Z][a-z]+)*\b")
@@ -64,7 +74,7 @@ class Resolved:
     question: str  # as typed
     query: str  # what is sent to retrieval (== question when nothing was carried)
     carried: tuple[str, ...] = ()  # the terms taken from earlier questions
-    reason: str = ""  # "" | "pronoun" | "ellipsis" | "short"
+    reason: str = ""  # "" | "pronoun" | "answer" (an earlier question's answer) | "ellipsis" | "short" | "context"
 
     @property
     def rewritten(self) -> bool:
@@ -160,6 +170,96 @@ def _person_entities(question: str) -> list[str]:
 
 
 _ALL_REFS = PERSON | THING | PLACE | DETERMINERS
+PLURAL = {"他们", "她们", "它们"}
+
+
+def person_mentions(text: str) -> list[tuple[int, str]]:
+    """(offset, name) of each person name jieba finds in ``text``, in order."""
+    return [(w.start, w.text) for w in _words(text)
+            if w.flag.startswith("nr") and len(w.text) >= 2 and w.simple not in _ALL_REFS]
+
+
+@dataclass(frozen=True)
+class EarlierAnswer:
+    """What the corpus answered to an earlier question, when the answer is trusted
+    (qa/question/antecedent.py derives it from the engine's ``Answer``)."""
+
+    question: str  # the earlier question, as sent to retrieval
+    text: str  # the span shown as the answer, "" when only its sentence is trusted
+    person: str = ""  # the person the answer names, "" when it names none it can be told by
+
+
+# What an earlier question asked for, when a pronoun may stand for its answer.
+_PERSON_ASKED = re.compile(r"谁|哪位|哪一位|哪个人|叫什么|什么名字|姓什么|姓名")
+_PLACE_ASKED = re.compile(r"哪里|哪儿|何处|何地|什么地方|在哪|哪(?:个|一个|座)?[^\s，,？?的]{0,2}?"
+                          r"(?:社区|小区|街道|乡|镇|村|县|市|省|区|州|国家|城市|地区)")
+_COUNTED = ("多少", "几")
+
+
+def asked_referent(question: str) -> str | None:
+    """"person" when ``question`` asks who (谁, 哪位, 叫什么), "place" when it asks where
+    (哪里, 哪个社区, 哪個鄉), else None."""
+    simple = to_simplified(question)
+    if _PLACE_ASKED.search(simple):
+        return "place"
+    if _PERSON_ASKED.search(simple):
+        return "person"
+    return None
+
+
+def counted_noun(question: str) -> str | None:
+    """The noun ``question`` counts (多少个疫情检查站 → 疫情检查站, 多少名員工 → 員工), as typed."""
+    words = _words(question)
+    for i, w in enumerate(words):
+        if w.simple not in _COUNTED:
+            continue
+        j = i + 1
+        while j < len(words) and words[j].flag.startswith(("q", "m")):
+            j += 1
+        run = []
+        while j < len(words) and words[j].flag.startswith(("n", "vn", "j")) and not words[j].flag.startswith(ENTITY_FLAGS):
+            run.append(words[j].text)
+            j += 1
+        noun = "".join(run)
+        if _letters(noun) >= 2:
+            return noun
+    return None
+
+
+def _substitute(question: str, refs, replacement: str) -> str:
+    """``question`` with each reference of ``refs`` (start, end, …) replaced."""
+    out = question
+    for start, end, *_ in sorted(refs, reverse=True):
+        out = out[:start] + replacement + out[end:]
+    return out
+
+
+def _by_antecedent(question: str, refs, earlier: str,
+                   answer_of: Callable[[str], EarlierAnswer | None] | None) -> Resolved | None:
+    """The question with its pronoun replaced by what it stands for in the latest earlier
+    question's answer (a person, a place) or by the noun that question counted; None when
+    no such reading applies."""
+    asked = asked_referent(earlier)
+    singular = [r for r in refs if r[2] == "person" and r[3] not in PLURAL]
+    places = [r for r in refs if r[2] == "place"]
+    # A 他/她 stands for the person an earlier "who" question's answer names, unless the
+    # earlier question names her already (董健的妻子是谁？ + 她… is 董健的妻子, as before),
+    # and when the earlier question names a person itself (但建伟和谁…？, 董健是谁？), 他/她 is
+    # more likely that person than whoever its answer names: the rules below keep to it
+    if (answer_of is not None and asked == "person" and singular and not _person_entities(earlier)
+            and not _person_entities(question)):
+        found = answer_of(earlier)
+        if found is not None and found.person:
+            return Resolved(question, _substitute(question, singular, found.person), (found.person,), "answer")
+    if answer_of is not None and asked == "place" and places and not entities(question):
+        found = answer_of(earlier)
+        if found is not None and found.text and _letters(found.text) <= MAX_PLACE_CHARS:
+            return Resolved(question, _substitute(question, places, found.text), (found.text,), "answer")
+    plural = [r for r in refs if r[3] in PLURAL]
+    noun = counted_noun(earlier) if plural and not _person_entities(question) else None
+    if noun is not None:
+        return Resolved(question, _substitute(question, plural, noun), (noun,), "pronoun")
+    return None
 
 
 def _letters(text: str) -> int:
@@ -323,11 +423,14 @@ def _replace(question: str, refs, people: list[str], terms: list[str], places: l
     return "".join(out)
 
 
-def resolve(question: str, previous: Sequence[str], weight: Callable[[str], float] | None = None) -> Resolved:
+def resolve(question: str, previous: Sequence[str], weight: Callable[[str], float] | None = None,
+            answer_of: Callable[[str], EarlierAnswer | None] | None = None) -> Resolved:
     """Rewrite ``question`` with what ``previous`` (the earlier questions as they were sent
     to retrieval, oldest first) were about, when it needs them; otherwise return it as is.
 
-    ``weight`` ranks an earlier question's terms when it names nobody (e.g. BM25 idf)."""
+    ``weight`` ranks an earlier question's terms when it names nobody (e.g. BM25 idf).
+    ``answer_of`` gives an earlier question's trusted answer (or None); it is asked only
+    when a pronoun may stand for that answer."""
     plain = Resolved(question, question)
     text = question.strip()
     if not previous or not _letters(text):  # nothing to resolve, or nothing to search for
@@ -341,6 +444,10 @@ def resolve(question: str, previous: Sequence[str], weight: Callable[[str], floa
         return plain
     if refs and _resolved_inside(refs, text):
         return plain
+    latest = next((p.strip() for p in reversed(previous) if p.strip()), "")
+    by_antecedent = _by_antecedent(text, refs, latest, answer_of) if refs and latest else None
+    if by_antecedent is not None:
+        return by_antecedent
 
     earlier, terms = "", []
     for earlier in list(previous)[::-1][:LOOK_BACK]:
@@ -382,7 +489,8 @@ def resolve(question: str, previous: Sequence[str], weight: Callable[[str], floa
     return Resolved(question, rewritten, carried, "pronoun")
 
 
-def readings(question: str, previous: Sequence[str], weight: Callable[[str], float] | None = None) -> tuple[Resolved, ...]:
+def readings(question: str, previous: Sequence[str], weight: Callable[[str], float] | None = None,
+             answer_of: Callable[[str], EarlierAnswer | None] | None = None) -> tuple[Resolved, ...]:
     """The ways ``question`` can be read after ``previous`` (earlier questions as sent to
     retrieval, oldest first): the rewrite (when the question leans on the conversation),
     the question as typed, and the question after the latest earlier one (context for what
@@ -391,7 +499,7 @@ def readings(question: str, previous: Sequence[str], weight: Callable[[str], flo
     reading. The engine asks them all and keeps, of the answered ones, the one whose first
     snippet scores best; when none is answered, the first one's honest no."""
     text = question.strip()
-    first = resolve(question, previous, weight)
+    first = resolve(question, previous, weight, answer_of)
     out = [first] if first.rewritten else []
     out.append(Resolved(question, question))
     latest = next((p.strip() for p in reversed(previous) if p.strip()), "")
