@@ -347,12 +347,13 @@ def test_asking_with_a_nonexistent_model_raises_model_load_error(seeds_index_dir
 
 @pytest.mark.slow
 def test_eval_seeds_retrieval_quality(seeds_qa):
-    """On eval/seeds.jsonl hybrid retrieval has the answer in the top 5 for ≥ 57/59 questions, beating each retriever alone."""
+    """On eval/seeds.jsonl (69 answerable: the 10 added for issue 35 measured 1.0 recall@5 with
+    the rest) hybrid retrieval has the answer in the top 5 for ≥ 57/59 of them, beating each retriever alone."""
     from qa.evaluate.run import evaluate, load_questions
 
     report = evaluate(seeds_qa, load_questions(PROJECT / "eval" / "seeds.jsonl"), ["hybrid", "dense", "bm25"], k=10)
     metrics = {mode: block["metrics"] for mode, block in report.modes.items()}
-    assert metrics["hybrid"]["answerable"] == 59 and metrics["hybrid"]["unanswerable"] == 12
+    assert metrics["hybrid"]["answerable"] == 69 and metrics["hybrid"]["unanswerable"] == 12
     assert metrics["hybrid"]["recall@5"] >= 57 / 59 - 1e-4
     assert metrics["hybrid"]["recall@10"] >= 58 / 59 - 1e-4
     for single in ("dense", "bm25"):
