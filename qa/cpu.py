@@ -13,6 +13,8 @@ AVX-VNNI-INT8, AMX) or replacing numpy when it cannot be read.
 """
 from __future__ import annotations
 
+import contextlib
+
 import platform
 from dataclasses import dataclass
 from pathlib import Path
@@ -180,10 +182,8 @@ def processor() -> Processor:
         model, flags = "", None
         path = Path("/proc/cpuinfo")
         if path.exists():
-            try:
+            with contextlib.suppress(OSError):  # unreadable: numpy's probe alone names the flags
                 model, flags = parse_cpuinfo(path.read_text(encoding="utf-8", errors="replace"))
-            except OSError:
-                pass
         _CACHED = from_flags(_numpy_features(), flags, model, platform.machine())
     return _CACHED
 

@@ -2,6 +2,8 @@
 punctuation, whitespace and Chinese function words."""
 from __future__ import annotations
 
+import contextlib
+
 import logging
 import marshal
 import re
@@ -86,16 +88,13 @@ def name_words() -> frozenset[str]:
 
     stat = dictionary.stat()
     cached = default_cache_dir() / "jieba" / f"names-{stat.st_size}-{stat.st_mtime_ns}.txt"
-    try:
+    with contextlib.suppress(OSError, UnicodeDecodeError):  # no cache yet, or a damaged one: tag again
         return frozenset(cached.read_text(encoding="utf-8").split("\n"))
-    except (OSError, UnicodeDecodeError):
-        pass
     names = _tagged_names()
-    try:
+    # A read-only cache is no fault: the dictionary is read again next time.
+    with contextlib.suppress(OSError):
         cached.parent.mkdir(parents=True, exist_ok=True)
         write_text(cached, "\n".join(sorted(names)))  # a temp file, then renamed: never half-written
-    except OSError:
-        pass  # a read-only cache: read the dictionary again next time
     return names
 
 
