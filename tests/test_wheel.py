@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from qa.bench.startup import stop
+
 PROJECT = Path(__file__).resolve().parent.parent
 TORCH = "torch==2.13.0"  # the CPU build; first, so nothing pulls a CUDA one
 QUESTION = "董健是谁？"
@@ -111,10 +113,4 @@ def test_serve_serves_the_page(installed, tmp_path):
         assert page is not None, f"qa serve did not answer on port {port}:\n{log.seek(0) or log.read()[-3000:]}"
         assert "zhqa" in page
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
-        log.close()
+        stop(server, log)
