@@ -3,11 +3,13 @@ answer, the sentence as the answer (the span not claimed), or no answer.
 
 Two small logistic models over one row of CONFIDENCE_FEATURES per question, all taken from
 what the question path has already computed (the reader's windows, the choice's scores, the
-sentence evidence, the retrieved hits): ``answer`` estimates the probability that the
+sentence evidence, the retrieved hits, the span's own text): ``answer`` estimates the probability that the
 sentence shown first holds the answer (0 for a question the corpus cannot answer), ``span``
 the expected F1 of the reader's span inside it. Each feature is a share, a rank or a
-log-probability of this one question: none is a corpus-wide statistic (an idf sum, a raw BM25
-score) that an upload would move.
+log-probability of this one question: none is a corpus-wide statistic (an idf weight, a raw
+BM25 score) that an upload would move. So the question's words found in a sentence are
+counted here each alike (``word_share``), not weighted by idf as the sentence evidence's own
+``coverage`` weighs them.
 
 The models and their two thresholds are fitted by ``qa train-confidence``
 (qa_train/confidence.py) on the train folds of the visible sets, with paired unanswerable
@@ -25,9 +27,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from qa.answer.choice import NO_SPAN
-from qa.question.answer_type import asked_type, asks_identity, asks_list
+from qa.question.answer_type import asked_type, asks_identity, asks_list, can_answer
 from qa.ranker import LinearRanker
+from qa.retrieve.sentences import coverage
 from qa.settings import CONFIDENCE_MODEL as MODEL_PATH
+from qa.text.gloss import strip_glosses
+from qa.text.normalize import normalize
 
 if TYPE_CHECKING:
     from qa.answer.choice import Reading
@@ -36,7 +41,7 @@ if TYPE_CHECKING:
     from qa.records import Hit
     from qa.retrieve.sentences import SentenceCandidate
 
-FORMAT = 1
+FORMAT = 2
 # A question in another language than Chinese has no lexical evidence and too few teaching
 # rows (the seed set's English questions) for the ``answer`` model: it is answered, as by the
 # hand-set rule (qa.answer.snippets.confidence at its 0.6 threshold), when the top passage's
@@ -46,11 +51,13 @@ FLOOR = -15.0  # log-probabilities below this are all "no": clipped so one outli
 
 CONFIDENCE_FEATURES = (
     "span_score", "span_margin", "has_span", "span_log_chars", "span_is_sentence_best",
-    "choice_margin", "choice_is_picker_first", "shown_similarity", "shown_coverage", "shown_fits_type",
-    "best_similarity", "best_coverage", "dense_top", "missing_entity", "bm25_coverage",
+    "choice_margin", "choice_is_picker_first", "shown_similarity", "shown_word_share", "shown_fits_type",
+    "best_similarity", "best_word_share", "dense_top", "missing_entity", "bm25_coverage",
     "retrievers_agree", "shown_passage_first", "shown_dense_rr", "shown_bm25_rr", "foreign",
     "asks_count", "asks_time", "asks_identity", "asks_list", "names_in_shown",
+    "span_in_question", "span_fits_type", "span_agreement", "span_has_punct",
 )
+_CLAUSE_PUNCT = set("，。、；：！？,;:!?")
 
 
 @dataclass(frozen=True)
@@ -68,6 +75,37 @@ class Outcome:
 
 def _clip(v: float) -> float:
     return max(FLOOR, float(v))
+
+
+def span_text(span: ReadSpan) -> str:
+    """The span as the question is compared with it: normalised, pinyin glosses left out."""
+    passage = span.hit.passage
+    return normalize(strip_glosses(passage.text[span.start - passage.start : span.end - passage.start]))
+
+
+def word_share(query: Query, candidate: SentenceCandidate) -> float:
+    """How much of the question the sentence holds, every word alike (no idf: an upload moves
+    idf), blended with the share of its character bigrams, as the evidence's ``coverage``."""
+    passage = candidate.hit.passage
+    text = normalize(strip_glosses(passage.text[candidate.start - passage.start : candidate.end - passage.start]))
+    return coverage(query, dict.fromkeys(query.tokens, 1.0), text)
+
+
+def _span_signals(query: Query, kind, spans: tuple, pick: int) -> tuple[float, float, float, float]:
+    """Of the shown span: the share of its characters the question holds (a span that repeats
+    the question is seldom its answer), whether it can hold the kind of answer asked for (a
+    count, a year, a date; 1 for other questions), the share of the other sentences' spans
+    that say the same (one contains the other), and whether it runs across a clause mark."""
+    span = spans[pick]
+    if span is None:
+        return 0.0, 0.0, 0.0, 0.0
+    text = span_text(span)
+    chars = [c for c in text if not c.isspace()]
+    in_question = sum(c in query.normalized for c in chars) / len(chars) if chars else 0.0
+    fits = float(can_answer(kind, text)) if kind is not None and kind[0] != "identity" else 1.0
+    others = [span_text(s) for i, s in enumerate(spans) if i != pick and s is not None]
+    agree = sum(bool(o) and (o in text or text in o) for o in others) / len(others) if others else 0.0
+    return in_question, fits, agree, float(any(c in _CLAUSE_PUNCT for c in text))
 
 
 def features(query: Query, hits: list[Hit], best: SentenceCandidate, reading: Reading, pick: int,
@@ -96,14 +134,15 @@ def features(query: Query, hits: list[Hit], best: SentenceCandidate, reading: Re
         score, margin, float(span is not None),
         math.log(max(1, span.end - span.start)) if span is not None else 0.0,
         float(span is not None and span.score >= best_of_all),
-        choice_margin, float(reading.ranks[pick] == 0), shown.similarity, shown.coverage, float(shown.fits_type),
-        best.similarity, best.coverage, float(top.dense_score or 0.0), float(missing), bm25_cov,
+        choice_margin, float(reading.ranks[pick] == 0), shown.similarity, word_share(query, shown), float(shown.fits_type),
+        best.similarity, word_share(query, best), float(top.dense_score or 0.0), float(missing), bm25_cov,
         float(top.dense_rank == 1 and top.bm25_rank == 1), float(hit.rank == 1),
         1.0 / hit.dense_rank if hit.dense_rank else 0.0, 1.0 / hit.bm25_rank if hit.bm25_rank else 0.0,
         float(cjk < 0.3),
         float(kind is not None and kind[0] == "count"), float(kind is not None and kind[0] in ("year", "date")),
         float(asks_identity(query.normalized)), float(asks_list(query.normalized)),
         len(names) / len(terms) if terms else 0.0,
+        *_span_signals(query, kind, reading.spans, pick),
     ], dtype=np.float64)
 
 
