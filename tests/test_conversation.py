@@ -138,6 +138,16 @@ def test_readings_of_a_follow_up():
     # a question naming its own subject starts a new topic; no history, no context
     assert [r.query for r in readings("清徐县是在哪里发现初筛阳性人员的？", ["董健是谁？"])] == ["清徐县是在哪里发现初筛阳性人员的？"]
     assert [r.query for r in readings("他的妻子是做什么的？", [])] == ["他的妻子是做什么的？"]
+    # a rewritten ellipsis is not also asked as typed: 那李楠呢？ alone finds any sentence naming him
+    assert [(r.query, r.reason) for r in readings("那李楠呢？", ["刘景业是什么职务？"])] == [
+        ("李楠是什么职务？", "ellipsis"), ("刘景业是什么职务？ 李楠是什么职务？", "context")]
+
+
+def test_an_ellipsis_asks_the_earlier_question_of_its_new_subject(seeds_qa):
+    # fu-tune-29: as typed, 那李楠呢？ was answered with a sentence that only names him
+    answer = seeds_qa.ask("那李楠呢？", history=["刘景业是什么职务？"])
+    assert answer.answered and answer.asked == "李楠是什么职务？"
+    assert "治安防控組" in answer.snippets[0].text
 
 
 def test_ask_answers_a_follow_up_from_the_conversations_article(seeds_qa):

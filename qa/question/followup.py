@@ -496,12 +496,15 @@ def readings(question: str, previous: Sequence[str], weight: Callable[[str], flo
     the question as typed, and the question after the latest earlier one (context for what
     it leaves unsaid: 为什么要这样做？, 几点起来？, or a 那里 that stands for the earlier
     answer). A question that names its own subject and leans on nothing gets no context
-    reading. The engine asks them all and keeps, of the answered ones, the one whose first
+    reading; a rewritten ellipsis no reading as typed. The engine asks them all and keeps, of the answered ones, the one whose first
     snippet scores best; when none is answered, the first one's honest no."""
     text = question.strip()
     first = resolve(question, previous, weight, answer_of)
     out = [first] if first.rewritten else []
-    out.append(Resolved(question, question))
+    # An ellipsis (那李楠呢？) asks nothing alone: rewritten, it is not also asked as typed,
+    # where it would find any sentence that names 李楠.
+    if not (first.rewritten and first.reason == "ellipsis"):
+        out.append(Resolved(question, question))
     latest = next((p.strip() for p in reversed(previous) if p.strip()), "")
     # A question that names its own subject and leans on nothing starts a new topic.
     stands_alone = not first.rewritten and bool(entities(text))
