@@ -207,6 +207,25 @@ def test_cheap_mode_reads_around_the_focus(reader):
 
 
 @needs_model
+def test_a_window_met_twice_is_read_once(reader, monkeypatch):
+    passage = "他叫董健,是石景山公安分局八宝山派出所瑞达社区的一名社区民警。"
+    runs = []
+    session_run = reader._session.run
+
+    def counting(names, feeds):
+        runs.append(feeds["attention_mask"].shape[0])
+        return session_run(names, feeds)
+
+    monkeypatch.setattr(reader._session, "run", counting)
+    first, second, _ = reader.read("董健是谁？", [passage, passage, "张艳平是居委会主任。"], max_tokens=96)
+    assert runs == [2]  # two windows in one run, not three
+    assert first.spans == second.spans and first.no_answer == second.no_answer
+    alone = reader.read("董健是谁？", [passage], max_tokens=96)[0]
+    assert [(s.start, s.end) for s in first.spans] == [(s.start, s.end) for s in alone.spans]
+    assert first.spans[0].text == "石景山公安分局八宝山派出所瑞达社区的一名社区民警。"
+
+
+@needs_model
 def test_settings_describe_the_shipped_file():
     import hashlib
 

@@ -59,6 +59,8 @@ def bench_ask(qa, questions: list[str], repeats: int = 3, warmup: int = 5) -> di
         "read_ms": ms(stages["read"]),  # the reader, inside total_ms
         "total_over_encode_p50": round(total_ms["p50"] / encode_ms["p50"], 3),
         "total_over_encode_p95": round(total_ms["p95"] / encode_ms["p95"], 3),
+        # the reader's budget (issue 35): reading at most 4 x the question's encoding, p50
+        "read_over_encode_p50": round(ms(stages["read"])["p50"] / encode_ms["p50"], 3),
         "encode_speedup_vs_plain_st_p50": round(plain_ms["p50"] / encode_ms["p50"], 3),
         "encode_cosine_min_vs_plain_st": round(float((ours * reference).sum(1).min()), 5),
     }

@@ -35,6 +35,7 @@ def table(r: dict) -> str:
         f"  {'encode alone (ours)':<34}{_pm(ask['encode_ms'])}",
         f"  {'encode alone (plain ST, torch)':<34}{_pm(ask['plain_st_encode_ms'])}",
         f"  total / encode: p50 {ask['total_over_encode_p50']:.2f} (target <= 1.3), p95 {ask['total_over_encode_p95']:.2f} (<= 2)",
+        f"  read / encode: p50 {ask['read_over_encode_p50']:.2f} (target <= 4)",
         f"  encode speed-up over plain ST: {ask['encode_speedup_vs_plain_st_p50']:.2f}x (target >= 2), "
         f"cosine min {ask['encode_cosine_min_vs_plain_st']:.4f} (>= 0.99)",
         "",
