@@ -414,7 +414,8 @@ class QA:
 
         ``history`` holds the earlier questions of the conversation, oldest first, as they
         were typed: a follow-up such as "他的妻子是做什么的？" after "董健是谁？" is asked as
-        "董健的妻子是做什么的？", as typed, and after the earlier question (followup.readings);
+        "董健的妻子是做什么的？", as typed (not a rewritten ellipsis: 那李楠呢？), and after the
+        earlier question (followup.readings);
         the answer says which reading it answers (``Answer.asked``)."""
         with stage("normalise"):
             query = question if isinstance(question, Query) else make_query(question)

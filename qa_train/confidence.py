@@ -1,7 +1,7 @@
 """Fit the learned confidence (qa/answer/confidence.py) and measure it: ``qa train-confidence``.
 
 Protocol (the README's "Held-out discipline"):
-- Rows: answerable questions of the seed set and the five public sets, each asked as the
+- Rows: answerable questions of the seed set and the six public sets, each asked as the
   product asks it (retrieval, the picker, the reader's windows, the choice), and each asked a
   second time with its own articles left out of the search (``doc_ids``): a paired question the
   corpus cannot answer (dropped when the sentence shown holds the gold answer anyway, as another
@@ -10,14 +10,15 @@ Protocol (the README's "Held-out discipline"):
   holds the gold answer; 0 for the unanswerable rows) and ``span`` (target: the span's F1,
   on the answerable rows), each set weighing sqrt(its rows).
 - Which rows teach: the train folds (1-4 of 5, by article; the seed questions by id) of the
-  sets the reader never saw (seeds, RGB), and the validation folds of CMRC 2018 and DRCD,
+  sets the reader never saw (seeds, RGB, xquad-zh), and the validation folds of CMRC 2018 and DRCD,
   lent: the reader was trained on their train folds, so its scores there are surer than on new
   questions. A lent set is reported cross-fitted: each half of its validation fold
   (``qa.folds.validation_part``) answered by a model fitted without that half.
 - The span model's features (SPAN_VARIANTS) are chosen by cross-validation over four parts of
   the teaching rows. The thresholds are chosen on the teaching rows for stated precisions:
-  refuse only where NO_ANSWER_PRECISION of the questions refused are unanswerable; claim the
-  span where the claimed spans reach a mean F1 of SPAN_PRECISION.
+  refuse only where NO_ANSWER_PRECISION of the questions refused are unanswerable and at most
+  FALSE_NO_ANSWER_CAP of the answerable ones are refused; claim the span where the claimed
+  spans reach a mean F1 of SPAN_PRECISION.
 - Reported on the validation folds, which (for the seeds and RGB) chose nothing."""
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ from scipy.optimize import minimize
 
 from embeddings.atomic import write_text as atomic_write_text
 from qa.answer.confidence import CONFIDENCE_FEATURES, FOREIGN_DENSE, MODEL_PATH, ConfidenceModel, Logistic
+from qa.answer.confidence import FORMAT as MODEL_FORMAT
 from qa.answer.snippets import draft
 from qa.evaluate.run import COVERAGES, contains_answer, coverage_table, load_questions
 from qa.folds import VALIDATION_FOLD, fold_of, validation_part
@@ -44,6 +46,8 @@ from qa.read.data import em_score, f1_score
 from qa_train.sets import VISIBLE_SETS, open_sets
 from qa.settings import PROJECT_ROOT
 
+# The rows' features change meaning with the model's format (3: the span signals' fixes).
+FEATURES_FORMAT = MODEL_FORMAT
 NO_ANSWER_PRECISION = 0.95  # of the questions refused, the share the corpus cannot answer
 # ... and at most this share of the answerable questions refused (the issue's bar: a false
 # "no answer" for at most 1 in 37): the lower of the two thresholds is kept.
@@ -304,8 +308,9 @@ def rows_of(shared: Path, base: Path, per_fold: int, cache: Path | None, names: 
     without ``ask``, the sets not in the cache are left out."""
     rows: list[Row] = []
     for name in names:
-        path = cache / f"{name}-{per_fold}.pkl" if cache is not None else None
-        asked = sorted(cache.glob(f"{name}-*.pkl")) if cache is not None else []
+        # keyed by the features' format: rows asked with other features are asked again
+        path = cache / f"{name}-{per_fold}-f{FEATURES_FORMAT}.pkl" if cache is not None else None
+        asked = sorted(cache.glob(f"{name}-*-f{FEATURES_FORMAT}.pkl")) if cache is not None else []
         if asked:  # asked before, perhaps with another sample size (the card says which)
             rows += pickle.loads(asked[0].read_bytes())
             continue
@@ -454,7 +459,7 @@ def card(model: ConfidenceModel, about: dict) -> str:
         "",
         "## Validation fold (fold 0 of 5): no question answered by a fit that saw it",
         "",
-        "Seeds and RGB: the shipped model; CMRC 2018 and DRCD: cross-fitted (above).",
+        "Seeds, RGB and xquad-zh: the shipped model; CMRC 2018 and DRCD: cross-fitted (above).",
         "",
         "false no-answer: answerable questions answered \"no answer\"; abstain: unanswerable (paired) questions",
         "declined; span coverage: answerable questions whose span is claimed; shown EM/F1: over those spans only;",
@@ -486,9 +491,12 @@ def card(model: ConfidenceModel, about: dict) -> str:
     lines += [f"| `{f}` | {a:+.3f} | {b:+.3f} |" for f, a, b in zip(CONFIDENCE_FEATURES, model.answer.weights, model.span.weights)]
     lines += [f"| bias | {model.answer.bias:+.3f} | {model.span.bias:+.3f} |", "",
               "## Reproduce", "", "```",
-              f"qa train-confidence --shared ../shared --per-fold {about['trained_on']['per_fold_cap']}"
-              f"   # about {about['seconds'] / 60:.0f} min here, the indexes of the sets cached",
-              "```", "It reads with the shipped reader and choice: refit whenever either changes.", ""]
+              f"qa train-confidence --shared ../shared --per-fold {about['trained_on']['per_fold_cap']} --cache DIR",
+              "```",
+              "Asking the rows is most of it: about 8 minutes a process on the 2-core AMD EPYC this was fitted on, with",
+              "`--collect` running half the sets in each of two processes (indexing RGB's 3,764 articles the longest);",
+              f"the fit from the cached rows (`--cached-only`) took {about['seconds']:.0f} s. It reads with the shipped",
+              "reader and choice: refit whenever either changes.", ""]
     return "\n".join(lines)
 
 

@@ -50,6 +50,10 @@ def test_every_required_figure_is_present_and_positive(quick):
         assert all(_positive(result["ask"][key][f]) for f in fields), key
     for stage in STAGES:
         assert _positive(result["ask"]["stages_ms"][stage]["p50"]), stage
+    # the reader's budget is a ratio of the same run: read p50 over the question's encoding p50
+    ask = result["ask"]
+    assert abs(ask["read_over_encode_p50"] - ask["read_ms"]["p50"] / ask["encode_ms"]["p50"]) < 0.01
+    assert f"read / encode: p50 {ask['read_over_encode_p50']:.2f}" in printed
     for section in ("index", "startup", "peers"):
         for name in REQUIRED[section]:
             assert _positive(result[section][name]), (section, name)

@@ -88,3 +88,61 @@ def test_answers_carry_their_confidence(seeds_qa):
     assert out["confidence"] == answered.confidence and out["span_shown"] == (out["answer"] is not None)
     refused = seeds_qa.ask("2018年世界杯冠军是哪个国家？")
     assert not refused.answered and refused.confidence is not None and refused.to_json()["answer"] is None
+
+
+def _hit(text: str, start: int):
+    from qa.records import Citation, Hit, Passage
+
+    passage = Passage(0, "doc", start, start + len(text), text, text)
+    return Hit(passage, Citation("doc", "题", "", "", start, start + len(text)), 1.0, 1)
+
+
+def test_span_signals_read_the_span_in_its_passage():
+    # offsets are the document's; the passage starts at 100
+    from qa.answer.confidence import _span_signals, span_text
+    from qa.answer.spans import ReadSpan
+    from qa.question.answer_type import asked_type
+    from qa.question.query import make_query
+
+    hit = _hit("瑞达社区有居民1200户，常住人口5200余人。董健是社区民警。", 100)
+    count = ReadSpan(hit, 107, 112, -1.0, 2.0)  # 1200户
+    assert span_text(count) == "1200户"
+    query = make_query("瑞达社区有多少户居民？")
+    kind = asked_type(query.normalized)
+    same_again = ReadSpan(hit, 107, 112, -1.0, 2.0)  # the very span, found in an overlapping sentence
+    inside = ReadSpan(hit, 107, 111, -2.0, 1.0)  # 1200: said again by another window
+    echo = ReadSpan(hit, 100, 104, -3.0, 0.0)  # 瑞达社区: repeats the question
+    in_q, fits, agree, punct = _span_signals(query, kind, (count, same_again, inside, echo), 0)
+    assert in_q == 1 / 5 and fits == 1.0 and punct == 0.0  # of 1200户 only 户 is in the question
+    assert agree == 1 / 2  # of the two other spans, 1200 agrees; the same span is no second witness
+    in_q, fits, agree, _ = _span_signals(query, kind, (count, same_again, inside, echo), 3)
+    assert in_q == 1.0 and fits == 0.0 and agree == 0.0
+    ends = ReadSpan(hit, 112, 124, -1.0, 1.0)  # ，常住人口5200余人。: a mark inside, one at its end
+    assert _span_signals(query, kind, (ends,), 0)[3] == 1.0
+    assert span_text(ReadSpan(hit, 113, 124, -1.0, 1.0)).endswith("。")
+    assert _span_signals(query, kind, (ReadSpan(hit, 113, 124, -1.0, 1.0),), 0)[3] == 0.0  # only ends with one
+    assert _span_signals(query, kind, (None, count), 0) == (0.0, 0.0, 0.0, 0.0)
+
+
+def test_word_share_counts_every_word_alike():
+    from qa.answer.confidence import word_share
+    from qa.question.query import make_query
+    from qa.retrieve.sentences import SentenceCandidate
+
+    hit = _hit("无关。董健是瑞达社区的社区民警。", 50)
+    query = make_query("董健是哪个社区的民警？")
+    sentence = SentenceCandidate(53, 66, 1.0, 0.0, 0.0, True, hit)
+    elsewhere = SentenceCandidate(50, 53, 1.0, 0.0, 0.0, True, hit)
+    assert 0.5 < word_share(query, sentence) <= 1.0 and word_share(query, elsewhere) < 0.2
+
+
+def test_false_no_answer_cap():
+    from qa_train.confidence import _capped_threshold
+
+    p = np.array([0.1, 0.2, 0.3, 0.4, 0.5])
+    w = np.ones(5)
+    assert _capped_threshold(p, w, 0.0) == 0.1  # nothing below it is refused
+    assert _capped_threshold(p, w, 0.2) == 0.2  # one row of five refused
+    assert _capped_threshold(p, w, 0.39) == 0.2
+    assert _capped_threshold(p, np.array([3.0, 1, 1, 1, 1]), 0.2) == 0.1  # the lowest row weighs 3/7 alone
+    assert _capped_threshold(p, w, 1.0) > 0.5

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from qa.records import Hit
     from qa.retrieve.sentences import SentenceCandidate
 
-FORMAT = 2
+FORMAT = 3
 # A question in another language than Chinese has no lexical evidence and too few teaching
 # rows (the seed set's English questions) for the ``answer`` model: it is answered, as by the
 # hand-set rule (qa.answer.snippets.confidence at its 0.6 threshold), when the top passage's
@@ -94,8 +94,10 @@ def word_share(query: Query, candidate: SentenceCandidate) -> float:
 def _span_signals(query: Query, kind, spans: tuple, pick: int) -> tuple[float, float, float, float]:
     """Of the shown span: the share of its characters the question holds (a span that repeats
     the question is seldom its answer), whether it can hold the kind of answer asked for (a
-    count, a year, a date; 1 for other questions), the share of the other sentences' spans
-    that say the same (one contains the other), and whether it runs across a clause mark."""
+    count, a year, a date; 1 for other questions), the share of the other candidate
+    sentences' spans that say the same (one contains the other; the very same span, found again
+    in an overlapping sentence, is not a second witness), and whether a clause or sentence mark
+    lies inside it (one it merely ends with does not count)."""
     span = spans[pick]
     if span is None:
         return 0.0, 0.0, 0.0, 0.0
@@ -103,9 +105,12 @@ def _span_signals(query: Query, kind, spans: tuple, pick: int) -> tuple[float, f
     chars = [c for c in text if not c.isspace()]
     in_question = sum(c in query.normalized for c in chars) / len(chars) if chars else 0.0
     fits = float(can_answer(kind, text)) if kind is not None and kind[0] != "identity" else 1.0
-    others = [span_text(s) for i, s in enumerate(spans) if i != pick and s is not None]
-    agree = sum(bool(o) and (o in text or text in o) for o in others) / len(others) if others else 0.0
-    return in_question, fits, agree, float(any(c in _CLAUSE_PUNCT for c in text))
+    where = (span.hit.passage.doc_id, span.start, span.end)
+    others = [span_text(s) for i, s in enumerate(spans)
+              if i != pick and s is not None and (s.hit.passage.doc_id, s.start, s.end) != where]
+    agree = sum(bool(o) and bool(text) and (o in text or text in o) for o in others) / len(others) if others else 0.0
+    inside = text.rstrip("".join(_CLAUSE_PUNCT) + " ")
+    return in_question, fits, agree, float(any(c in _CLAUSE_PUNCT for c in inside))
 
 
 def features(query: Query, hits: list[Hit], best: SentenceCandidate, reading: Reading, pick: int,

@@ -18,8 +18,9 @@ plural (它们, 他们) after a question that counted something (多少个疫情
 the counted noun (疫情检查站).
 
 ``readings(question, previous)`` lists what the engine asks for a follow-up: the rewrite,
-the question as typed, and the question after the latest earlier one (the context a
-follow-up such as 为什么要这样做？ or 几点起来？ leaves unsaid). ``QA.ask`` asks each and keeps
+the question as typed (not for a rewritten ellipsis such as 那李楠呢？, which asks nothing
+alone), and the question after the latest earlier one (the context a follow-up such as
+为什么要这样做？ or 几点起来？ leaves unsaid). ``QA.ask`` asks each and keeps
 the answered one whose best sentence scores highest (docs/fusion-and-choice.md, "Follow-ups").
 """
 from __future__ import annotations
@@ -501,8 +502,9 @@ def readings(question: str, previous: Sequence[str], weight: Callable[[str], flo
     text = question.strip()
     first = resolve(question, previous, weight, answer_of)
     out = [first] if first.rewritten else []
-    # An ellipsis (那李楠呢？) asks nothing alone: rewritten, it is not also asked as typed,
-    # where it would find any sentence that names 李楠.
+    # An ellipsis (那李楠呢？, 那流动人口呢？) asks nothing alone: rewritten (the earlier question
+    # with the new subject, or with the earlier question's words in front), it is not also
+    # asked as typed, where it would find any sentence that names 李楠.
     if not (first.rewritten and first.reason == "ellipsis"):
         out.append(Resolved(question, question))
     latest = next((p.strip() for p in reversed(previous) if p.strip()), "")
