@@ -227,7 +227,7 @@ def test_an_upload_adds_and_never_replaces_a_seed_article(writable_qa, tmp_path,
     # The learned confidence reads no idf, but it reads which passages are retrieved and their
     # ranks, which an upload moves: an answer whose confidence sat within 0.02 of the threshold
     # may turn into "no answer" (measured with 60 unrelated articles uploaded: 1 of 122 seed
-    # questions flips, 蔡路强是谁？ at 0.005 above it; docs/trust.md). Anything surer must stay.
+    # questions flips, 蔡路强是谁？ at 0.001 above it; docs/trust.md). Anything surer must stay.
     threshold = load_confidence(str(qa.settings.confidence_model)).answer_threshold
     for (question, was_answered, was, sure), (_, now_answered, now, _) in zip(before, after):
         if was_answered and not now_answered and sure is not None and sure < threshold + 0.02:
