@@ -35,8 +35,7 @@ import numpy as np
 from scipy.optimize import minimize
 
 from embeddings.atomic import write_text as atomic_write_text
-from qa.answer.confidence import CONFIDENCE_FEATURES, FOREIGN_DENSE, MODEL_PATH, ConfidenceModel, Logistic
-from qa.answer.confidence import FORMAT as MODEL_FORMAT
+from qa.answer.confidence import CONFIDENCE_FEATURES, FOREIGN_DENSE, FORMAT, MODEL_PATH, ConfidenceModel, Logistic
 from qa.answer.snippets import draft
 from qa.evaluate.run import COVERAGES, contains_answer, coverage_table, load_questions
 from qa.folds import VALIDATION_FOLD, fold_of, validation_part
@@ -46,8 +45,6 @@ from qa.read.data import em_score, f1_score
 from qa_train.sets import VISIBLE_SETS, open_sets
 from qa.settings import PROJECT_ROOT
 
-# The rows' features change meaning with the model's format (3: the span signals' fixes).
-FEATURES_FORMAT = MODEL_FORMAT
 NO_ANSWER_PRECISION = 0.95  # of the questions refused, the share the corpus cannot answer
 # ... and at most this share of the answerable questions refused (the issue's bar: a false
 # "no answer" for at most 1 in 37): the lower of the two thresholds is kept.
@@ -308,9 +305,10 @@ def rows_of(shared: Path, base: Path, per_fold: int, cache: Path | None, names: 
     without ``ask``, the sets not in the cache are left out."""
     rows: list[Row] = []
     for name in names:
-        # keyed by the features' format: rows asked with other features are asked again
-        path = cache / f"{name}-{per_fold}-f{FEATURES_FORMAT}.pkl" if cache is not None else None
-        asked = sorted(cache.glob(f"{name}-*-f{FEATURES_FORMAT}.pkl")) if cache is not None else []
+        # keyed by the model's format, which changes with the features' meaning: rows asked
+        # with other features are asked again
+        path = cache / f"{name}-{per_fold}-f{FORMAT}.pkl" if cache is not None else None
+        asked = sorted(cache.glob(f"{name}-*-f{FORMAT}.pkl")) if cache is not None else []
         if asked:  # asked before, perhaps with another sample size (the card says which)
             rows += pickle.loads(asked[0].read_bytes())
             continue
@@ -425,8 +423,8 @@ def card(model: ConfidenceModel, about: dict) -> str:
         "idf), the top passage's dense similarity, BM25 coverage of the question's words, whether dense and BM25",
         "agree on the first passage, the question's type, and the span's own text: how much of it the question",
         "holds, whether it can hold the kind of answer asked, whether other sentences' spans say the same,",
-        "whether it runs across a clause mark). No feature is a corpus-wide statistic an upload moves. `answer`: the probability that the sentence shown first holds",
-        "the answer; `span`: the expected F1 of the reader's span in it. Three outcomes: below "
+        "whether it runs across a clause mark). No feature is a corpus-wide statistic an upload moves.",
+        "`answer`: the probability that the sentence shown first holds the answer; `span`: the expected F1 of the reader's span in it. Three outcomes: below "
         f"{model.answer_threshold:.3f} (`answer`) no answer; else the sentence is the answer, and the span is claimed",
         f"(bold) when `span` reaches {model.span_threshold:.3f}.",
         "",

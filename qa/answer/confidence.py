@@ -57,7 +57,7 @@ CONFIDENCE_FEATURES = (
     "asks_count", "asks_time", "asks_identity", "asks_list", "names_in_shown",
     "span_in_question", "span_fits_type", "span_agreement", "span_has_punct",
 )
-_CLAUSE_PUNCT = set("，。、；：！？,;:!?")
+_CLAUSE_MARKS = "，。、；：！？,;:!?"
 
 
 @dataclass(frozen=True)
@@ -77,8 +77,9 @@ def _clip(v: float) -> float:
     return max(FLOOR, float(v))
 
 
-def span_text(span: ReadSpan) -> str:
-    """The span as the question is compared with it: normalised, pinyin glosses left out."""
+def span_text(span: ReadSpan | SentenceCandidate) -> str:
+    """A span or a sentence (document offsets inside its hit's passage) as the question is
+    compared with it: normalised, pinyin glosses left out."""
     passage = span.hit.passage
     return normalize(strip_glosses(passage.text[span.start - passage.start : span.end - passage.start]))
 
@@ -86,9 +87,7 @@ def span_text(span: ReadSpan) -> str:
 def word_share(query: Query, candidate: SentenceCandidate) -> float:
     """How much of the question the sentence holds, every word alike (no idf: an upload moves
     idf), blended with the share of its character bigrams, as the evidence's ``coverage``."""
-    passage = candidate.hit.passage
-    text = normalize(strip_glosses(passage.text[candidate.start - passage.start : candidate.end - passage.start]))
-    return coverage(query, dict.fromkeys(query.tokens, 1.0), text)
+    return coverage(query, dict.fromkeys(query.tokens, 1.0), span_text(candidate))
 
 
 def _span_signals(query: Query, kind, spans: tuple, pick: int) -> tuple[float, float, float, float]:
@@ -109,8 +108,8 @@ def _span_signals(query: Query, kind, spans: tuple, pick: int) -> tuple[float, f
     others = [span_text(s) for i, s in enumerate(spans)
               if i != pick and s is not None and (s.hit.passage.doc_id, s.start, s.end) != where]
     agree = sum(bool(o) and bool(text) and (o in text or text in o) for o in others) / len(others) if others else 0.0
-    inside = text.rstrip("".join(_CLAUSE_PUNCT) + " ")
-    return in_question, fits, agree, float(any(c in _CLAUSE_PUNCT for c in inside))
+    inside = text.rstrip(_CLAUSE_MARKS + " ")
+    return in_question, fits, agree, float(any(c in _CLAUSE_MARKS for c in inside))
 
 
 def features(query: Query, hits: list[Hit], best: SentenceCandidate, reading: Reading, pick: int,

@@ -497,8 +497,9 @@ def readings(question: str, previous: Sequence[str], weight: Callable[[str], flo
     the question as typed, and the question after the latest earlier one (context for what
     it leaves unsaid: 为什么要这样做？, 几点起来？, or a 那里 that stands for the earlier
     answer). A question that names its own subject and leans on nothing gets no context
-    reading; a rewritten ellipsis no reading as typed. The engine asks them all and keeps, of the answered ones, the one whose first
-    snippet scores best; when none is answered, the first one's honest no."""
+    reading; a rewritten ellipsis no reading as typed. The engine asks them all and keeps, of
+    the answered ones, the one whose first snippet scores best; when none is answered, the
+    first one's honest no."""
     text = question.strip()
     first = resolve(question, previous, weight, answer_of)
     out = [first] if first.rewritten else []
