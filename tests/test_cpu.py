@@ -104,7 +104,7 @@ def _run(model, x):
 def test_unsigned_weights_compute_the_exact_integer_product():
     from onnx import TensorProto
 
-    from qa.read.int8 import signed_weight_matmuls, with_unsigned_weights
+    from qa.read.int8 import signed_weight_nodes, with_unsigned_weights
 
     rng = np.random.default_rng(0)
     model, w = _tiny_int8_graph(rng)
@@ -115,7 +115,7 @@ def test_unsigned_weights_compute_the_exact_integer_product():
     exact = (xq @ w.astype(np.int64)) * np.float32(scale)
 
     shifted = with_unsigned_weights(model)
-    assert not signed_weight_matmuls(shifted)
+    assert not signed_weight_nodes(shifted)
     types = {i.name: i.data_type for i in shifted.graph.initializer}
     assert types["w"] == types["wz"] == TensorProto.UINT8
     got = _run(shifted, x)
@@ -129,12 +129,12 @@ def test_unsigned_weights_compute_the_exact_integer_product():
 def test_the_shipped_reader_has_only_shiftable_int8_weights():
     import onnx
 
-    from qa.read.int8 import signed_weight_matmuls, with_unsigned_weights
+    from qa.read.int8 import signed_weight_nodes, with_unsigned_weights
 
     model = onnx.load(str(READER))
-    n = len(signed_weight_matmuls(model))
+    n = len(signed_weight_nodes(model))
     assert n == 17  # all the shipped graph's MatMulIntegers have s8 weight initializers
-    assert not signed_weight_matmuls(with_unsigned_weights(model))
+    assert not signed_weight_nodes(with_unsigned_weights(model))
 
 
 @pytest.mark.skipif(not READER.exists(), reason="qa/read/model/reader.onnx is not built")
@@ -158,3 +158,50 @@ def test_the_reader_chooses_its_weights_by_processor_and_both_read_alike_where_e
             assert np.array_equal(s1, s2) and np.array_equal(e1, e2)
     with pytest.raises(ValueError, match="int8_weights"):
         Reader(int8_weights="s4")
+
+
+def _tiny_attention_graph(rng, path):
+    """A float graph of one fused attention (com.microsoft Attention, 2 heads of 8), saved
+    at ``path``: what onnxruntime's quantize_dynamic turns into a QAttention with s8 weights,
+    as the export's "all" recipe does to the reader's attention."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    weight = (rng.standard_normal((16, 48)) * 0.5).astype(np.float32)
+    bias = (rng.standard_normal(48) * 0.1).astype(np.float32)
+    graph = helper.make_graph(
+        [helper.make_node("Attention", ["x", "w", "b", "mask"], ["y"], domain="com.microsoft", num_heads=2)],
+        "attention", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 6, 16]),
+                      helper.make_tensor_value_info("mask", TensorProto.INT32, [1])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 6, 16])],
+        [numpy_helper.from_array(weight, "w"), numpy_helper.from_array(bias, "b")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)])
+    onnx.save(model, str(path))
+    return model
+
+
+def test_unsigned_weights_cover_the_quantized_attention(tmp_path):
+    import onnx
+    import onnxruntime as ort
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    from qa.read.int8 import signed_weight_nodes, with_unsigned_weights
+
+    rng = np.random.default_rng(1)
+    float_model = _tiny_attention_graph(rng, tmp_path / "float.onnx")
+    quantize_dynamic(str(tmp_path / "float.onnx"), str(tmp_path / "int8.onnx"), weight_type=QuantType.QInt8,
+                     per_channel=True, op_types_to_quantize=["Attention"],
+                     extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+    signed = onnx.load(str(tmp_path / "int8.onnx"))
+    assert [n.op_type for n in signed_weight_nodes(signed)] == ["QAttention"]
+    shifted = with_unsigned_weights(onnx.load(str(tmp_path / "int8.onnx")))
+    assert not signed_weight_nodes(shifted)
+    x = {"x": (np.abs(rng.standard_normal((1, 6, 16))) * 3).astype(np.float32), "mask": np.array([6], dtype=np.int32)}
+
+    def run(model):
+        return ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, x)[0]
+
+    reference, got = run(float_model), run(shifted)
+    assert np.abs(got - reference).max() < 0.05 * np.abs(reference).max()  # int8 rounding only
+    if int8_path(processor()).u8s8_exact:
+        assert np.array_equal(run(signed), got)

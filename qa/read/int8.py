@@ -1,7 +1,8 @@
 """The int8 reader's weights in the form the processor multiplies exactly.
 
 The shipped graph is dynamically quantized: activations become u8 (DynamicQuantizeLinear) and
-every MatMulInteger multiplies them by s8 weights (per output channel, zero point 0). ONNX
+every MatMulInteger and QAttention (the fused attention's query/key/value projection)
+multiplies them by s8 weights (per output channel, zero point 0). ONNX
 Runtime's MLAS multiplies u8 x s8 exactly with VNNI (vpdpbusd) or AMX, but on x86 without
 them it uses vpmaddubsw, which adds two u8 x s8 products into a saturating int16: large
 activations times large weights clip, and the reader read about a point of DRCD exact match
@@ -13,21 +14,23 @@ from __future__ import annotations
 
 import numpy as np
 
-INT8_MATMULS = ("MatMulInteger",)
+# The operators that multiply u8 activations by int8 weights: the positions of their weight
+# and of its zero point among their inputs (ONNX MatMulInteger; com.microsoft QAttention).
+INT8_WEIGHT_INPUTS = {"MatMulInteger": (1, 3), "QAttention": (1, 7)}
 
 
-def signed_weight_matmuls(model) -> list:
-    """The graph's MatMulInteger nodes whose weight (input B) is an s8 initializer."""
+def signed_weight_nodes(model) -> list:
+    """The graph's MatMulInteger and QAttention nodes whose weight is an s8 initializer."""
     from onnx import TensorProto
 
     inits = {i.name: i for i in model.graph.initializer}
     return [n for n in model.graph.node
-            if n.op_type in INT8_MATMULS and len(n.input) > 1 and n.input[1] in inits
+            if n.op_type in INT8_WEIGHT_INPUTS and len(n.input) > 1 and n.input[1] in inits
             and inits[n.input[1]].data_type == TensorProto.INT8]
 
 
 def with_unsigned_weights(model):
-    """``model`` (an onnx ModelProto, changed in place and returned) with every MatMulInteger's
+    """``model`` (an onnx ModelProto, changed in place and returned) with every int8 node's
     s8 weight and its zero point moved to u8 by adding 128: a lossless change of encoding,
     since (q + 128) - (z + 128) = q - z, and any s8 value shifted fits u8. Raises ValueError if
     a weight or zero point is also read by another kind of node (not so in the shipped graph:
@@ -35,25 +38,30 @@ def with_unsigned_weights(model):
     from onnx import TensorProto, numpy_helper
 
     inits = {i.name: i for i in model.graph.initializer}
-    nodes = signed_weight_matmuls(model)
-    names = {n.input[1] for n in nodes} | {n.input[3] for n in nodes if len(n.input) > 3 and n.input[3]}
+    nodes = signed_weight_nodes(model)
+    names = {n.input[1] for n in nodes}
+    for n in nodes:
+        zp = INT8_WEIGHT_INPUTS[n.op_type][1]
+        if len(n.input) > zp and n.input[zp]:
+            names.add(n.input[zp])
     for other in model.graph.node:
-        if other.op_type not in INT8_MATMULS and names & set(other.input):
+        if other.op_type not in INT8_WEIGHT_INPUTS and names & set(other.input):
             raise ValueError(f"int8 weight of {other.name or other.op_type} is also read by a {other.op_type}")
     shifted: set[str] = set()
     for node in nodes:
-        if len(node.input) < 4 or not node.input[3]:
+        zp = INT8_WEIGHT_INPUTS[node.op_type][1]
+        if len(node.input) <= zp or not node.input[zp]:
             # no zero point given: it is 0 of B's type; u8 needs an explicit 128
             zp_name = node.input[1] + "_u8_zero_point"
             if zp_name not in inits:
-                zp = numpy_helper.from_array(np.array(128, dtype=np.uint8), zp_name)
-                model.graph.initializer.append(zp)
-                inits[zp_name] = zp
-            while len(node.input) < 4:
+                point = numpy_helper.from_array(np.array(128, dtype=np.uint8), zp_name)
+                model.graph.initializer.append(point)
+                inits[zp_name] = point
+            while len(node.input) <= zp:
                 node.input.append("")
-            node.input[3] = zp_name
+            node.input[zp] = zp_name
             shifted.add(zp_name)
-        for name in (node.input[1], node.input[3]):
+        for name in (node.input[1], node.input[zp]):
             if name in shifted:
                 continue
             init = inits[name]
