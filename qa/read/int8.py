@@ -14,9 +14,15 @@ from __future__ import annotations
 
 import numpy as np
 
-# The operators that multiply u8 activations by int8 weights: the positions of their weight
-# and of its zero point among their inputs (ONNX MatMulInteger; com.microsoft QAttention).
-INT8_WEIGHT_INPUTS = {"MatMulInteger": (1, 3), "QAttention": (1, 7)}
+# The operators that multiply u8 activations by int8 weights (ONNX MatMulInteger, com.microsoft
+# QAttention): the weight is input 1 of both; the position of its zero point among the inputs.
+WEIGHT_ZERO_POINT_INPUT = {"MatMulInteger": 3, "QAttention": 7}
+
+
+def _zero_point(node) -> str:
+    """The name of ``node``'s weight zero point; "" when none is given (0 of the weight's type)."""
+    k = WEIGHT_ZERO_POINT_INPUT[node.op_type]
+    return node.input[k] if len(node.input) > k else ""
 
 
 def signed_weight_nodes(model) -> list:
@@ -25,7 +31,7 @@ def signed_weight_nodes(model) -> list:
 
     inits = {i.name: i for i in model.graph.initializer}
     return [n for n in model.graph.node
-            if n.op_type in INT8_WEIGHT_INPUTS and len(n.input) > 1 and n.input[1] in inits
+            if n.op_type in WEIGHT_ZERO_POINT_INPUT and len(n.input) > 1 and n.input[1] in inits
             and inits[n.input[1]].data_type == TensorProto.INT8]
 
 
@@ -39,29 +45,25 @@ def with_unsigned_weights(model):
 
     inits = {i.name: i for i in model.graph.initializer}
     nodes = signed_weight_nodes(model)
-    names = {n.input[1] for n in nodes}
-    for n in nodes:
-        zp = INT8_WEIGHT_INPUTS[n.op_type][1]
-        if len(n.input) > zp and n.input[zp]:
-            names.add(n.input[zp])
+    names = ({n.input[1] for n in nodes} | {_zero_point(n) for n in nodes}) - {""}
     for other in model.graph.node:
-        if other.op_type not in INT8_WEIGHT_INPUTS and names & set(other.input):
+        if other.op_type not in WEIGHT_ZERO_POINT_INPUT and names & set(other.input):
             raise ValueError(f"int8 weight of {other.name or other.op_type} is also read by a {other.op_type}")
     shifted: set[str] = set()
     for node in nodes:
-        zp = INT8_WEIGHT_INPUTS[node.op_type][1]
-        if len(node.input) <= zp or not node.input[zp]:
+        if not _zero_point(node):
             # no zero point given: it is 0 of B's type; u8 needs an explicit 128
             zp_name = node.input[1] + "_u8_zero_point"
             if zp_name not in inits:
                 point = numpy_helper.from_array(np.array(128, dtype=np.uint8), zp_name)
                 model.graph.initializer.append(point)
                 inits[zp_name] = point
-            while len(node.input) <= zp:
+            k = WEIGHT_ZERO_POINT_INPUT[node.op_type]
+            while len(node.input) <= k:
                 node.input.append("")
-            node.input[zp] = zp_name
+            node.input[k] = zp_name
             shifted.add(zp_name)
-        for name in (node.input[1], node.input[zp]):
+        for name in (node.input[1], _zero_point(node)):
             if name in shifted:
                 continue
             init = inits[name]
