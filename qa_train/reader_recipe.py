@@ -36,6 +36,7 @@ class TrainSettings:
     precision: str = "auto"  # "bf16" (autocast), "fp32", or "auto": time a step of each on a real batch, keep the faster
     init: str | None = None  # warm start: a checkpoint of an earlier run or an exported .onnx graph (layers it lacks come from the base model)
     template_count: int = 0  # how many template questions (qa_train/templates.py) to train on besides, each once an epoch
+    xquad_repeats: int = 0  # how many times an epoch xquad-zh's training-fold questions are read (0: not at all)
 
 
 def log(msg: str) -> None:
@@ -43,13 +44,13 @@ def log(msg: str) -> None:
 
 
 class Prepared:
-    """Questions (and template questions, training only), their encodings and windows, cached by text."""
+    """Questions (and extra ones: template or xquad-zh questions, training only), their encodings and windows, cached by text."""
 
-    def __init__(self, questions, tokenizer, settings: TrainSettings, template_questions=()) -> None:
+    def __init__(self, questions, tokenizer, settings: TrainSettings, extra_questions=()) -> None:
         self.questions = questions
-        self.template_questions = list(template_questions)
+        self.extra_questions = list(extra_questions)
         self.settings = settings
-        every = list(questions) + self.template_questions
+        every = list(questions) + self.extra_questions
         contexts = sorted({q.context for q in every})
         qtexts = sorted({q.question for q in every})
         self.ctx = dict(zip(contexts, D.encode_many(tokenizer, contexts)))

@@ -46,14 +46,15 @@ def _crop(w_ids_q, c: D.Encoded, lo: int, hi: int) -> D.Window:
 def epoch_examples(prep: Prepared, rng: random.Random):
     """One epoch of (window, start, end): per question a random crop of its paragraph holding
     the answer; sometimes a crop without it; sometimes a crop of another article's paragraph.
-    Crops are shorter than inference windows: more questions per CPU second. Template
-    questions are read once an epoch after the real ones, not balanced by style."""
+    Crops are shorter than inference windows: more questions per CPU second. The extra
+    questions (template or xquad-zh ones, as many times as ``prepare`` repeats them) are read
+    after the real ones, not balanced by style."""
     s = prep.settings
     by_source: dict[str, list[D.Question]] = {}
-    for q in prep.questions + prep.template_questions:
+    for q in prep.questions + prep.extra_questions:
         by_source.setdefault(q.source, []).append(q)
     out = []
-    for q in (balanced(prep.questions) if s.balance_styles else prep.questions) + prep.template_questions:
+    for q in (balanced(prep.questions) if s.balance_styles else prep.questions) + prep.extra_questions:
         if not q.answers:
             continue
         c = prep.ctx[q.context]
@@ -396,10 +397,14 @@ def prepare(shared_dir: Path, model_dir: Path, settings: TrainSettings):
     tokenizer = D.load_tokenizer(model_dir)
     log(f"{len(train_q)} training, {len(valid_q)} validation questions")
     made = []
+    if settings.xquad_repeats:
+        xquad, _ = D.train_and_validation(D.load_reading_questions(shared_dir, tuple(D.MORE_SOURCES)))
+        made += xquad * settings.xquad_repeats
+        log(f"{len(xquad)} xquad-zh training-fold questions, read {settings.xquad_repeats} times an epoch")
     if settings.template_count:
         from qa_train.templates import draw_template_questions
 
-        made = draw_template_questions(train_q, settings.template_count, settings.seed)
+        made += draw_template_questions(train_q, settings.template_count, settings.seed)
         log(f"{len(made)} template questions from the training paragraphs")
     return Prepared(train_q, tokenizer, settings, made), Prepared(valid_q, tokenizer, settings)
 
@@ -465,14 +470,20 @@ def parse_args(argv: list[str] | None = None) -> tuple[argparse.Namespace, Train
     parser.add_argument("--template-questions", type=int, default=0, metavar="N",
                         help="also train on N template questions made from the training paragraphs "
                              "(qa_train/templates.py), each once an epoch")
+    parser.add_argument("--xquad", type=int, default=0, metavar="N",
+                        help="also train on xquad-zh's training folds (fold_of(title) != 0), each question N times "
+                             "an epoch after the real ones; its validation fold is never read")
     args = parser.parse_args(argv)
+    if args.xquad < 0:
+        parser.error("--xquad must be how many times an epoch to read xquad-zh's questions, such as 2, or 0 for none")
     if not args.lr > 0:
         parser.error("--lr must be a positive learning rate, such as 5e-5")
     if args.template_questions < 0:
         parser.error("--template-questions must be a count of questions, such as 4500, or 0 for none")
     settings = TrainSettings(layers=args.layers, frozen_layers=args.frozen_layers, balance_styles=args.balance_styles,
                         precision=args.precision, init=str(args.init) if args.init else None,
-                        lr=args.lr, head_lr=10 * args.lr, seed=args.seed, template_count=args.template_questions)
+                        lr=args.lr, head_lr=10 * args.lr, seed=args.seed, template_count=args.template_questions,
+                        xquad_repeats=args.xquad)
     return args, settings
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from char_tokens import CharTokens
 
 from qa.read import data as D
 from qa.read.data import fold_of
@@ -393,6 +394,28 @@ def test_train_reader_learning_rate_and_seed_from_the_command_line():
     _, settings = parse_args(["--lr", "5e-5", "--seed", "14", "--layers", "8", "--balance-styles"])
     assert (settings.lr, settings.head_lr, settings.seed) == (5e-5, 5e-4, 14)  # the head's rate stays ten times
     assert settings.layers == 8 and settings.balance_styles
+
+
+def test_train_reader_adds_xquad_training_folds_only_when_asked(tmp_path, monkeypatch):
+    from qa_train.reader_recipe import TrainSettings
+    from qa_train.train_reader import parse_args, prepare
+
+    assert parse_args([])[1].xquad_repeats == 0
+    assert parse_args(["--xquad", "2"])[1].xquad_repeats == 2
+    with pytest.raises(SystemExit):
+        parse_args(["--xquad", "-1"])
+    if not (SHARED / "eval" / "xquad-zh").exists():
+        pytest.skip(f"{SHARED / 'eval' / 'xquad-zh'} is not on this machine")
+
+    monkeypatch.setattr(D, "load_tokenizer", lambda _dir: CharTokens())
+    without, valid = prepare(SHARED, tmp_path, TrainSettings())
+    with_xquad, _ = prepare(SHARED, tmp_path, TrainSettings(xquad_repeats=2))
+    assert without.extra_questions == [] and {q.style for q in valid.questions} == {"cmrc", "drcd"}
+    added = with_xquad.extra_questions
+    once = {q.qid for q in added}
+    assert len(added) == 2 * len(once) and {q.source for q in added} == {"xquad-zh"}
+    assert not any(D.is_validation(q.title) for q in added)  # its validation fold is never trained on
+    assert with_xquad.questions == without.questions
 
 
 def test_train_reader_average_without_export_only_writes_the_mean(tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 import random
 
 import pytest
+from char_tokens import CharTokens
 
 from qa.folds import is_validation
 from qa.read import data as D
@@ -103,21 +104,13 @@ def test_train_reader_reads_template_questions_once_an_epoch():
     from qa_train.reader_recipe import Prepared, TrainSettings
     from qa_train.train_reader import epoch_examples, parse_args
 
-    class Tokens:  # one token a character, offsets as the real tokenizer gives them
-        def encode_batch(self, texts, add_special_tokens=False):
-            class Enc:
-                def __init__(self, t):
-                    self.ids = [10 + ord(ch) % 1000 for ch in t]
-                    self.offsets = [(i, i + 1) for i in range(len(t))]
-            return [Enc(t) for t in texts]
-
     real = D.Question("1", "cmrc2018-trial", "cmrc", "天水围", PARAGRAPH, "天水围在哪里？", (("香港", 5),))
     made = T.make_template_questions([T.Paragraph(PARAGRAPH, "drcd-test", "drcd", "x")], seed=16)
     settings = TrainSettings(balance_styles=True, neg_keep=0.0, cross_ratio=0.0)
-    prep = Prepared([real], Tokens(), settings, made)
+    prep = Prepared([real], CharTokens(), settings, made)
     examples = epoch_examples(prep, random.Random(0))
     assert len(examples) == 1 + len(made)  # the real question, then each template question once
-    assert Prepared([real], Tokens(), settings).template_questions == []  # none unless asked
+    assert Prepared([real], CharTokens(), settings).extra_questions == []  # none unless asked
     _, parsed = parse_args(["--template-questions", "4500", "--seed", "16"])
     assert (parsed.template_count, parsed.seed) == (4500, 16)
     assert parse_args([])[1].template_count == 0
