@@ -33,9 +33,8 @@ import numpy as np
 
 from qa.answer.choice import NO_SPAN, CHOICE_FEATURES, Reading, choice_features, gather, load_choice
 from qa.answer.spans import ReadSpan, span_within
-from qa_train.train_choice import FIT_SETS, SPANS, fit_listwise, collect
+from qa_train.train_choice import FIT_SETS, READER_SETS, SPANS, fit_listwise, collect
 from qa.folds import VALIDATION_FOLD
-from qa.read.data import SOURCES as READER_SETS
 from qa.read.data import em_score, f1_score
 from qa_train.sets import VISIBLE_SETS, open_sets
 from qa.settings import PROJECT_ROOT, Settings

@@ -10,8 +10,8 @@ Protocol (the README's "Held-out discipline"):
   holds the gold answer; 0 for the unanswerable rows) and ``span`` (target: the span's F1,
   on the answerable rows), each set weighing sqrt(its rows).
 - Which rows teach: the train folds (1-4 of 5, by article; the seed questions by id) of the
-  sets the reader never saw (seeds, RGB, xquad-zh), and the validation folds of CMRC 2018 and DRCD,
-  lent: the reader was trained on their train folds, so its scores there are surer than on new
+  sets the reader never saw (seeds, RGB, and xquad-zh unless the reader read it), and the validation
+  folds of the sets the reader was trained on (READER_SETS), lent: the reader read their train folds, so its scores there are surer than on new
   questions. A lent set is reported cross-fitted: each half of its validation fold
   (``qa.folds.validation_part``) answered by a model fitted without that half.
 - The span model's features (SPAN_VARIANTS) are chosen by cross-validation over four parts of
@@ -23,6 +23,7 @@ Protocol (the README's "Held-out discipline"):
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import pickle
 import random
@@ -40,10 +41,13 @@ from qa.answer.snippets import draft
 from qa.evaluate.run import COVERAGES, contains_answer, coverage_table, load_questions
 from qa.folds import VALIDATION_FOLD, fold_of, validation_part
 from qa.question.query import make_query
-from qa.read.data import SOURCES as READER_SETS
+from qa.read.reader import MODEL_DIR as READER_DIR
+from qa.read.reader import SETTINGS_FILE, trained_on
 from qa.read.data import em_score, f1_score
-from qa_train.sets import VISIBLE_SETS, open_sets
-from qa.settings import PROJECT_ROOT
+from qa_train.sets import VISIBLE_SETS, listed, open_sets
+from qa.settings import CHOICE_MODEL, FUSION_MODEL, PROJECT_ROOT
+
+READER_SETS = trained_on()  # the sets the shipped reader was trained on: only their validation folds are lent
 
 NO_ANSWER_PRECISION = 0.95  # of the questions refused, the share the corpus cannot answer
 # ... and at most this share of the answerable questions refused (the issue's bar: a false
@@ -92,8 +96,9 @@ def _row(name, fold, qid, answerable, d, docs, q, key="") -> Row | None:
                d.found.score if d.found is not None else -30.0, d.found is not None, key)
 
 
-# xquad-zh (professionally translated SQuAD, simplified) is a reading set the reader never
-# saw: its train folds teach and its validation fold reports, as the seeds' and RGB's.
+# xquad-zh: professionally translated SQuAD, simplified. Where the reader never saw it, its train
+# folds teach and its validation fold reports, as the seeds' and RGB's; where the reader was trained
+# on its train folds (qa train-reader --xquad), its validation fold is lent, as CMRC's and DRCD's.
 ALL_SETS = ("seeds", *VISIBLE_SETS, "xquad-zh")
 
 
@@ -299,16 +304,26 @@ def measure(rows: list[Row], model) -> dict:
     return out
 
 
+def models_asked_with() -> str:
+    """A short digest of the shipped models a row's question is answered with (the fusion, the
+    reader and the sentence choice): a retrained one makes the cached rows stale."""
+    digest = hashlib.sha256()
+    for path in (FUSION_MODEL, READER_DIR / SETTINGS_FILE, CHOICE_MODEL):  # reader.json holds the graph's sha256
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:10]
+
+
 def rows_of(shared: Path, base: Path, per_fold: int, cache: Path | None, names: tuple[str, ...] = ALL_SETS,
             ask: bool = True) -> list[Row]:
     """Every set's rows, from ``cache`` (one file a set and sample size) when asked before;
     without ``ask``, the sets not in the cache are left out."""
     rows: list[Row] = []
+    asked_with = models_asked_with()
     for name in names:
-        # keyed by the model's format, which changes with the features' meaning: rows asked
-        # with other features are asked again
-        path = cache / f"{name}-{per_fold}-f{FORMAT}.pkl" if cache is not None else None
-        asked = sorted(cache.glob(f"{name}-*-f{FORMAT}.pkl")) if cache is not None else []
+        # keyed by the model's format, which changes with the features' meaning, and by the models
+        # that answer the question: rows asked with other features or other models are asked again
+        path = cache / f"{name}-{per_fold}-f{FORMAT}-{asked_with}.pkl" if cache is not None else None
+        asked = sorted(cache.glob(f"{name}-*-f{FORMAT}-{asked_with}.pkl")) if cache is not None else []
         if asked:  # asked before, perhaps with another sample size (the card says which)
             rows += pickle.loads(asked[0].read_bytes())
             continue
@@ -411,6 +426,9 @@ def _fmt(v) -> str:
 
 
 def card(model: ConfidenceModel, about: dict) -> str:
+    sets = about["trained_on"]["sets"]
+    lent = [s for s in sets if s in about["trained_on"]["reader_trained_on"]]
+    own = [s for s in sets if s not in lent]
     lines = [
         "# Model card: how sure the answer shown is (`confidence.json`)",
         "",
@@ -428,8 +446,8 @@ def card(model: ConfidenceModel, about: dict) -> str:
         f"{model.answer_threshold:.3f} (`answer`) no answer; else the sentence is the answer, and the span is claimed",
         f"(bold) when `span` reaches {model.span_threshold:.3f}.",
         "",
-        "**Training data.** Folds 1-4 of the seed questions, of RGB news a and of xquad-zh, and fold 0 (the validation",
-        "fold) of CMRC 2018 and DRCD, lent (below); up to "
+        f"**Training data.** Folds 1-4 of {listed(own)}, and fold 0 (the validation",
+        f"fold) of {listed(lent)}, lent (below); up to "
         f"{about['trained_on']['per_fold_cap']} questions sampled a set and fold, each asked as it is and again with",
         "its own articles left out of the search (a paired unanswerable question; dropped when another",
         "article's sentence holds the answer anyway, and for RGB, whose other articles of the same event",
@@ -448,7 +466,7 @@ def card(model: ConfidenceModel, about: dict) -> str:
         f"lowest at which the answered spans claimed have a mean F1 of {SPAN_PRECISION:.2f}. Each set weighs sqrt(its rows).",
         "`span` is fitted on the answerable rows only: whether a span is right is asked only of an answered question.",
         "",
-        "The reader was trained on the CMRC 2018 and DRCD train folds, so its scores there are surer than on",
+        f"The reader was trained on the train folds of {listed(lent)}, so its scores there are surer than on",
         "new questions (a first fit on them claimed 95% of the CMRC trial validation spans at F1 0.68):",
         "those folds are not used. Their validation folds are the only questions of their kind the reader",
         "never saw, so they are lent to the fit, as `qa train-choice` does, and reported cross-fitted: each",
@@ -457,7 +475,7 @@ def card(model: ConfidenceModel, about: dict) -> str:
         "",
         "## Validation fold (fold 0 of 5): no question answered by a fit that saw it",
         "",
-        "Seeds, RGB and xquad-zh: the shipped model; CMRC 2018 and DRCD: cross-fitted (above).",
+        f"Answered by the shipped model: {listed(own)}; cross-fitted (above): {listed(lent)}.",
         "",
         "false no-answer: answerable questions answered \"no answer\"; abstain: unanswerable (paired) questions",
         "declined; span coverage: answerable questions whose span is claimed; shown EM/F1: over those spans only;",

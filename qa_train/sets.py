@@ -19,6 +19,16 @@ from qa.question.query import make_query
 from qa.settings import PROJECT_ROOT, Settings
 
 VISIBLE_SETS = ("cmrc2018-trial", "cmrc2018-dev-a", "drcd-test", "drcd-dev-a", "rgb-news-a")
+# How the model cards name each set.
+SET_NAMES = {"seeds": "our seed questions (`eval/seeds.jsonl`)", "rgb-news-a": "RGB news a", "cmrc2018-trial": "CMRC 2018 trial",
+             "cmrc2018-dev-a": "CMRC 2018 dev half a", "drcd-test": "DRCD test", "drcd-dev-a": "DRCD dev half a",
+             "xquad-zh": "xquad-zh"}
+
+
+def listed(names) -> str:
+    """Sets named as a card's sentence names them: "A, B and C"."""
+    names = [SET_NAMES.get(n, n) for n in names]
+    return " and ".join(names) if len(names) < 3 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 @dataclass

@@ -62,14 +62,16 @@ from qa.evaluate.run import contains_answer, relevant_pids
 from qa.folds import VALIDATION_FOLD, validation_part
 from qa.question.answer_type import missing_entities
 from qa.question.query import make_query
-from qa.read.data import SOURCES as READER_SETS
+from qa.read.reader import trained_on
 from qa.read.data import em_score, f1_score
 from qa.ranker import LinearRanker
 from qa.settings import Settings
 from qa.text.charstats import cjk_share
 from qa.text.normalize import normalize
 from qa_train.listwise import listwise_fit
-from qa_train.sets import VISIBLE_SETS, Groups, Visible, open_sets
+from qa_train.sets import SET_NAMES, VISIBLE_SETS, Groups, Visible, open_sets
+
+READER_SETS = trained_on()
 
 FIT_SETS = ("seeds", "rgb-news-a")
 L2 = 1e-3
@@ -429,10 +431,6 @@ def train_choice(shared: Path, base: Path, out: Path = MODEL_PATH, sets: tuple[s
     return about
 
 
-_NAMES = {"seeds": "our seed questions (`eval/seeds.jsonl`)", "rgb-news-a": "RGB news a", "cmrc2018-trial": "CMRC 2018 trial",
-          "cmrc2018-dev-a": "CMRC 2018 dev half a", "drcd-test": "DRCD test", "drcd-dev-a": "DRCD dev half a"}
-
-
 def processor_note(cpu: dict | None) -> str:
     """Where the card's numbers were measured: they hold the reader's spans, and those come
     from int8 kernels that differ by processor (qa.cpu)."""
@@ -483,7 +481,7 @@ def card(model, about: dict) -> str:
         "|---|---|",
     ]
     lent = set(about["trained_on"].get("lent", {}).get("sets", ()))
-    lines += [f"| {_NAMES.get(k, k)}{', validation fold (lent)' if k in lent else ', folds 1-4'} | {v} |"
+    lines += [f"| {SET_NAMES.get(k, k)}{', validation fold (lent)' if k in lent else ', folds 1-4'} | {v} |"
               for k, v in about["trained_on"]["teaching_questions"].items()]
     lines += [
         "",
@@ -514,7 +512,7 @@ def card(model, about: dict) -> str:
     for name, r in about["validation"].items():
         a, b = r["picker"], r["choice"]
         c = about["validation_news_only"][name]["choice"]
-        lines.append(f"| {_NAMES.get(name, name)} | {r['questions']} | {a['answer@1']:.3f} / {a['exact_match']:.3f} / "
+        lines.append(f"| {SET_NAMES.get(name, name)} | {r['questions']} | {a['answer@1']:.3f} / {a['exact_match']:.3f} / "
                      f"{a['f1']:.3f} | **{b['answer@1']:.3f}** / **{b['exact_match']:.3f}** / **{b['f1']:.3f}** | {r['oracle']:.3f} | "
                      f"{c['answer@1']:.3f} / {c['exact_match']:.3f} / {c['f1']:.3f} |")
     lines += [
@@ -537,7 +535,7 @@ def card(model, about: dict) -> str:
     ]
     for name, m in about["validation"].items():
         p = m["passages"]
-        lines.append(f"| {_NAMES.get(name, name)} | {m['questions']} | "
+        lines.append(f"| {SET_NAMES.get(name, name)} | {m['questions']} | "
                      f"{p['retrieval']['recall@1']:.3f} / {p['retrieval']['mrr@10']:.3f} | "
                      f"**{p['answer_first']['recall@1']:.3f}** / **{p['answer_first']['mrr@10']:.3f}** |")
     pk = about["picker_selection"]
@@ -565,7 +563,7 @@ def card(model, about: dict) -> str:
         v = pk["validation"].get(name, {})
         hand_v = v.get("hand", {}).get(f"within_{d}")
         learned_v = (v.get("learned") or {}).get(f"within_{d}")
-        lines.append(f"| {_NAMES.get(name, name)} | {cv_row['hand']:.3f} | {cv_row['learned']:.3f} | "
+        lines.append(f"| {SET_NAMES.get(name, name)} | {cv_row['hand']:.3f} | {cv_row['learned']:.3f} | "
                      f"{'–' if hand_v is None else f'{hand_v:.3f}'} | {'–' if learned_v is None else f'{learned_v:.3f}'} |")
     mean = pk["cross_validation"]["mean"]
     lines += [f"| mean of the sets | {mean['hand']:.3f} | {mean['learned']:.3f} | | |"]

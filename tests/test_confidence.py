@@ -71,6 +71,22 @@ def test_shipped_model_loads_and_its_card_is_its_own():
     assert set(row["validation"]) >= {"seeds"}
 
 
+def test_cached_rows_of_other_models_are_asked_again(tmp_path, monkeypatch):
+    import pickle
+
+    import qa_train.confidence as C
+
+    now = C.models_asked_with()
+    assert len(now) == 10 and now == C.models_asked_with()  # the shipped models' digest, stable
+    (tmp_path / f"seeds-300-f{C.FORMAT}-0000000000.pkl").write_bytes(pickle.dumps(["stale"]))
+    assert C.rows_of(tmp_path, tmp_path, 300, tmp_path, ("seeds",), ask=False) == []  # another reader's rows
+    (tmp_path / f"seeds-200-f{C.FORMAT}-{now}.pkl").write_bytes(pickle.dumps(["fresh"]))
+    assert C.rows_of(tmp_path, tmp_path, 300, tmp_path, ("seeds",), ask=False) == ["fresh"]
+    monkeypatch.setattr(C, "CHOICE_MODEL", tmp_path / "choice.json")
+    (tmp_path / "choice.json").write_text("{}", encoding="utf-8")
+    assert C.models_asked_with() != now  # a refit choice makes them stale too
+
+
 def test_a_model_of_other_features_is_refused(tmp_path):
     row = json.loads(MODEL_PATH.read_text(encoding="utf-8"))
     row["answer"]["features"] = row["answer"]["features"][:-1]

@@ -11,7 +11,7 @@ question, its neighbour holds the answer), that sentence joins the candidates wh
 says so (its ``extend``). A small linear model over the picker's and the reader's scores
 chooses the sentence shown first; the reader's best span inside that sentence is the answer.
 
-The model (``model/choice.json``) is fitted by ``qa train-choice`` (qa/answer/train_choice.py)
+The model (``model/choice.json``) is fitted by ``qa train-choice`` (qa_train/train_choice.py)
 with the listwise loss of the learned fusion: the picker on the train folds of every visible
 set (it does not read), the choice on those of the sets the reader was never trained on and
 on the validation folds of those it was (reported cross-fitted); the number of sentences

@@ -30,6 +30,15 @@ SETTINGS_FILE = "reader.json"
 WORD_EMBEDDINGS = "embeddings.word_embeddings.weight"
 
 
+def trained_on(model_dir: Path = MODEL_DIR) -> tuple[str, ...]:
+    """The reading sets whose training folds taught the reader in ``model_dir``, as its
+    ``reader.json`` records the run (``qa train-reader --xquad`` adds xquad-zh's). The sentence
+    choice and the confidence lend only these sets' validation folds to their fits."""
+    meta = json.loads((Path(model_dir) / SETTINGS_FILE).read_text(encoding="utf-8"))
+    added = meta.get("training", {}).get("settings", {}).get("xquad_repeats", 0)
+    return (*D.SOURCES, *(D.MORE_SOURCES if added else ()))
+
+
 class ReaderModelError(RuntimeError):
     """The reader's weights or its base model are missing or do not match."""
 
