@@ -418,6 +418,16 @@ def test_train_reader_adds_xquad_training_folds_only_when_asked(tmp_path, monkey
     assert with_xquad.questions == without.questions
 
 
+def test_the_sets_a_reader_was_trained_on_come_from_its_settings(tmp_path):
+    from qa.read.reader import SETTINGS_FILE, trained_on
+
+    assert set(trained_on()) >= set(D.SOURCES)  # the shipped reader's record
+    (tmp_path / SETTINGS_FILE).write_text(json.dumps({"training": {"settings": {"xquad_repeats": 0}}}), encoding="utf-8")
+    assert trained_on(tmp_path) == tuple(D.SOURCES)
+    (tmp_path / SETTINGS_FILE).write_text(json.dumps({"training": {"settings": {"xquad_repeats": 2}}}), encoding="utf-8")
+    assert trained_on(tmp_path) == (*D.SOURCES, "xquad-zh")
+
+
 def test_train_reader_average_without_export_only_writes_the_mean(tmp_path):
     import torch
 
