@@ -69,6 +69,9 @@ def test_shipped_model_loads_and_its_card_is_its_own():
     card = MODEL_PATH.with_name("CONFIDENCE_CARD.md").read_text(encoding="utf-8")
     assert f"{model.answer_threshold:.3f}" in card and "qa train-confidence" in card
     assert set(row["validation"]) >= {"seeds"}
+    from qa_train.confidence import card as written_card
+
+    assert card == written_card(model, row)  # the card is the fit's record, as qa train-confidence writes it
 
 
 def test_cached_rows_of_other_models_are_asked_again(tmp_path, monkeypatch):
