@@ -316,7 +316,8 @@ def models_asked_with() -> str:
 def rows_of(shared: Path, base: Path, per_fold: int, cache: Path | None, names: tuple[str, ...] = ALL_SETS,
             ask: bool = True) -> list[Row]:
     """Every set's rows, from ``cache`` (one file a set and sample size) when asked before;
-    without ``ask``, the sets not in the cache are left out."""
+    without ``ask``, the sets not in the cache are left out, and a set cached only with other
+    models or features stops the fit (its stale rows would be left out unseen)."""
     rows: list[Row] = []
     asked_with = models_asked_with()
     for name in names:
@@ -328,6 +329,9 @@ def rows_of(shared: Path, base: Path, per_fold: int, cache: Path | None, names: 
             rows += pickle.loads(asked[0].read_bytes())
             continue
         if not ask:
+            if cache is not None and any(cache.glob(f"{name}-*.pkl")):
+                raise SystemExit(f"The cached rows of {name} in {cache} were asked with other models or features; "
+                                 "run without --cached-only to ask them again.")
             continue
         got = collect(shared, base, per_fold, (name,))
         if path is not None:
@@ -512,7 +516,7 @@ def card(model: ConfidenceModel, about: dict) -> str:
               "Asking the rows is most of it: about 8 minutes a process on the 2-core AMD EPYC this was fitted on, with",
               "`--collect` running half the sets in each of two processes (indexing RGB's 3,764 articles the longest);",
               f"the fit from the cached rows (`--cached-only`) took {about['seconds']:.0f} s. It reads with the shipped",
-              "reader and choice: refit whenever either changes.", ""]
+              "fusion, reader and choice: refit whenever one changes (cached rows are keyed by them).", ""]
     return "\n".join(lines)
 
 
@@ -524,7 +528,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=MODEL_PATH)
     parser.add_argument("--per-fold", type=int, default=300, help="questions sampled a set from its train and its validation folds")
     parser.add_argument("--cache", type=Path, default=None,
-                        help="a folder: keep each set's asked rows there and reuse them (a refit asks nothing)")
+                        help="a folder: keep each set's asked rows there and reuse them while the fusion, reader and "
+                             "choice are unchanged (a refit then asks nothing)")
     parser.add_argument("--collect", nargs="+", choices=ALL_SETS, default=None,
                         help="only ask these sets' questions into --cache, fit nothing")
     parser.add_argument("--cached-only", action="store_true", help="fit on the sets already in --cache, asking nothing")

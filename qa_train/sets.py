@@ -1,7 +1,8 @@
 """The training harness that fusion, choice and the experiments in eval/ share: the visible
 evaluation sets, each opened with its own cached index beside the main one (as ``qa eval
 --corpus`` does, so a second run encodes nothing), their questions split into folds by
-article (``qa.folds``), and the per-question blocks of candidates a listwise fit reads."""
+article (``qa.folds``), the per-question blocks of candidates a listwise fit reads, and how
+the model cards name each set (``SET_NAMES``, ``listed``)."""
 from __future__ import annotations
 
 import sys

@@ -5,8 +5,10 @@ it and write its settings with the validation numbers.
 
 Data: cmrc2018-trial, cmrc2018-dev-a, drcd-test, drcd-dev-a (``/work/shared/eval/*/squad.json``);
 validation = articles with ``fold_of(title) == 0``. With ``--template-questions N`` it also
-trains on template questions about the training articles' paragraphs (``qa_train/templates.py``);
-nothing else is read.
+trains on template questions about the training articles' paragraphs (``qa_train/templates.py``),
+and with ``--xquad N`` on xquad-zh's training folds (its validation fold is never read); nothing
+else is read. The sets a run read are recorded in its ``train_info.json`` and, when that run dir
+is exported, in ``reader.json`` (``qa.read.reader.trained_on``).
 """
 from __future__ import annotations
 
@@ -96,6 +98,12 @@ def epoch_examples(prep: Prepared, rng: random.Random):
                     out.append((_crop(qids, oc, lo3, min(len(oc.ids), lo3 + B)), 0, 0))
                     break
     return out
+
+
+def reading_sets(prep: Prepared) -> list[str]:
+    """The reading sets whose training questions a run read (template questions count as the
+    set of the paragraph they were made from): what ``reader.json`` records as trained on."""
+    return sorted({q.source for q in prep.questions + prep.extra_questions})
 
 
 def balanced(questions):
@@ -326,6 +334,7 @@ def train_loop(prep: Prepared, valid_prep: Prepared, model_dir: Path, minutes: f
     best = _checkpoint(model, prep, valid_prep, monitor, step, epoch, seen, run_dir, history, best, final=True,
                        precision=precision)
     info = {"steps": step, "epochs_started": epoch, "windows_seen": seen, "precision": precision,
+            "reading_sets": reading_sets(prep),
             "epochs_equivalent": round(seen / max(1, len(examples)), 2),
             "train_minutes": round((time.time() - t0) / 60, 1), "history": history}
     (run_dir / "train_info.json").write_text(json.dumps(info, indent=1))
@@ -404,8 +413,9 @@ def prepare(shared_dir: Path, model_dir: Path, settings: TrainSettings):
     if settings.template_count:
         from qa_train.templates import draw_template_questions
 
-        made += draw_template_questions(train_q, settings.template_count, settings.seed)
-        log(f"{len(made)} template questions from the training paragraphs")
+        drawn = draw_template_questions(train_q, settings.template_count, settings.seed)
+        made += drawn
+        log(f"{len(drawn)} template questions from the training paragraphs")
     return Prepared(train_q, tokenizer, settings, made), Prepared(valid_q, tokenizer, settings)
 
 

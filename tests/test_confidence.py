@@ -81,13 +81,22 @@ def test_cached_rows_of_other_models_are_asked_again(tmp_path, monkeypatch):
 
     now = C.models_asked_with()
     assert len(now) == 10 and now == C.models_asked_with()  # the shipped models' digest, stable
+    assert C.rows_of(tmp_path, tmp_path, 300, tmp_path, ("seeds",), ask=False) == []  # never asked: left out
     (tmp_path / f"seeds-300-f{C.FORMAT}-0000000000.pkl").write_bytes(pickle.dumps(["stale"]))
-    assert C.rows_of(tmp_path, tmp_path, 300, tmp_path, ("seeds",), ask=False) == []  # another reader's rows
+    with pytest.raises(SystemExit, match="asked with other models"):  # another reader's rows: not used, not hidden
+        C.rows_of(tmp_path, tmp_path, 300, tmp_path, ("seeds",), ask=False)
     (tmp_path / f"seeds-200-f{C.FORMAT}-{now}.pkl").write_bytes(pickle.dumps(["fresh"]))
     assert C.rows_of(tmp_path, tmp_path, 300, tmp_path, ("seeds",), ask=False) == ["fresh"]
+    reader = tmp_path / "reader"
+    reader.mkdir()
+    settings = json.loads((C.READER_DIR / C.SETTINGS_FILE).read_text(encoding="utf-8"))
+    (reader / C.SETTINGS_FILE).write_text(json.dumps(settings | {"sha256": "0" * 64}), encoding="utf-8")
+    monkeypatch.setattr(C, "READER_DIR", reader)
+    retrained = C.models_asked_with()
+    assert retrained != now  # another reader graph: the rows are stale
     monkeypatch.setattr(C, "CHOICE_MODEL", tmp_path / "choice.json")
     (tmp_path / "choice.json").write_text("{}", encoding="utf-8")
-    assert C.models_asked_with() != now  # a refit choice makes them stale too
+    assert C.models_asked_with() not in (now, retrained)  # a refit choice makes them stale too
 
 
 def test_a_model_of_other_features_is_refused(tmp_path):

@@ -398,7 +398,7 @@ def test_train_reader_learning_rate_and_seed_from_the_command_line():
 
 def test_train_reader_adds_xquad_training_folds_only_when_asked(tmp_path, monkeypatch):
     from qa_train.reader_recipe import TrainSettings
-    from qa_train.train_reader import parse_args, prepare
+    from qa_train.train_reader import parse_args, prepare, reading_sets
 
     assert parse_args([])[1].xquad_repeats == 0
     assert parse_args(["--xquad", "2"])[1].xquad_repeats == 2
@@ -416,15 +416,21 @@ def test_train_reader_adds_xquad_training_folds_only_when_asked(tmp_path, monkey
     assert len(added) == 2 * len(once) and {q.source for q in added} == {"xquad-zh"}
     assert not any(D.is_validation(q.title) for q in added)  # its validation fold is never trained on
     assert with_xquad.questions == without.questions
+    assert reading_sets(without) == sorted(D.SOURCES)  # what train_info.json, then reader.json, records
+    assert reading_sets(with_xquad) == sorted([*D.SOURCES, "xquad-zh"])
 
 
 def test_the_sets_a_reader_was_trained_on_come_from_its_settings(tmp_path):
     from qa.read.reader import SETTINGS_FILE, trained_on
 
-    assert set(trained_on()) >= set(D.SOURCES)  # the shipped reader's record
+    assert trained_on() == tuple(D.SOURCES)  # the shipped reader never read xquad-zh (run 8 did not ship)
     (tmp_path / SETTINGS_FILE).write_text(json.dumps({"training": {"settings": {"xquad_repeats": 0}}}), encoding="utf-8")
     assert trained_on(tmp_path) == tuple(D.SOURCES)
     (tmp_path / SETTINGS_FILE).write_text(json.dumps({"training": {"settings": {"xquad_repeats": 2}}}), encoding="utf-8")
+    assert trained_on(tmp_path) == (*D.SOURCES, "xquad-zh")
+    # exported by a command that did not repeat --xquad: the run's own record still counts
+    run = {"reading_sets": [*D.SOURCES, "xquad-zh"], "settings": {"xquad_repeats": 0}}
+    (tmp_path / SETTINGS_FILE).write_text(json.dumps({"training": run}), encoding="utf-8")
     assert trained_on(tmp_path) == (*D.SOURCES, "xquad-zh")
 
 

@@ -23,7 +23,8 @@ SOURCES = {
     "drcd-test": "drcd",
     "drcd-dev-a": "drcd",
 }
-# Reading sets a training run may add (qa train-reader --xquad); the shipped reader did not read them.
+# Reading sets a training run may add (qa train-reader --xquad); whether a reader read them is
+# in its reader.json (qa.read.reader.trained_on).
 MORE_SOURCES = {"xquad-zh": "xquad"}
 BOS, PAD, EOS = 0, 1, 2  # XLM-R ids of <s>, <pad>, </s>
 MAX_QUESTION_TOKENS = 64

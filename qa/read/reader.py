@@ -32,11 +32,14 @@ WORD_EMBEDDINGS = "embeddings.word_embeddings.weight"
 
 def trained_on(model_dir: Path = MODEL_DIR) -> tuple[str, ...]:
     """The reading sets whose training folds taught the reader in ``model_dir``, as its
-    ``reader.json`` records the run (``qa train-reader --xquad`` adds xquad-zh's). The sentence
-    choice and the confidence lend only these sets' validation folds to their fits."""
-    meta = json.loads((Path(model_dir) / SETTINGS_FILE).read_text(encoding="utf-8"))
-    added = meta.get("training", {}).get("settings", {}).get("xquad_repeats", 0)
-    return (*D.SOURCES, *(D.MORE_SOURCES if added else ()))
+    ``reader.json`` records them: the run's ``reading_sets`` and the export's settings
+    (``qa train-reader --xquad`` adds xquad-zh's), either one enough. The sentence choice and
+    the confidence lend only these sets' validation folds to their fits."""
+    training = json.loads((Path(model_dir) / SETTINGS_FILE).read_text(encoding="utf-8")).get("training", {})
+    read = set(training.get("reading_sets", ())) | set(D.SOURCES)
+    if training.get("settings", {}).get("xquad_repeats", 0):
+        read |= set(D.MORE_SOURCES)
+    return (*D.SOURCES, *sorted(read - set(D.SOURCES)))
 
 
 class ReaderModelError(RuntimeError):
