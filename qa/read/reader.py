@@ -36,10 +36,10 @@ def trained_on(model_dir: Path = MODEL_DIR) -> tuple[str, ...]:
     (``qa train-reader --xquad`` adds xquad-zh's), either one enough. The sentence choice and
     the confidence lend only these sets' validation folds to their fits."""
     training = json.loads((Path(model_dir) / SETTINGS_FILE).read_text(encoding="utf-8")).get("training", {})
-    read = set(training.get("reading_sets", ())) | set(D.SOURCES)
+    added = set(training.get("reading_sets", ())) - set(D.SOURCES)
     if training.get("settings", {}).get("xquad_repeats", 0):
-        read |= set(D.MORE_SOURCES)
-    return (*D.SOURCES, *sorted(read - set(D.SOURCES)))
+        added |= set(D.MORE_SOURCES)
+    return (*D.SOURCES, *sorted(added))
 
 
 class ReaderModelError(RuntimeError):
