@@ -12,8 +12,9 @@ Protocol (the README's "Held-out discipline"):
 - Which rows teach: the train folds (1-4 of 5, by article; the seed questions by id) of the
   sets the reader never saw (seeds, RGB, and xquad-zh unless the reader read it), and the
   validation folds of the sets the reader was trained on (READER_SETS), lent: the reader read
-  their train folds, so its scores there are surer than on new questions. A lent set is reported cross-fitted: each half of its validation fold
-  (``qa.folds.validation_part``) answered by a model fitted without that half.
+  their train folds, so its scores there are surer than on new questions. A lent set is
+  reported cross-fitted: each half of its validation fold (``qa.folds.validation_part``)
+  answered by a model fitted without that half.
 - The span model's features (SPAN_VARIANTS) are chosen by cross-validation over four parts of
   the teaching rows. The thresholds are chosen on the teaching rows for stated precisions:
   refuse only where NO_ANSWER_PRECISION of the questions refused are unanswerable and at most
